@@ -1,0 +1,54 @@
+// Model providers behind small interfaces: openai when configured, deterministic offline defaults otherwise.
+
+export interface Embedder {
+  /** Stable identity, stored with the collection so that vectors of different models never mix. */
+  readonly id: string;
+  readonly dimensions: number;
+  embed(texts: string[]): Promise<number[][]>;
+}
+
+/** A chunk as the answerer sees it. `ref` is the short label the answerer cites (C1, C2, ...). */
+export interface ContextChunk {
+  ref: string;
+  chunkId: string;
+  documentId: string;
+  locator: string;
+  text: string;
+  score: number;
+}
+
+export interface DraftClaim {
+  text: string;
+  /** Refs (C1...) of the chunks that support this claim. */
+  refs: string[];
+}
+
+export interface DraftAnswer {
+  /** True when the answerer finds the documents do not answer the question. */
+  notFound: boolean;
+  claims: DraftClaim[];
+  /** The answerer's own confidence in [0, 1]. */
+  confidence: number;
+  model: string;
+}
+
+export interface Answerer {
+  readonly id: string;
+  answer(input: { question: string; context: ContextChunk[] }): Promise<DraftAnswer>;
+}
+
+/** A transient provider failure (429, 5xx, timeout): retry, honouring retryAfterMs when given. */
+export class ModelUnavailableError extends Error {
+  override readonly name = 'ModelUnavailableError';
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A permanent provider failure (bad key, bad request): do not retry. */
+export class ModelRequestError extends Error {
+  override readonly name = 'ModelRequestError';
+}

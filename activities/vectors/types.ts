@@ -1,0 +1,83 @@
+// The one vector-store contract. Every call is tenant-scoped and the adapter enforces it (DESIGN invariant 1).
+
+export type ChunkState = 'staged' | 'active';
+
+/** What a point carries besides its vector. */
+export interface ChunkPayload {
+  tenantId: string;
+  documentId: string;
+  /** Document version: the content hash of the source bytes (plus options), shortened. */
+  version: string;
+  chunkId: string;
+  chunkIndex: number;
+  text: string;
+  /** Human-readable locator, e.g. "p. 3" or "Revenue!A1:F12". */
+  locator: string;
+  /** The structured locator as JSON, for programs. */
+  locatorJson: string;
+  heading?: string;
+  sourceName: string;
+  state: ChunkState;
+}
+
+export interface VectorPoint {
+  /** Deterministic UUID from tenant, document, version and chunk index. */
+  id: string;
+  vector: number[];
+  payload: ChunkPayload;
+}
+
+export interface ScoredChunk {
+  id: string;
+  score: number;
+  payload: ChunkPayload;
+}
+
+export interface SearchOptions {
+  limit: number;
+  documentIds?: string[];
+  minScore?: number;
+}
+
+export interface DocumentSummary {
+  documentId: string;
+  version: string;
+  sourceName: string;
+  chunks: number;
+}
+
+export interface VectorStore {
+  /** Short name for logs: 'lancedb' | 'qdrant'. */
+  readonly kind: string;
+  /** Create the collection/table and indexes if missing. Idempotent. */
+  ensureReady(dimensions: number): Promise<void>;
+  /** Insert or replace points. Every point's payload.tenantId must equal tenantId, else TenantMismatchError. */
+  upsert(tenantId: string, points: VectorPoint[]): Promise<void>;
+  /** Nearest active chunks of this tenant only. */
+  search(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]>;
+  /** The active version of a document, or null when the tenant has none. */
+  activeVersion(tenantId: string, documentId: string): Promise<string | null>;
+  /**
+   * Make `version` the live one: its staged points become active, then every point of the document
+   * with another version is deleted. Idempotent; returns counts.
+   */
+  activateVersion(tenantId: string, documentId: string, version: string): Promise<{ activated: number; retired: number }>;
+  /** Delete staged points of a document that are not `keepVersion` (leftovers of a failed run). */
+  discardStaged(tenantId: string, documentId: string, keepVersion?: string): Promise<number>;
+  /** Remove every point of a document. */
+  deleteDocument(tenantId: string, documentId: string): Promise<number>;
+  /** Count points of a tenant, optionally for one document and/or state. */
+  count(tenantId: string, filter?: { documentId?: string; state?: ChunkState }): Promise<number>;
+  /** Active documents of the tenant. */
+  listDocuments(tenantId: string): Promise<DocumentSummary[]>;
+  /** Fetch chunks by id, tenant-scoped (ids of other tenants are silently absent). */
+  getChunks(tenantId: string, ids: string[]): Promise<ScoredChunk[]>;
+  close(): Promise<void>;
+}
+
+export class TenantMismatchError extends Error {
+  override readonly name = 'TenantMismatchError';
+  constructor() {
+    super('A point was written with a tenant id other than the one the call is scoped to.');
+  }
+}
