@@ -1,0 +1,59 @@
+// Per-tenant evaluation state on disk: reviewer corrections (which become golden questions) and the
+// metrics baseline that drift is measured against.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { EvaluationMetrics, EvaluationReport, GoldenQuestion } from '../workflows/definitions';
+
+export interface CorrectionRecord {
+  question: string;
+  decision: 'approved' | 'edited' | 'rejected';
+  documentIds: string[];
+  reviewerId: string;
+  recordedAt: string;
+}
+
+export class EvaluationStore {
+  constructor(private readonly root: string) {}
+
+  private dir(tenantId: string): string {
+    return path.join(this.root, encodeURIComponent(tenantId));
+  }
+
+  async addCorrection(tenantId: string, record: CorrectionRecord): Promise<void> {
+    await fs.mkdir(this.dir(tenantId), { recursive: true });
+    await fs.appendFile(path.join(this.dir(tenantId), 'corrections.jsonl'), JSON.stringify(record) + '\n');
+  }
+
+  /**
+   * Corrections as golden questions; the latest decision per question wins. A rejection says the draft was
+   * wrong but not what is right, so it yields no golden question.
+   */
+  async correctionsAsGolden(tenantId: string): Promise<GoldenQuestion[]> {
+    const raw = await fs.readFile(path.join(this.dir(tenantId), 'corrections.jsonl'), 'utf8').catch(() => '');
+    const latest = new Map<string, CorrectionRecord>();
+    for (const line of raw.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const rec = JSON.parse(line) as CorrectionRecord;
+        latest.set(rec.question.trim().toLowerCase(), rec);
+      } catch {
+        // A torn last line from a crash mid-append is skipped rather than failing every evaluation.
+      }
+    }
+    return [...latest.values()]
+      .filter((rec) => rec.decision !== 'rejected')
+      .map((rec) => ({ question: rec.question, expectAnswer: true, expectedDocuments: rec.documentIds }));
+  }
+
+  async baseline(tenantId: string): Promise<EvaluationMetrics | undefined> {
+    const raw = await fs.readFile(path.join(this.dir(tenantId), 'baseline.json'), 'utf8').catch(() => undefined);
+    return raw ? (JSON.parse(raw) as EvaluationMetrics) : undefined;
+  }
+
+  async saveReport(report: EvaluationReport, setBaseline: boolean): Promise<void> {
+    const dir = this.dir(report.tenantId);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2));
+    if (setBaseline) await fs.writeFile(path.join(dir, 'baseline.json'), JSON.stringify(report.metrics, null, 2));
+  }
+}

@@ -1,0 +1,62 @@
+// Parsed chunks wait here between the parse and the embed steps, so that large data never travels through
+// workflow history (DESIGN invariant 3). One JSON file per document version; with several worker hosts,
+// GROUNDWORK_DATA_DIR must be shared storage.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export interface StagedChunk {
+  index: number;
+  text: string;
+  locator: string;
+  locatorJson: string;
+  heading?: string;
+  tokens: number;
+}
+
+export interface StagedDocument {
+  tenantId: string;
+  documentId: string;
+  version: string;
+  sourceName: string;
+  chunks: StagedChunk[];
+}
+
+export class StagingArea {
+  constructor(private readonly root: string) {}
+
+  /** A reference relative to the staging root: stable across hosts that mount the same data dir. */
+  refFor(tenantId: string, documentId: string, version: string): string {
+    return path.posix.join(encodeURIComponent(tenantId), encodeURIComponent(documentId), `${version}.json`);
+  }
+
+  private resolve(ref: string): string {
+    const full = path.resolve(this.root, ref);
+    if (!full.startsWith(path.resolve(this.root) + path.sep)) throw new Error('Staging reference escapes the staging area.');
+    return full;
+  }
+
+  async write(doc: StagedDocument): Promise<string> {
+    const ref = this.refFor(doc.tenantId, doc.documentId, doc.version);
+    const file = this.resolve(ref);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(doc));
+    await fs.rename(tmp, file); // atomic: a reader never sees half a file
+    return ref;
+  }
+
+  async read(ref: string): Promise<StagedDocument> {
+    return JSON.parse(await fs.readFile(this.resolve(ref), 'utf8')) as StagedDocument;
+  }
+
+  async exists(ref: string): Promise<boolean> {
+    return fs.access(this.resolve(ref)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async remove(ref: string): Promise<void> {
+    await fs.rm(this.resolve(ref), { force: true });
+  }
+}

@@ -1,0 +1,116 @@
+// `npm run demo`: from nothing to cited answers for two tenants and one human-reviewed escalation, offline.
+// Starts what it needs (Temporal dev server, worker), and stops everything it started.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { GroundworkClient } from '../client/groundwork-client';
+import { formatAnswer, formatEvaluation, formatReview } from '../client/format';
+import { loadConfig } from '../workers/config';
+import { freePort } from '../workers/dev-server';
+import { startLocalStack } from '../workers/local-stack';
+import type { GoldenQuestion } from '../workflows/definitions';
+
+const root = path.resolve(__dirname, '..');
+const keep = process.argv.includes('--keep');
+const say = (s = ''): void => void process.stdout.write(`${s}\n`);
+const title = (s: string): void => say(`\n\x1b[1m== ${s}\x1b[0m`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dataDir = path.join(root, '.data', 'demo');
+  await fs.rm(dataDir, { recursive: true, force: true });
+  const config = loadConfig({ ...process.env, GROUNDWORK_DATA_DIR: process.env.GROUNDWORK_DATA_DIR ?? dataDir });
+
+  title('Starting Temporal and a worker');
+  const uiPort = (await isFree(8233)) ? 8233 : await freePort();
+  const stack = await startLocalStack(config, { uiPort, log: (m) => say(`  ${m}`) });
+  say(`  Temporal ${stack.config.temporal.address}${stack.startedServer ? ' (dev server started by the demo)' : ''}`);
+  say(`  vector store ${stack.worker.vectors.kind}; models ${config.models.openaiApiKey ? 'openai' : 'offline (lexical embedder, extractive answerer)'}`);
+  const client = await GroundworkClient.connect({ address: stack.config.temporal.address as string, taskQueue: config.temporal.taskQueue });
+
+  try {
+    for (const tenant of ['acme', 'globex']) {
+      title(`Ingesting the sample documents of tenant "${tenant}"`);
+      const files = await GroundworkClient.collectFiles([path.join(root, 'samples', tenant)]);
+      const result = await client.ingestBatch(tenant, files, 3);
+      say(`  ${result.total} documents: ${result.ingested} ingested, ${result.unchanged} unchanged, ${result.failed.length} failed`);
+      for (const f of result.failed) say(`  ${f.documentId}: ${f.code}: ${f.message}`);
+    }
+
+    const questions: [string, string][] = [
+      ['acme', 'How many vacation days do full-time employees receive?'],
+      ['acme', 'What was the EMEA revenue in Q2?'],
+      ['globex', 'How often are passwords rotated?'],
+      ['globex', 'What is the unit price of the Megasprocket?'],
+      ['globex', 'How many vacation days do full-time employees receive?'],
+    ];
+    for (const [tenant, question] of questions) {
+      title(`${tenant} asks: ${question}`);
+      const r = await client.ask({ tenantId: tenant, question });
+      say(indent(formatAnswer(r)));
+    }
+
+    title('Escalation: acme asks with a stricter confidence threshold for this question (0.95)');
+    const question = 'Can unused vacation days be carried over?';
+    const handle = await client.startAsk({ tenantId: 'acme', question, threshold: 0.95 });
+    let taskId: string | undefined;
+    for (let i = 0; i < 200 && !taskId; i++) {
+      taskId = (await client.listReviews('acme')).at(0)?.taskId;
+      if (!taskId) await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!taskId) throw new Error('The review task did not appear.');
+    say(`  open review tasks for acme: ${taskId}`);
+    const state = await client.getReview('acme', taskId);
+    say(indent(formatReview(state)));
+    const cite = state.retrieved.find((r) => r.preview.toLowerCase().includes('carried over')) ?? state.retrieved[0];
+    say(`\n  reviewer "dana" sends the edit signal, citing ${cite?.chunkId}`);
+    await client.edit('acme', taskId, {
+      reviewerId: 'dana',
+      answer: 'Yes: unused vacation days may be carried over until March 31 of the following year.',
+      citations: cite ? [{ chunkId: cite.chunkId }] : [],
+      note: 'Made the deadline explicit.',
+    });
+    const reviewed = await handle.result();
+    say(indent(formatAnswer(reviewed)));
+
+    title('Re-evaluation of acme golden questions (the same workflow a Schedule runs)');
+    const golden = JSON.parse(await fs.readFile(path.join(root, 'samples', 'golden', 'acme.json'), 'utf8')) as GoldenQuestion[];
+    const scheduleId = await client.scheduleEvaluation({ tenantId: 'acme', golden, every: '1d' });
+    const report = await client.runEvaluation({ tenantId: 'acme', golden });
+    say(indent(formatEvaluation(report)));
+    say(`  schedule ${scheduleId} re-runs it daily`);
+
+    title('Operators');
+    say(`  Temporal UI: ${stack.uiUrl ?? config.temporal.uiUrl ?? '(your server UI)'}`);
+    say(`  find a tenant's runs with the query:  TenantId = "acme"`);
+    say(`  open review tasks:  WorkflowType = "reviewTask" AND ReviewStatus IN ("open", "escalated")`);
+    say(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    if (keep) {
+      say('Everything keeps running for the UI; Ctrl-C to stop.');
+      await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+    }
+  } finally {
+    await client.close();
+    await stack.stop();
+  }
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+async function isFree(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+// Records one history per workflow scenario into test/histories/ for the replay test.
+// Run after changing workflow code on purpose (with patched() where old runs must keep replaying):
+//   npm run histories:record
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { WorkflowHandle } from '@temporalio/client';
+import { GroundworkClient } from '../client/groundwork-client';
+import { loadConfig } from '../workers/config';
+import { startDevServer } from '../workers/dev-server';
+import { startWorker } from '../workers/worker';
+
+const samples = path.resolve(__dirname, '..', 'samples');
+const out = path.join(__dirname, 'histories');
+
+async function save(name: string, handle: WorkflowHandle): Promise<void> {
+  const history = await handle.fetchHistory();
+  await fs.writeFile(path.join(out, `${name}.json`), `${historyToJSON(history)}\n`);
+  process.stdout.write(`recorded ${name} (${history.events?.length ?? 0} events)\n`);
+}
+
+async function main(): Promise<void> {
+  const server = await startDevServer({ uiPort: null });
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'groundwork-record-'));
+  const config = loadConfig({ GROUNDWORK_DATA_DIR: dataDir, TEMPORAL_ADDRESS: server.address, GROUNDWORK_TENANT_THRESHOLDS: 'strict=0.99' });
+  const worker = await startWorker(config);
+  const client = await GroundworkClient.connect({ address: server.address, taskQueue: config.temporal.taskQueue });
+  try {
+    await fs.mkdir(out, { recursive: true });
+    const handbook = path.join(samples, 'acme', 'employee-handbook.pdf');
+    const ingest = await client.startIngest({ tenantId: 'acme', documentId: 'employee-handbook.pdf', source: { kind: 'path', path: handbook } });
+    await ingest.result();
+    await save('ingestDocument-new', ingest);
+    const again = await client.startIngest({ tenantId: 'acme', documentId: 'employee-handbook.pdf', source: { kind: 'path', path: handbook } });
+    await again.result();
+    await save('ingestDocument-unchanged', again);
+
+    const batch = await client.startIngestBatch('acme', [path.join(samples, 'acme', 'sales-2025.xlsx'), path.join(samples, 'acme', 'it-faq.md')], 2);
+    await batch.result();
+    await save('ingestBatch', batch);
+
+    const ask = await client.startAsk({ tenantId: 'acme', question: 'How many vacation days do full-time employees receive?' });
+    await ask.result();
+    await save('answerQuestion-answered', ask);
+
+    await client.ingest({ tenantId: 'strict', documentId: 'it-faq.md', source: { kind: 'path', path: path.join(samples, 'acme', 'it-faq.md') } });
+    const escalated = await client.startAsk({ tenantId: 'strict', question: 'How often are laptops replaced?' });
+    let taskId: string | undefined;
+    for (let i = 0; i < 120 && !taskId; i++) {
+      taskId = (await client.listReviews('strict')).at(0)?.taskId;
+      if (!taskId) await new Promise((r) => setTimeout(r, 250));
+    }
+    if (!taskId) throw new Error('no review task appeared');
+    const state = await client.getReview('strict', taskId);
+    await client.edit('strict', taskId, { reviewerId: 'recorder', answer: 'Every three years.', citations: [{ chunkId: state.retrieved[0]!.chunkId }] });
+    await escalated.result();
+    await save('answerQuestion-reviewed', escalated);
+    await save('reviewTask-edited', client.temporal.workflow.getHandle(taskId));
+
+    const golden = JSON.parse(await fs.readFile(path.join(samples, 'golden', 'acme.json'), 'utf8'));
+    const evalHandle = await client.temporal.workflow.start('evaluateTenant', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: 'evaluate:acme:record',
+      args: [{ tenantId: 'acme', golden }],
+    });
+    await evalHandle.result();
+    await save('evaluateTenant', evalHandle);
+  } finally {
+    await client.close();
+    await worker.shutdown();
+    await server.stop();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

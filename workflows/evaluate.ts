@@ -1,0 +1,75 @@
+// Re-evaluation: golden questions (given plus reviewer corrections) run through the answering path without
+// escalation; metrics are compared with the tenant's baseline and drift is flagged.
+import { log, upsertSearchAttributes } from '@temporalio/workflow';
+import type { EvaluateTenantInput, EvaluationMetrics, EvaluationQuestionResult, EvaluationReport, GoldenQuestion } from './definitions';
+import { EvalDriftKey } from './definitions';
+import { answering, evaluationStore } from './activities';
+import { runAnswerPipeline } from './pipeline';
+
+export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: number }): Promise<EvaluationReport> {
+  const corrections = input.includeCorrections === false ? [] : await evaluationStore.loadCorrections({ tenantId: input.tenantId });
+  const golden = dedupe([...input.golden, ...corrections]);
+  const policy = await answering.tenantPolicy({ tenantId: input.tenantId });
+
+  const results: EvaluationQuestionResult[] = [];
+  for (const g of golden) {
+    const r = await runAnswerPipeline(input.tenantId, g.question, policy.topK);
+    const expected = g.expectedDocuments ?? [];
+    const retrievalHit = expected.length === 0 ? null : r.retrieved.some((c) => expected.includes(c.documentId));
+    const expectAnswer = g.expectAnswer !== false;
+    let correct = expectAnswer ? r.status === 'answered' : r.status === 'not_found';
+    if (correct && expectAnswer && expected.length > 0) correct = r.citations.some((c) => expected.includes(c.documentId));
+    if (correct && expectAnswer && g.expectedAnswerContains) {
+      correct = r.answer.toLowerCase().includes(g.expectedAnswerContains.toLowerCase());
+    }
+    results.push({ question: g.question, status: r.status, confidence: r.confidence, retrievalHit, correct });
+  }
+
+  const metrics = computeMetrics(golden, results, policy.threshold);
+  const baseline = (await evaluationStore.loadBaseline({ tenantId: input.tenantId })) ?? undefined;
+  const drift = detectDrift(metrics, baseline, input.tolerance ?? policy.driftTolerance);
+  const report: EvaluationReport = { tenantId: input.tenantId, runAt: new Date().toISOString(), metrics, baseline, drift, results };
+  await evaluationStore.saveEvaluation({ report, setBaseline: input.setBaseline === true || baseline === undefined });
+  upsertSearchAttributes([{ key: EvalDriftKey, value: drift.detected }]);
+  if (drift.detected) log.warn('quality drift detected', { tenantId: input.tenantId, reasons: drift.reasons });
+  return report;
+}
+
+function dedupe(golden: GoldenQuestion[]): GoldenQuestion[] {
+  const seen = new Map<string, GoldenQuestion>();
+  for (const g of golden) seen.set(g.question.trim().toLowerCase(), g);
+  return [...seen.values()];
+}
+
+const rate = (num: number, den: number): number | null => (den === 0 ? null : num / den);
+
+export function computeMetrics(golden: GoldenQuestion[], results: EvaluationQuestionResult[], threshold: number): EvaluationMetrics {
+  const scored = results.filter((r) => r.retrievalHit !== null);
+  const unanswerable = results.filter((_, i) => golden[i]?.expectAnswer === false);
+  const n = results.length;
+  return {
+    questions: n,
+    retrievalHitRate: rate(scored.filter((r) => r.retrievalHit).length, scored.length),
+    answerAccuracy: rate(results.filter((r) => r.correct).length, n) ?? 0,
+    abstentionAccuracy: rate(unanswerable.filter((r) => r.status === 'not_found').length, unanswerable.length),
+    meanConfidence: n === 0 ? 0 : results.reduce((s, r) => s + r.confidence, 0) / n,
+    escalationRate: rate(results.filter((r) => r.confidence < threshold).length, n) ?? 0,
+  };
+}
+
+export function detectDrift(metrics: EvaluationMetrics, baseline: EvaluationMetrics | undefined, tolerance: number): EvaluationReport['drift'] {
+  if (!baseline) return { detected: false, reasons: [] };
+  const reasons: string[] = [];
+  const drop = (name: keyof EvaluationMetrics, higherIsBetter = true): void => {
+    const now = metrics[name];
+    const then = baseline[name];
+    if (typeof now !== 'number' || typeof then !== 'number') return;
+    const delta = higherIsBetter ? then - now : now - then;
+    if (delta > tolerance) reasons.push(`${name} ${higherIsBetter ? 'fell' : 'rose'} from ${then.toFixed(2)} to ${now.toFixed(2)}`);
+  };
+  drop('retrievalHitRate');
+  drop('answerAccuracy');
+  drop('abstentionAccuracy');
+  drop('escalationRate', false);
+  return { detected: reasons.length > 0, reasons };
+}

@@ -1,0 +1,111 @@
+// Ingestion: parse (by reference) → embed and upsert in batches → activate the new version and retire
+// the old. Same content again is a no-op; a failure leaves the previously active version untouched.
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  setHandler,
+  startChild,
+  workflowInfo,
+  ChildWorkflowFailure,
+} from '@temporalio/workflow';
+import type { IngestBatchInput, IngestBatchProgress, IngestBatchResult, IngestDocumentInput, IngestDocumentResult } from './definitions';
+import { DocumentIdKey, TenantIdKey, batchProgressQuery, ingestProgressQuery, ingestWorkflowId } from './definitions';
+import { embedding, parsing, storage } from './activities';
+
+export async function ingestDocument(input: IngestDocumentInput): Promise<IngestDocumentResult> {
+  let stage = 'parsing';
+  setHandler(ingestProgressQuery, () => ({ stage }));
+
+  const prepared = await parsing.prepareDocument(input);
+  const base = { tenantId: input.tenantId, documentId: input.documentId, version: prepared.version };
+  if (prepared.unchanged || !prepared.stagingRef) {
+    stage = 'done';
+    return { ...base, status: 'unchanged', chunks: prepared.chunks, retired: 0, warnings: [] };
+  }
+  const stagingRef = prepared.stagingRef;
+  try {
+    stage = 'embedding';
+    await embedding.embedAndUpsert({ ...base, stagingRef });
+    stage = 'activating';
+    const { retired } = await storage.activateDocument({ ...base, stagingRef });
+    stage = 'done';
+    log.info('document ingested', { documentId: input.documentId, version: prepared.version, chunks: prepared.chunks, retired });
+    return {
+      ...base,
+      status: 'ingested',
+      chunks: prepared.chunks,
+      retired,
+      pages: prepared.pages,
+      sheets: prepared.sheets,
+      ocrPages: prepared.ocrPages,
+      warnings: prepared.warnings,
+    };
+  } catch (err) {
+    stage = 'cleaning up';
+    // Staged points of this run are removed; the active version (if any) was never touched.
+    await storage.discardStagedDocument({ tenantId: input.tenantId, documentId: input.documentId, stagingRef });
+    throw err;
+  }
+}
+
+/** Documents per run before continuing as new: keeps each history far below Temporal's limits. */
+const DOCUMENTS_PER_RUN = 100;
+
+export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchResult> {
+  const total = input.documents.length;
+  const progress: IngestBatchProgress = input.progress ?? { next: 0, ingested: 0, unchanged: 0, failed: [] };
+  const concurrency = Math.max(1, Math.min(input.concurrency ?? 4, 32));
+  let running = 0;
+  setHandler(batchProgressQuery, () => ({ ...progress, total, running }));
+
+  const runEnd = Math.min(total, progress.next + DOCUMENTS_PER_RUN);
+  const pending: Promise<void>[] = [];
+  while (progress.next < runEnd) {
+    await condition(() => running < concurrency);
+    const doc = input.documents[progress.next];
+    progress.next += 1;
+    if (!doc) continue;
+    running += 1;
+    const child = { ...doc, tenantId: input.tenantId };
+    pending.push(
+      (async () => {
+        try {
+          const handle = await startChild(ingestDocument, {
+            args: [child],
+            workflowId: ingestWorkflowId(input.tenantId, doc.documentId),
+            // A document whose earlier ingestion finished may be ingested again; a running one is not doubled.
+            workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            typedSearchAttributes: [
+              { key: TenantIdKey, value: input.tenantId },
+              { key: DocumentIdKey, value: doc.documentId },
+            ],
+            staticSummary: `Ingest ${doc.documentId} for ${input.tenantId}`,
+          });
+          const result = await handle.result();
+          if (result.status === 'unchanged') progress.unchanged += 1;
+          else progress.ingested += 1;
+        } catch (err) {
+          const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
+          const code = cause instanceof ApplicationFailure && cause.type ? cause.type : 'INGEST_FAILED';
+          const message = cause instanceof Error ? cause.message : 'Ingestion failed.';
+          progress.failed.push({ documentId: doc.documentId, code, message });
+        } finally {
+          running -= 1;
+        }
+      })(),
+    );
+  }
+  await Promise.all(pending);
+  await condition(allHandlersFinished);
+  if (progress.next < total) {
+    log.info('continuing batch as new', { next: progress.next, total, historyLength: workflowInfo().historyLength });
+    await continueAsNew<typeof ingestBatch>({ ...input, progress });
+  }
+  return { ...progress, total };
+}
