@@ -11,7 +11,7 @@ import {
   reviewWorkflowId,
   stableKey,
 } from './definitions';
-import { answering } from './activities';
+import { answering } from './proxies';
 import { runAnswerPipeline } from './pipeline';
 import { reviewTask } from './review';
 

@@ -3,7 +3,7 @@
 import { log, upsertSearchAttributes } from '@temporalio/workflow';
 import type { EvaluateTenantInput, EvaluationMetrics, EvaluationQuestionResult, EvaluationReport, GoldenQuestion } from './definitions';
 import { EvalDriftKey } from './definitions';
-import { answering, evaluationStore } from './activities';
+import { answering, evaluationStore } from './proxies';
 import { runAnswerPipeline } from './pipeline';
 
 export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: number }): Promise<EvaluationReport> {

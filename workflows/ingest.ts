@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { IngestBatchInput, IngestBatchProgress, IngestBatchResult, IngestDocumentInput, IngestDocumentResult } from './definitions';
 import { DocumentIdKey, TenantIdKey, batchProgressQuery, ingestProgressQuery, ingestWorkflowId } from './definitions';
-import { embedding, parsing, storage } from './activities';
+import { embedding, parsing, storage } from './proxies';
 
 export async function ingestDocument(input: IngestDocumentInput): Promise<IngestDocumentResult> {
   let stage = 'parsing';

