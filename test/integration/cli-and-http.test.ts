@@ -1,0 +1,58 @@
+// The faces people use: the `groundwork` CLI (as a subprocess, --json) and the HTTP API, on the real stack.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startHttpApi } from '../../client/http';
+import type { HttpApi } from '../../client/http';
+import { startHarness, writeTemp } from './harness';
+import type { Harness } from './harness';
+
+const run = promisify(execFile);
+const bin = path.resolve(__dirname, '..', '..', 'bin', 'groundwork.js');
+let h: Harness;
+let api: HttpApi;
+
+beforeAll(async () => {
+  h = await startHarness();
+  api = await startHttpApi(h.config, { port: 0 });
+});
+afterAll(async () => {
+  await api?.close();
+  await h?.stop();
+});
+
+async function cli(args: string[]): Promise<unknown> {
+  const env = { ...process.env, TEMPORAL_ADDRESS: h.config.temporal.address, TEMPORAL_TASK_QUEUE: h.taskQueue, GROUNDWORK_DATA_DIR: h.dataDir };
+  const { stdout } = await run(process.execPath, [bin, '--json', ...args], { env, timeout: 120_000 });
+  return JSON.parse(stdout);
+}
+
+test('the CLI ingests a folder and answers with citations as JSON', async () => {
+  await writeTemp(h.dataDir, 'cli/a.md', '# Office\n\nThe office is on the fourth floor.\n');
+  await writeTemp(h.dataDir, 'cli/b.md', '# Lunch\n\nLunch is served from noon to two.\n');
+  const batch = (await cli(['ingest', '--tenant', 'clico', path.join(h.dataDir, 'sources', 'cli')])) as { total: number; ingested: number };
+  expect(batch).toMatchObject({ total: 2, ingested: 2 });
+  const answer = (await cli(['ask', '--tenant', 'clico', '--no-escalate', 'Which floor is the office on?'])) as { status: string; citations: { documentId: string }[] };
+  expect(answer.status).toBe('answered');
+  expect(answer.citations[0]!.documentId).toBe('a.md');
+});
+
+test('the CLI reports bad input as a JSON error with a code', async () => {
+  await expect(cli(['ask', '--tenant', 'bad tenant!', 'What?'])).rejects.toMatchObject({ stdout: expect.stringContaining('INVALID_INPUT') });
+});
+
+test('the HTTP API ingests inline content and answers a question', async () => {
+  const post = (p: string, body: unknown) => fetch(`${api.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const ing = await post('/v1/tenants/httpco/documents?wait=true', { name: 'notes.md', contentBase64: Buffer.from('# Notes\n\nThe parking garage closes at midnight.\n').toString('base64') });
+  expect(ing.status).toBe(200);
+  expect(await ing.json()).toMatchObject({ status: 'ingested', documentId: 'notes.md' });
+  const ask = await post('/v1/tenants/httpco/questions?wait=true', { question: 'When does the parking garage close?', escalate: false });
+  const body = (await ask.json()) as { status: string; answer: string; workflowId: string };
+  expect(body.status).toBe('answered');
+  expect(body.answer).toContain('midnight');
+  const again = await fetch(`${api.url}/v1/tenants/httpco/answers/${encodeURIComponent(body.workflowId)}`);
+  expect(await again.json()).toMatchObject({ done: true });
+  const bad = await post('/v1/tenants/httpco/documents?wait=true', { name: 'x.bin', contentBase64: Buffer.from([0, 1, 2, 3, 0, 0, 0, 255]).toString('base64') });
+  expect(bad.status).toBe(422);
+  expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_TYPE');
+});
