@@ -11,7 +11,7 @@ import { resolveTemporalCli } from './temporal-cli';
 
 export interface DevServerOptions {
   port?: number; // 0 or undefined: a free port
-  uiPort?: number; // undefined: a free port; null: headless
+  uiPort?: number | null; // undefined: a free port; null: headless
   ip?: string;
   /** Persist state in this SQLite file; in-memory when absent. */
   dbFile?: string;

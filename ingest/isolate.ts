@@ -1,0 +1,268 @@
+// Runs every parse of untrusted bytes in a short-lived child process under a wall-clock limit, a V8 heap cap and an
+// RSS watchdog, so a hostile file can crash, hang or pollute only that child, never the worker that started it.
+import { fork } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { deserialize } from 'node:v8';
+import { INGEST_ERROR_CODES, IngestError } from './errors';
+import type { IngestErrorCode } from './errors';
+import type { SniffResult } from './sniff';
+import type { ChunkingOptions, ExtractResult, IngestLimits } from './types';
+
+/** Everything about one extraction except the bytes. Plain data: it crosses the IPC channel by structured clone. */
+export interface ExtractJob {
+  sniffed: SniffResult;
+  password?: string;
+  ocr?: boolean;
+  includeHiddenSheets?: boolean;
+  limits: IngestLimits;
+  chunking: ChunkingOptions;
+}
+
+/**
+ * Test-only behaviours of the child, so tests can provoke a memory blow-up, a hang, a crash or a pollution attempt
+ * without a parser bug. They travel beside the job, never inside the bytes, and the child honours them only when
+ * this module started it with GROUNDWORK_INGEST_TEST_HOOKS=1, which happens only when `testHook` is passed here:
+ * extractChunks never passes it, so no file can trigger one.
+ */
+export type TestHook = 'allocate' | 'hang' | 'crash' | 'pollute';
+
+/** Bytes and result travel as files (see child.ts for why); the IPC channel carries only these small messages. */
+export type ParentMessage = { type: 'extract'; job: ExtractJob; inputPath: string; outputPath: string; testHook?: TestHook };
+
+export type WireError = { code: IngestErrorCode; message: string; retryable: boolean };
+
+export type ChildMessage = { type: 'done'; peakRssMb: number } | { type: 'error'; error: WireError; peakRssMb: number };
+
+/** How the child ended, for benchmarks and the corpus check. */
+export interface IsolationReport {
+  /** The child's process id, for logs. */
+  pid?: number;
+  ms: number;
+  /** Peak resident memory of the child in MB: reported by the child, or the watchdog's highest sample. */
+  peakRssMb?: number;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface IsolateOptions {
+  signal?: AbortSignal;
+  onReport?: (report: IsolationReport) => void;
+  testHook?: TestHook;
+}
+
+/** How often the watchdog samples the child's RSS (Linux /proc; elsewhere only the V8 heap cap applies). */
+const RSS_POLL_MS = 100;
+/** Node, tsx and the parser libraries before any input: the RSS cap is the heap cap doubled plus this baseline. */
+const RSS_BASELINE_MB = 256;
+/** After the result arrives the child exits by itself; past this grace it is killed. */
+const EXIT_GRACE_MS = 2000;
+const STDERR_TAIL_BYTES = 16 * 1024;
+
+/** The child entry: the .ts source under tsx or jest (loaded through tsx's require hook), the .js file when built. */
+function childEntry(): { modulePath: string; execArgv: string[] } {
+  if (__filename.endsWith('.ts')) {
+    return { modulePath: path.join(__dirname, 'child.ts'), execArgv: ['--require', require.resolve('tsx/cjs')] };
+  }
+  return { modulePath: path.join(__dirname, 'child.js'), execArgv: [] };
+}
+
+/**
+ * Only what Node, tsx and the parsers need: a compromised parser must not find API keys or database URLs in its
+ * environment. NODE_OPTIONS is dropped so the limits below cannot be overridden from outside.
+ */
+function childEnv(testHooks: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { GROUNDWORK_INGEST_CHILD: '1' };
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'LC_ALL', 'TZ', 'NODE_ENV', 'SYSTEMROOT']) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  if (testHooks) env.GROUNDWORK_INGEST_TEST_HOOKS = '1';
+  return env;
+}
+
+/**
+ * Runs the extraction of `bytes` in a fresh child process. Resolves with the result or rejects with an IngestError
+ * (or the abort reason of `options.signal`). The temporary directory holding input and output is always removed.
+ */
+export async function extractIsolated(bytes: Uint8Array, job: ExtractJob, options: IsolateOptions = {}): Promise<ExtractResult> {
+  if (options.signal?.aborted) throw abortReason(options.signal);
+  // mkdtemp creates the directory readable by this user only; the bytes never sit anywhere more public.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'groundwork-ingest-'));
+  try {
+    const inputPath = path.join(dir, 'input');
+    const outputPath = path.join(dir, 'result');
+    await writeFile(inputPath, bytes);
+    await runChild({ type: 'extract', job, inputPath, outputPath, ...(options.testHook ? { testHook: options.testHook } : {}) }, job.limits, options);
+    // The result size is bounded before reading, so a document that explodes into text cannot exhaust the worker.
+    const maxResultBytes = Math.max(64 * 1048576, 4 * job.limits.maxBytes);
+    const size = await stat(outputPath).then((s) => s.size, () => -1);
+    if (size < 0) throw new IngestError('PARSE_CRASHED', 'The parser reported success but wrote no result.');
+    if (size > maxResultBytes) {
+      throw new IngestError('PARSE_MEMORY', `The document yields more than ${Math.round(maxResultBytes / 1048576)} MB of extracted text.`);
+    }
+    let result: unknown;
+    try {
+      result = deserialize(await readFile(outputPath));
+    } catch {
+      result = undefined;
+    }
+    if (!isExtractResult(result)) throw new IngestError('PARSE_CRASHED', 'The parser returned a malformed result.');
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function runChild(message: ParentMessage, limits: IngestLimits, options: IsolateOptions): Promise<void> {
+  const { modulePath, execArgv } = childEntry();
+  const started = Date.now();
+  const heapMb = Math.max(16, Math.floor(limits.maxMemoryMb));
+  const rssCapMb = heapMb * 2 + RSS_BASELINE_MB;
+
+  return new Promise<void>((resolve, reject) => {
+    const child = fork(modulePath, [], {
+      execArgv: [...execArgv, `--max-old-space-size=${heapMb}`],
+      env: childEnv(options.testHook !== undefined),
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+
+    let outcome: { ok: true } | { ok: false; error: unknown } | undefined;
+    let killedFor: 'timeout' | 'memory' | 'abort' | undefined;
+    let peakRssMb: number | undefined;
+    let watchdogPeakMb = 0;
+    let stderrTail = '';
+    let settled = false;
+
+    // Parser libraries print warnings; they must not reach our stdout (the corpus check prints JSON lines there).
+    child.stdout?.resume();
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    });
+
+    const kill = (reason: 'timeout' | 'memory' | 'abort'): void => {
+      if (killedFor === undefined && child.exitCode === null && child.signalCode === null) {
+        killedFor = reason;
+        child.kill('SIGKILL'); // SIGTERM could be ignored by a busy or hostile child
+      }
+    };
+    const timer = setTimeout(() => kill('timeout'), limits.timeoutMs);
+    const watchdog = setInterval(() => {
+      void sampleRssMb(child.pid).then((mb) => {
+        if (mb === undefined) return;
+        watchdogPeakMb = Math.max(watchdogPeakMb, mb);
+        if (mb > rssCapMb) kill('memory');
+      });
+    }, RSS_POLL_MS);
+    let graceTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => kill('abort');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.on('message', (raw: unknown) => {
+      if (outcome) return;
+      const reply = raw as Partial<ChildMessage> | null;
+      peakRssMb = typeof reply?.peakRssMb === 'number' ? reply.peakRssMb : undefined;
+      if (reply?.type === 'done') outcome = { ok: true };
+      else if (reply?.type === 'error') outcome = { ok: false, error: fromWire(reply.error) };
+      else outcome = { ok: false, error: new IngestError('PARSE_CRASHED', 'The parser sent an unexpected message.') };
+      graceTimer = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+    });
+
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearInterval(watchdog);
+      if (graceTimer) clearTimeout(graceTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      options.onReport?.({ pid: child.pid, ms: Date.now() - started, peakRssMb: peakRssMb ?? (watchdogPeakMb || undefined), exitCode, signal });
+      if (killedFor === 'abort' && options.signal) return reject(abortReason(options.signal));
+      if (killedFor === 'timeout') {
+        return reject(new IngestError('PARSE_TIMEOUT', `Parsing took longer than ${formatSeconds(limits.timeoutMs)} and was stopped.`));
+      }
+      if (killedFor === 'memory') {
+        return reject(new IngestError('PARSE_MEMORY', `Parsing used more than ${rssCapMb} MB of memory and was stopped.`));
+      }
+      if (outcome?.ok) return resolve();
+      if (outcome) return reject(outcome.error);
+      if (spawnError) return reject(new IngestError('PARSE_CRASHED', `The parser process could not start (${spawnError.name}).`, true));
+      reject(classifyCrash(exitCode, signal, stderrTail, heapMb));
+    };
+    child.on('exit', (code, signal) => finish(code, signal));
+    child.on('error', (err) => {
+      // 'error' without 'exit' means the process never started; with 'exit' the exit handler settles first.
+      if (child.pid === undefined) finish(null, null, err);
+    });
+
+    child.send(message, (err) => {
+      // The child died before reading its job; the exit handler classifies the crash.
+      if (err) child.kill('SIGKILL');
+    });
+  });
+}
+
+function formatSeconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+}
+
+/** An exit without a result: the V8 heap limit (abort with its tell-tale message), the kernel, or a plain crash. */
+function classifyCrash(exitCode: number | null, signal: NodeJS.Signals | null, stderr: string, heapMb: number): IngestError {
+  if (/heap out of memory|Reached heap limit|Allocation failed|ERR_WORKER_OUT_OF_MEMORY|Array buffer allocation failed/i.test(stderr)) {
+    return new IngestError('PARSE_MEMORY', `Parsing needed more than the ${heapMb} MB memory limit.`);
+  }
+  if (signal === 'SIGKILL') {
+    // Not ours (we record our own kills): most likely the kernel's OOM killer under memory pressure; may pass later.
+    return new IngestError('PARSE_MEMORY', 'The parser process was killed by the system, probably for lack of memory.', true);
+  }
+  if (signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP') {
+    return new IngestError('PARSE_CRASHED', `The parser process was stopped from outside (${signal}).`, true);
+  }
+  const how = signal ? `signal ${signal}` : `exit code ${exitCode ?? 'unknown'}`;
+  return new IngestError('PARSE_CRASHED', `The parser process crashed (${how}).`);
+}
+
+function fromWire(error: WireError | undefined): IngestError {
+  const code = error?.code;
+  if (code && (INGEST_ERROR_CODES as readonly string[]).includes(code) && typeof error.message === 'string') {
+    return new IngestError(code, error.message.slice(0, 500), error.retryable === true);
+  }
+  return new IngestError('PARSE_CRASHED', 'The parser failed without a usable error.');
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? Object.assign(new Error('The parse was aborted.'), { name: 'AbortError' });
+}
+
+/** Resident set size of a process in MB from /proc (Linux); undefined elsewhere or once the process is gone. */
+async function sampleRssMb(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined || process.platform !== 'linux') return undefined;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A shape check of what chunking produced: the worker trusts nothing from the child beyond what it uses. */
+function isExtractResult(value: unknown): value is ExtractResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const { document, chunks } = value as Partial<ExtractResult>;
+  return (
+    typeof document === 'object' &&
+    document !== null &&
+    typeof document.kind === 'string' &&
+    typeof document.mediaType === 'string' &&
+    Array.isArray(document.warnings) &&
+    typeof document.stats === 'object' &&
+    document.stats !== null &&
+    Array.isArray(chunks) &&
+    chunks.every(
+      (c, i) =>
+        typeof c === 'object' && c !== null && c.index === i && typeof c.text === 'string' && typeof c.tokens === 'number' && typeof c.locator === 'object' && c.locator !== null,
+    )
+  );
+}

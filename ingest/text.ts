@@ -1,0 +1,126 @@
+// Plain text and Markdown: decode, normalise, and split into heading and paragraph blocks located by line numbers.
+import { IngestError } from './errors';
+import type { TextEncodingName } from './sniff';
+import type { Block, ParsedDocument } from './types';
+
+/**
+ * A paragraph longer than this is cut at line boundaries into several blocks, so that a citation of a hard-wrapped
+ * wall of text points at a few lines rather than at the whole file. About one chunk's worth of prose.
+ */
+const MAX_BLOCK_CHARS = 1200;
+
+/** Decodes with the sniffed encoding; a leading byte order mark is consumed. */
+export function decodeText(bytes: Uint8Array, encoding: TextEncodingName): string {
+  try {
+    return new TextDecoder(encoding, { fatal: true }).decode(bytes);
+  } catch {
+    throw new IngestError('TEXT_ENCODING', `The text is not valid ${encoding.toUpperCase()}.`);
+  }
+}
+
+const LIGATURES: Record<string, string> = { '\uFB00': 'ff', '\uFB01': 'fi', '\uFB02': 'fl', '\uFB03': 'ffi', '\uFB04': 'ffl', '\uFB05': 'st', '\uFB06': 'st' };
+
+/**
+ * Normalises one line of text for indexing: NFC; no-break and other fixed-width spaces become plain spaces;
+ * zero-width spaces, word joiners, BOMs and soft hyphens go; typographic ligatures are spelled out; control characters
+ * other than tab go; trailing whitespace goes. ZWJ/ZWNJ stay: they carry meaning in several scripts and in emoji.
+ */
+export function normalizeLine(line: string): string {
+  return line
+    .normalize('NFC')
+    .replace(/[\u00A0\u2000-\u200A\u202F\u205F\u3000]/g, ' ')
+    .replace(/[\u200B\u2060\uFEFF\u00AD]/g, '')
+    .replace(/[\uFB00-\uFB06]/g, (c) => LIGATURES[c] ?? c)
+    .replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g, '')
+    .trimEnd();
+}
+
+/** Splits on CRLF, CR and LF: editors count each as one line, and our line numbers must match theirs. */
+export function splitLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
+}
+
+const ATX_HEADING = /^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$/;
+const SETEXT_UNDERLINE = /^ {0,3}(=+|-+)[ \t]*$/;
+
+interface Pending {
+  lines: string[];
+  from: number; // 1-based line number of lines[0]
+}
+
+/** Parses decoded text into blocks. Line numbers are 1-based and refer to the original file. */
+export function parseText(text: string, mediaType = 'text/plain'): ParsedDocument {
+  const lines = splitLines(text).map(normalizeLine);
+  const blocks: Block[] = [];
+  let heading: string | undefined;
+  let title: string | undefined;
+  let pending: Pending | undefined;
+
+  const pushParagraph = (p: Pending): void => {
+    // Cut long paragraphs at line boundaries; a single very long line stays whole (the chunker splits it by sentence).
+    let start = 0;
+    let chars = 0;
+    for (let i = 0; i < p.lines.length; i++) {
+      const len = (p.lines[i] as string).length + 1;
+      if (i > start && chars + len > MAX_BLOCK_CHARS) {
+        emit(p, start, i - 1);
+        start = i;
+        chars = 0;
+      }
+      chars += len;
+    }
+    emit(p, start, p.lines.length - 1);
+  };
+  const emit = (p: Pending, first: number, last: number): void => {
+    const body = p.lines.slice(first, last + 1).join('\n').trim();
+    if (body.length === 0) return;
+    blocks.push({ kind: 'paragraph', text: body, locator: { kind: 'lines', from: p.from + first, to: p.from + last }, heading });
+  };
+  const flush = (): void => {
+    if (pending) pushParagraph(pending);
+    pending = undefined;
+  };
+  const pushHeading = (textOfHeading: string, from: number, to: number, level: number): void => {
+    heading = textOfHeading;
+    if (title === undefined && level === 1) title = textOfHeading;
+    blocks.push({ kind: 'heading', text: textOfHeading, locator: { kind: 'lines', from, to }, heading: textOfHeading });
+  };
+
+  let inFence = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const lineNo = i + 1;
+    if (/^ {0,3}(```|~~~)/.test(line)) inFence = !inFence;
+    if (line.trim().length === 0) {
+      flush();
+      continue;
+    }
+    const atx = inFence ? null : ATX_HEADING.exec(line);
+    if (atx) {
+      flush();
+      pushHeading((atx[2] as string).trim(), lineNo, lineNo, (atx[1] as string).length);
+      continue;
+    }
+    const setext = inFence ? null : SETEXT_UNDERLINE.exec(line);
+    if (setext && pending && pending.lines.length === 1) {
+      const headingText = (pending.lines[0] as string).trim();
+      const from = pending.from;
+      pending = undefined;
+      pushHeading(headingText, from, lineNo, (setext[1] as string).startsWith('=') ? 1 : 2);
+      continue;
+    }
+    if (pending) pending.lines.push(line);
+    else pending = { lines: [line], from: lineNo };
+  }
+  flush();
+
+  const chars = blocks.reduce((sum, b) => sum + b.text.length, 0);
+  return {
+    kind: 'text',
+    mediaType,
+    metadata: title !== undefined ? { title } : {},
+    blocks,
+    warnings: [],
+    stats: { chars },
+  };
+}
