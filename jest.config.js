@@ -4,6 +4,8 @@ const transform = { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] 
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Integration tests run real workflows; jest reads the timeout only at the top level.
+  testTimeout: 180000,
   projects: [
     {
       displayName: 'unit',
@@ -20,7 +22,6 @@ module.exports = {
       // Project-level: the dev server starts only when integration tests are selected.
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
-      testTimeout: 180000,
     },
   ],
 };

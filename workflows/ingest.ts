@@ -1,6 +1,7 @@
 // Ingestion: parse (by reference) → embed and upsert in batches → activate the new version and retire
 // the old. Same content again is a no-op; a failure leaves the previously active version untouched.
 import {
+  ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
@@ -17,7 +18,20 @@ import type { IngestBatchInput, IngestBatchProgress, IngestBatchResult, IngestDo
 import { DocumentIdKey, TenantIdKey, batchProgressQuery, ingestProgressQuery, ingestWorkflowId } from './definitions';
 import { embedding, parsing, storage } from './proxies';
 
+/**
+ * The workflow fails with the activity's ApplicationFailure itself, so that the failure type operators and
+ * clients see on the run is the stable error code (e.g. PDF_ENCRYPTED), not a generic "activity failed".
+ */
 export async function ingestDocument(input: IngestDocumentInput): Promise<IngestDocumentResult> {
+  try {
+    return await ingestDocumentSteps(input);
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) throw err.cause;
+    throw err;
+  }
+}
+
+async function ingestDocumentSteps(input: IngestDocumentInput): Promise<IngestDocumentResult> {
   let stage = 'parsing';
   setHandler(ingestProgressQuery, () => ({ stage }));
 

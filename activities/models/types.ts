@@ -12,6 +12,7 @@ export interface ContextChunk {
   ref: string;
   chunkId: string;
   documentId: string;
+  sourceName?: string;
   locator: string;
   text: string;
   score: number;

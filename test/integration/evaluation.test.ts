@@ -58,12 +58,12 @@ test('reviewer corrections become golden questions', async () => {
   try {
     const file = await writeTemp(h2.dataDir, 'wayne/cave.md', '# Cave\n\nThe cave entrance is behind the waterfall.\n');
     await h2.client.ingest({ tenantId: 'wayne', documentId: 'cave.md', source: { kind: 'path', path: file } });
-    const handle = await h2.client.startAsk({ tenantId: 'wayne', question: 'Where is the cave entrance?' });
+    const handle = await h2.client.startAsk({ tenantId: 'wayne', question: 'Where is the secret cave entrance?' });
     const taskId = await eventually(async () => (await h2.client.listReviews('wayne')).at(0)?.taskId, 30_000, 'review task');
     await h2.client.approve('wayne', taskId, 'alfred');
     await handle.result();
     const report = await h2.client.runEvaluation({ tenantId: 'wayne', golden: [] });
-    expect(report.results.map((r) => r.question)).toEqual(['Where is the cave entrance?']);
+    expect(report.results.map((r) => r.question)).toEqual(['Where is the secret cave entrance?']);
     expect(report.results[0]!.retrievalHit).toBe(true);
   } finally {
     await h2.stop();

@@ -1,0 +1,91 @@
+// Verification: every citation must name a retrieved chunk (DESIGN invariant 4) and every claim must be
+// supported by the text it cites; what fails is dropped and lowers the confidence.
+import type { Citation } from '../../workflows/definitions';
+import { NOT_FOUND_ANSWER } from '../../workflows/definitions';
+import type { ContextChunk, DraftAnswer } from '../models/types';
+import { contentTokens, splitSentences } from '../models/text';
+
+export interface VerifiedAnswer {
+  status: 'answered' | 'not_found';
+  answer: string;
+  citations: Citation[];
+  confidence: number;
+  checks: { droppedClaims: number; unsupportedClaims: number; invalidRefs: number };
+}
+
+/** Share of a claim's content tokens that its cited text contains. */
+export const SUPPORT_THRESHOLD = 0.6;
+const MAX_QUOTE = 300;
+
+export function support(claim: string, source: string): number {
+  const claimTokens = contentTokens(claim);
+  if (claimTokens.length === 0) return 0;
+  const sourceTokens = new Set(contentTokens(source));
+  return claimTokens.filter((t) => sourceTokens.has(t)).length / claimTokens.length;
+}
+
+/** The sentence of the chunk that best matches the claim, verbatim. */
+export function bestQuote(claim: string, chunkText: string): string {
+  let best = '';
+  let bestScore = -1;
+  for (const sentence of splitSentences(chunkText)) {
+    const s = support(sentence, claim);
+    if (s > bestScore) {
+      best = sentence;
+      bestScore = s;
+    }
+  }
+  return best.length > MAX_QUOTE ? `${best.slice(0, MAX_QUOTE - 1)}…` : best;
+}
+
+/**
+ * Confidence rules:
+ * - the draft says "not found": status not_found with the answerer's confidence that the answer is absent;
+ * - claims were drafted but none survives: not_found with confidence 0, so the question goes to review;
+ * - otherwise: draft confidence × share of surviving claims × mean support of the survivors.
+ */
+export function verifyAnswer(input: { question: string; draft: DraftAnswer; context: ContextChunk[] }): VerifiedAnswer {
+  const { draft, context } = input;
+  const byRef = new Map(context.map((c) => [c.ref, c]));
+  const checks = { droppedClaims: 0, unsupportedClaims: 0, invalidRefs: 0 };
+  if (draft.notFound || draft.claims.length === 0) {
+    return { status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence: clamp(draft.confidence), checks };
+  }
+  const citations: Citation[] = [];
+  const numberOf = new Map<string, number>();
+  const sentences: string[] = [];
+  const supports: number[] = [];
+  for (const claim of draft.claims) {
+    const chunks = claim.refs.map((r) => byRef.get(r));
+    checks.invalidRefs += chunks.filter((c) => !c).length;
+    const valid = chunks.filter((c): c is ContextChunk => c !== undefined);
+    const supported = valid.map((c) => ({ c, s: support(claim.text, c.text) })).filter((x) => x.s >= SUPPORT_THRESHOLD);
+    if (valid.length === 0) {
+      checks.droppedClaims += 1;
+      continue;
+    }
+    if (supported.length === 0) {
+      checks.unsupportedClaims += 1;
+      checks.droppedClaims += 1;
+      continue;
+    }
+    const marks: string[] = [];
+    for (const { c } of supported) {
+      let n = numberOf.get(c.chunkId);
+      if (n === undefined) {
+        n = citations.length + 1;
+        numberOf.set(c.chunkId, n);
+        citations.push({ documentId: c.documentId, sourceName: c.sourceName, locator: c.locator, chunkId: c.chunkId, quote: bestQuote(claim.text, c.text) });
+      }
+      marks.push(`[${n}]`);
+    }
+    supports.push(Math.max(...supported.map((x) => x.s)));
+    sentences.push(`${claim.text.trim()} ${marks.join('')}`);
+  }
+  if (sentences.length === 0) return { status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence: 0, checks };
+  const meanSupport = supports.reduce((a, b) => a + b, 0) / supports.length;
+  const confidence = clamp(draft.confidence * (sentences.length / draft.claims.length) * meanSupport);
+  return { status: 'answered', answer: sentences.join(' '), citations, confidence, checks };
+}
+
+const clamp = (x: number): number => Math.round(Math.min(1, Math.max(0, x)) * 1000) / 1000;

@@ -1,0 +1,233 @@
+// The embedded default store: LanceDB on local disk, one table, cosine distance. Every predicate is built
+// by tenantWhere(), which always starts with the tenant filter (DESIGN invariant 1).
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { Field, FixedSizeList, Float32, Int32, Schema, Utf8 } from 'apache-arrow';
+import type { ChunkPayload, ChunkState, DocumentSummary, ScoredChunk, SearchOptions, VectorPoint, VectorStore } from './types';
+import { TenantMismatchError } from './types';
+import { assertTenant } from './tenant';
+
+interface Row {
+  id: string;
+  vector: number[];
+  tenant_id: string;
+  document_id: string;
+  version: string;
+  chunk_id: string;
+  chunk_index: number;
+  text: string;
+  locator: string;
+  locator_json: string;
+  heading: string;
+  source_name: string;
+  state: string;
+  _distance?: number;
+}
+
+export class EmbedderMismatchError extends Error {
+  override readonly name = 'EmbedderMismatchError';
+}
+
+const sql = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+
+function toRow(p: VectorPoint): Row {
+  const c = p.payload;
+  return {
+    id: p.id,
+    vector: p.vector,
+    tenant_id: c.tenantId,
+    document_id: c.documentId,
+    version: c.version,
+    chunk_id: c.chunkId,
+    chunk_index: c.chunkIndex,
+    text: c.text,
+    locator: c.locator,
+    locator_json: c.locatorJson,
+    heading: c.heading ?? '',
+    source_name: c.sourceName,
+    state: c.state,
+  };
+}
+
+function fromRow(r: Row): ChunkPayload {
+  return {
+    tenantId: r.tenant_id,
+    documentId: r.document_id,
+    version: r.version,
+    chunkId: r.chunk_id,
+    chunkIndex: r.chunk_index,
+    text: r.text,
+    locator: r.locator,
+    locatorJson: r.locator_json,
+    heading: r.heading || undefined,
+    sourceName: r.source_name,
+    state: r.state as ChunkState,
+  };
+}
+
+export class LanceDbVectorStore implements VectorStore {
+  readonly kind = 'lancedb';
+  private db?: lancedb.Connection;
+  private table?: lancedb.Table;
+  private dimensions?: number;
+  /** LanceDB commits conflict under concurrent writers of one table: writes in this process go one by one. */
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    private readonly tableName = 'chunks',
+  ) {}
+
+  private tenantWhere(tenantId: string, extra: Record<string, string | undefined> = {}, extraSql?: string): string {
+    assertTenant(tenantId);
+    const parts = [`tenant_id = ${sql(tenantId)}`];
+    for (const [column, value] of Object.entries(extra)) if (value !== undefined) parts.push(`${column} = ${sql(value)}`);
+    if (extraSql) parts.push(extraSql);
+    return parts.join(' AND ');
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.writes.then(fn, fn);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  async ensureReady(dimensions: number): Promise<void> {
+    if (this.table) {
+      if (this.dimensions !== dimensions) throw new EmbedderMismatchError(`The store holds ${this.dimensions}-dimensional vectors; the embedder produces ${dimensions}.`);
+      return;
+    }
+    await fs.mkdir(this.dir, { recursive: true });
+    const metaFile = path.join(this.dir, `${this.tableName}.meta.json`);
+    const meta = await fs.readFile(metaFile, 'utf8').then((s) => JSON.parse(s) as { dimensions: number }, () => undefined);
+    if (meta && meta.dimensions !== dimensions) {
+      throw new EmbedderMismatchError(
+        `The LanceDB table "${this.tableName}" holds ${meta.dimensions}-dimensional vectors but the embedder produces ${dimensions}: use another LANCEDB_DIR or re-ingest.`,
+      );
+    }
+    this.db ??= await lancedb.connect(this.dir);
+    const names = await this.db.tableNames();
+    if (names.includes(this.tableName)) {
+      this.table = await this.db.openTable(this.tableName);
+    } else {
+      const schema = new Schema([
+        new Field('id', new Utf8(), false),
+        new Field('vector', new FixedSizeList(dimensions, new Field('item', new Float32(), true)), false),
+        new Field('tenant_id', new Utf8(), false),
+        new Field('document_id', new Utf8(), false),
+        new Field('version', new Utf8(), false),
+        new Field('chunk_id', new Utf8(), false),
+        new Field('chunk_index', new Int32(), false),
+        new Field('text', new Utf8(), false),
+        new Field('locator', new Utf8(), false),
+        new Field('locator_json', new Utf8(), false),
+        new Field('heading', new Utf8(), true),
+        new Field('source_name', new Utf8(), false),
+        new Field('state', new Utf8(), false),
+      ]);
+      this.table = await this.db.createEmptyTable(this.tableName, schema, { existOk: true });
+      await fs.writeFile(metaFile, JSON.stringify({ dimensions }));
+    }
+    this.dimensions = dimensions;
+  }
+
+  private ready(): lancedb.Table {
+    if (!this.table) throw new Error('The vector store is not ready: call ensureReady(dimensions) first.');
+    return this.table;
+  }
+
+  async upsert(tenantId: string, points: VectorPoint[]): Promise<void> {
+    assertTenant(tenantId);
+    if (points.some((p) => p.payload.tenantId !== tenantId)) throw new TenantMismatchError();
+    if (points.some((p) => p.vector.length !== this.dimensions)) throw new EmbedderMismatchError('A vector has the wrong number of dimensions.');
+    if (points.length === 0) return;
+    const table = this.ready();
+    await this.serial(() => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(points.map(toRow) as unknown as Record<string, unknown>[]));
+  }
+
+  async search(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]> {
+    const docs = options.documentIds?.length ? `document_id IN (${options.documentIds.map(sql).join(', ')})` : undefined;
+    const where = this.tenantWhere(tenantId, { state: 'active' }, docs);
+    const rows = (await this.ready().vectorSearch(vector).distanceType('cosine').where(where).limit(options.limit).toArray()) as Row[];
+    return rows
+      .map((r) => ({ id: r.id, score: 1 - (r._distance ?? 1), payload: fromRow(r) }))
+      .filter((r) => options.minScore === undefined || r.score >= options.minScore)
+      .sort((a, b) => b.score - a.score);
+  }
+
+  async activeVersion(tenantId: string, documentId: string): Promise<string | null> {
+    const rows = (await this.ready().query().where(this.tenantWhere(tenantId, { document_id: documentId, state: 'active' })).select(['version']).limit(1).toArray()) as Row[];
+    return rows[0]?.version ?? null;
+  }
+
+  async activateVersion(tenantId: string, documentId: string, version: string): Promise<{ activated: number; retired: number }> {
+    const table = this.ready();
+    return this.serial(async () => {
+      const staged = this.tenantWhere(tenantId, { document_id: documentId, version, state: 'staged' });
+      const activated = await table.countRows(staged);
+      if (activated > 0) await table.update({ where: staged, values: { state: 'active' } });
+      const others = this.tenantWhere(tenantId, { document_id: documentId }, `version <> ${sql(version)}`);
+      const retired = await table.countRows(others);
+      if (retired > 0) await table.delete(others);
+      return { activated, retired };
+    });
+  }
+
+  async discardStaged(tenantId: string, documentId: string, keepVersion?: string): Promise<number> {
+    const table = this.ready();
+    return this.serial(async () => {
+      const where = this.tenantWhere(tenantId, { document_id: documentId, state: 'staged' }, keepVersion ? `version <> ${sql(keepVersion)}` : undefined);
+      const n = await table.countRows(where);
+      if (n > 0) await table.delete(where);
+      return n;
+    });
+  }
+
+  async deleteDocument(tenantId: string, documentId: string): Promise<number> {
+    const table = this.ready();
+    return this.serial(async () => {
+      const where = this.tenantWhere(tenantId, { document_id: documentId });
+      const n = await table.countRows(where);
+      if (n > 0) await table.delete(where);
+      return n;
+    });
+  }
+
+  async count(tenantId: string, filter: { documentId?: string; state?: ChunkState } = {}): Promise<number> {
+    return this.ready().countRows(this.tenantWhere(tenantId, { document_id: filter.documentId, state: filter.state }));
+  }
+
+  async listDocuments(tenantId: string): Promise<DocumentSummary[]> {
+    const rows = (await this.ready()
+      .query()
+      .where(this.tenantWhere(tenantId, { state: 'active' }))
+      .select(['document_id', 'version', 'source_name'])
+      .toArray()) as Row[];
+    const docs = new Map<string, DocumentSummary>();
+    for (const r of rows) {
+      const d = docs.get(r.document_id) ?? { documentId: r.document_id, version: r.version, sourceName: r.source_name, chunks: 0 };
+      d.chunks += 1;
+      docs.set(r.document_id, d);
+    }
+    return [...docs.values()].sort((a, b) => a.documentId.localeCompare(b.documentId));
+  }
+
+  async getChunks(tenantId: string, ids: string[]): Promise<ScoredChunk[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.ready()
+      .query()
+      .where(this.tenantWhere(tenantId, {}, `id IN (${ids.map(sql).join(', ')})`))
+      .limit(ids.length)
+      .toArray()) as Row[];
+    return rows.map((r) => ({ id: r.id, score: 0, payload: fromRow(r) }));
+  }
+
+  async close(): Promise<void> {
+    await this.writes.catch(() => undefined);
+    this.table?.close();
+    this.db?.close();
+    this.table = undefined;
+    this.db = undefined;
+  }
+}
