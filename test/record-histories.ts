@@ -4,39 +4,68 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { execFileSync } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { DocumentSource } from '../workflows/definitions';
 import { GroundworkClient } from '../client/groundwork-client';
 import { loadConfig } from '../workers/config';
 import { startDevServer } from '../workers/dev-server';
 import { startWorker } from '../workers/worker';
+import { resolveTemporalCli } from '../workers/temporal-cli';
 
 const samples = path.resolve(__dirname, '..', 'samples');
 const out = path.join(__dirname, 'histories');
 
+let address = '';
+
+/** Inline sources keep paths of the recording machine out of the committed histories. */
+async function inline(rel: string): Promise<DocumentSource> {
+  return { kind: 'inline', name: path.basename(rel), contentBase64: (await fs.readFile(path.join(samples, rel))).toString('base64') };
+}
+
+/** Histories are exported by the Temporal CLI itself, in the proto3 JSON format the UI also downloads. */
 async function save(name: string, handle: WorkflowHandle): Promise<void> {
-  const history = await handle.fetchHistory();
-  await fs.writeFile(path.join(out, `${name}.json`), `${historyToJSON(history)}\n`);
-  process.stdout.write(`recorded ${name} (${history.events?.length ?? 0} events)\n`);
+  const json = execFileSync(resolveTemporalCli(), ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', address, '--output', 'json'], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const events = (JSON.parse(json) as { events?: unknown[] }).events ?? [];
+  await fs.writeFile(path.join(out, `${name}.json`), json.endsWith('\n') ? json : `${json}\n`);
+  process.stdout.write(`recorded ${name} (${events.length} events)\n`);
 }
 
 async function main(): Promise<void> {
   const server = await startDevServer({ uiPort: null });
+  address = server.address;
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'groundwork-record-'));
   const config = loadConfig({ GROUNDWORK_DATA_DIR: dataDir, TEMPORAL_ADDRESS: server.address, GROUNDWORK_TENANT_THRESHOLDS: 'strict=0.99' });
   const worker = await startWorker(config);
   const client = await GroundworkClient.connect({ address: server.address, taskQueue: config.temporal.taskQueue });
   try {
     await fs.mkdir(out, { recursive: true });
-    const handbook = path.join(samples, 'acme', 'employee-handbook.pdf');
-    const ingest = await client.startIngest({ tenantId: 'acme', documentId: 'employee-handbook.pdf', source: { kind: 'path', path: handbook } });
+    const handbook = await inline('acme/employee-handbook.pdf');
+    const ingest = await client.startIngest({ tenantId: 'acme', documentId: 'employee-handbook.pdf', source: handbook });
     await ingest.result();
     await save('ingestDocument-new', ingest);
-    const again = await client.startIngest({ tenantId: 'acme', documentId: 'employee-handbook.pdf', source: { kind: 'path', path: handbook } });
+    const again = await client.startIngest({ tenantId: 'acme', documentId: 'employee-handbook.pdf', source: handbook });
     await again.result();
     await save('ingestDocument-unchanged', again);
 
-    const batch = await client.startIngestBatch('acme', [path.join(samples, 'acme', 'sales-2025.xlsx'), path.join(samples, 'acme', 'it-faq.md')], 2);
+    const batch = await client.temporal.workflow.start('ingestBatch', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: 'ingest-batch:acme:record',
+      args: [
+        {
+          tenantId: 'acme',
+          batchKey: 'record',
+          concurrency: 2,
+          documents: [
+            { documentId: 'sales-2025.xlsx', source: await inline('acme/sales-2025.xlsx') },
+            { documentId: 'it-faq.md', source: await inline('acme/it-faq.md') },
+          ],
+        },
+      ],
+    });
     await batch.result();
     await save('ingestBatch', batch);
 
@@ -44,7 +73,7 @@ async function main(): Promise<void> {
     await ask.result();
     await save('answerQuestion-answered', ask);
 
-    await client.ingest({ tenantId: 'strict', documentId: 'it-faq.md', source: { kind: 'path', path: path.join(samples, 'acme', 'it-faq.md') } });
+    await client.ingest({ tenantId: 'strict', documentId: 'it-faq.md', source: await inline('acme/it-faq.md') });
     const escalated = await client.startAsk({ tenantId: 'strict', question: 'How often are laptops replaced?' });
     let taskId: string | undefined;
     for (let i = 0; i < 120 && !taskId; i++) {

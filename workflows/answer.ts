@@ -9,7 +9,7 @@ import {
   TenantIdKey,
   answerProgressQuery,
   reviewWorkflowId,
-  stableKey,
+  questionKey,
 } from './definitions';
 import { answering } from './proxies';
 import { runAnswerPipeline } from './pipeline';
@@ -36,7 +36,8 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
 
   stage = 'awaiting_review';
   const info = workflowInfo();
-  reviewTaskId = reviewWorkflowId(input.tenantId, stableKey(`${info.workflowId}/${info.runId}`));
+  // Keyed by question and run: one task per answer run, and the same id when the run's history is replayed.
+  reviewTaskId = reviewWorkflowId(input.tenantId, `${questionKey(input.question)}-${info.runId.slice(0, 8)}`);
   log.info('escalating to review', { confidence: result.confidence, threshold });
   const outcome = await executeChild(reviewTask, {
     workflowId: reviewTaskId,
