@@ -17,7 +17,7 @@ import type {
   ReviewOutcome,
 } from '../workflows/definitions';
 import { DOCUMENT_ID_PATTERN, MAX_INLINE_BYTES, TENANT_ID_PATTERN } from '../workflows/definitions';
-import { verifyAnswer } from './answer/verify';
+import { bestQuote, verifyAnswer } from './answer/verify';
 import { badInput, mapFailures } from './errors';
 import { EvaluationStore } from './evaluation-store';
 import type { Answerer, ContextChunk, DraftAnswer, Embedder } from './models/types';
@@ -262,7 +262,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Build citations for a reviewer's edit from chunk ids; ids not retrieved for this tenant are refused. */
-    async resolveCitations(input: { tenantId: string; citations: { chunkId: string; quote?: string }[] }): Promise<Citation[]> {
+    async resolveCitations(input: { tenantId: string; answer: string; citations: { chunkId: string; quote?: string }[] }): Promise<Citation[]> {
       return mapFailures(async () => {
         checkTenant(input.tenantId);
         const stored = await vectors.getChunks(input.tenantId, input.citations.map((c) => c.chunkId));
@@ -270,7 +270,8 @@ export function createActivities(deps: ActivityDeps) {
         return input.citations.flatMap((c) => {
           const s = byId.get(c.chunkId);
           if (!s) return [];
-          const quote = c.quote && s.payload.text.includes(c.quote) ? c.quote : s.payload.text.slice(0, 300);
+          // A reviewer's quote is kept only if it is verbatim chunk text; otherwise the sentence best matching the answer.
+          const quote = c.quote && s.payload.text.includes(c.quote) ? c.quote : bestQuote(input.answer, s.payload.text);
           return [{ documentId: s.payload.documentId, sourceName: s.payload.sourceName, locator: s.payload.locator, chunkId: s.id, quote }];
         });
       });

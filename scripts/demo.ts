@@ -8,6 +8,8 @@ import { loadConfig } from '../workers/config';
 import { freePort } from '../workers/dev-server';
 import { startLocalStack } from '../workers/local-stack';
 import type { GoldenQuestion } from '../workflows/definitions';
+import { answerProgressQuery } from '../workflows/definitions';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 
 const root = path.resolve(__dirname, '..');
 const keep = process.argv.includes('--keep');
@@ -16,6 +18,7 @@ const title = (s: string): void => say(`\n\x1b[1m== ${s}\x1b[0m`);
 
 async function main(): Promise<void> {
   const started = Date.now();
+  Runtime.install({ logger: new DefaultLogger(process.env.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
   const dataDir = path.join(root, '.data', 'demo');
   await fs.rm(dataDir, { recursive: true, force: true });
   const config = loadConfig({ ...process.env, GROUNDWORK_DATA_DIR: process.env.GROUNDWORK_DATA_DIR ?? dataDir });
@@ -41,24 +44,34 @@ async function main(): Promise<void> {
       ['acme', 'What was the EMEA revenue in Q2?'],
       ['globex', 'How often are passwords rotated?'],
       ['globex', 'What is the unit price of the Megasprocket?'],
-      ['globex', 'How many vacation days do full-time employees receive?'],
+      // The same question acme just answered: globex cannot see acme's spreadsheet.
+      ['globex', 'What was the EMEA revenue in Q2?'],
     ];
     for (const [tenant, question] of questions) {
       title(`${tenant} asks: ${question}`);
-      const r = await client.ask({ tenantId: tenant, question });
-      say(indent(formatAnswer(r)));
+      const handle = await client.startAsk({ tenantId: tenant, question });
+      // A low-confidence answer waits for a reviewer; in the demo a reviewer approves it at once.
+      const escalatedTo = await waitForReviewOrResult(handle);
+      if (escalatedTo) {
+        const task = await client.getReview(tenant, escalatedTo);
+        say(`  confidence ${task.draft.confidence.toFixed(2)} < ${task.threshold}: escalated to ${escalatedTo}; reviewer "lee" approves it`);
+        await client.approve(tenant, escalatedTo, 'lee');
+      }
+      say(indent(formatAnswer(await handle.result())));
     }
 
     title('Escalation: acme asks with a stricter confidence threshold for this question (0.95)');
-    const question = 'Can unused vacation days be carried over?';
+    const question = 'Can unused vacation days be carried over into the next year?';
     const handle = await client.startAsk({ tenantId: 'acme', question, threshold: 0.95 });
-    let taskId: string | undefined;
-    for (let i = 0; i < 200 && !taskId; i++) {
-      taskId = (await client.listReviews('acme')).at(0)?.taskId;
-      if (!taskId) await new Promise((r) => setTimeout(r, 200));
+    const taskId = await waitForReviewOrResult(handle);
+    if (!taskId) throw new Error('The answer was confident enough not to need review.');
+    // Reviewers find open tasks through the TenantId and ReviewStatus search attributes.
+    let listed: string[] = [];
+    for (let i = 0; i < 50 && !listed.includes(taskId); i++) {
+      listed = (await client.listReviews('acme')).map((t) => t.taskId);
+      if (!listed.includes(taskId)) await new Promise((r) => setTimeout(r, 200));
     }
-    if (!taskId) throw new Error('The review task did not appear.');
-    say(`  open review tasks for acme: ${taskId}`);
+    say(`  review list --tenant acme: ${listed.join(', ') || '(visibility not updated yet)'}`);
     const state = await client.getReview('acme', taskId);
     say(indent(formatReview(state)));
     const cite = state.retrieved.find((r) => r.preview.toLowerCase().includes('carried over')) ?? state.retrieved[0];
@@ -91,6 +104,16 @@ async function main(): Promise<void> {
   } finally {
     await client.close();
     await stack.stop();
+  }
+}
+
+/** Resolves with the review task id once the answer waits for review, or undefined once it is done. */
+async function waitForReviewOrResult(handle: Awaited<ReturnType<GroundworkClient['startAsk']>>): Promise<string | undefined> {
+  for (;;) {
+    const p = await handle.query(answerProgressQuery);
+    if (p.stage === 'awaiting_review' && p.reviewTaskId) return p.reviewTaskId;
+    if (p.stage === 'done') return undefined;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -73,7 +73,11 @@ export async function reviewTask(input: ReviewTaskInput): Promise<ReviewOutcome>
       decidedAt: new Date().toISOString(),
     };
   } else if (decision.action === 'edit') {
-    const citations: Citation[] = await storage.resolveCitations({ tenantId: input.tenantId, citations: decision.signal.citations });
+    const citations: Citation[] = await storage.resolveCitations({
+      tenantId: input.tenantId,
+      answer: decision.signal.answer,
+      citations: decision.signal.citations,
+    });
     outcome = {
       decision: 'edited',
       reviewerId: decision.signal.reviewerId,

@@ -24,12 +24,15 @@ export function support(claim: string, source: string): number {
   return claimTokens.filter((t) => sourceTokens.has(t)).length / claimTokens.length;
 }
 
-/** The sentence of the chunk that best matches the claim, verbatim. */
+/**
+ * The sentence of the chunk that best matches the claim, verbatim: the one containing most of the claim's
+ * terms, ties going to the one with fewest other terms (a table row beats the header line above it).
+ */
 export function bestQuote(claim: string, chunkText: string): string {
   let best = '';
   let bestScore = -1;
   for (const sentence of splitSentences(chunkText)) {
-    const s = support(sentence, claim);
+    const s = support(claim, sentence) * 2 + support(sentence, claim);
     if (s > bestScore) {
       best = sentence;
       bestScore = s;
