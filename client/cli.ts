@@ -9,6 +9,7 @@ import type { Config } from '../workers/config';
 import { ClientInputError, GroundworkClient, documentIdFromPath, goldenSetSchema } from './groundwork-client';
 import { formatAnswer, formatEvaluation, formatIngest, formatReview } from './format';
 import { startLocalStack } from '../workers/local-stack';
+import { installLogging } from '../workers/logging';
 import { startHttpApi } from './http';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -291,6 +292,8 @@ export function buildCli(): Command {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // Interactive commands stay quiet unless LOG_LEVEL asks for more; `worker` logs at info.
+  installLogging(argv.includes('worker') ? 'info' : 'warn');
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {

@@ -9,7 +9,7 @@ import { freePort } from '../workers/dev-server';
 import { startLocalStack } from '../workers/local-stack';
 import type { GoldenQuestion } from '../workflows/definitions';
 import { answerProgressQuery } from '../workflows/definitions';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { installLogging } from '../workers/logging';
 
 const root = path.resolve(__dirname, '..');
 const keep = process.argv.includes('--keep');
@@ -18,7 +18,7 @@ const title = (s: string): void => say(`\n\x1b[1m== ${s}\x1b[0m`);
 
 async function main(): Promise<void> {
   const started = Date.now();
-  Runtime.install({ logger: new DefaultLogger(process.env.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
+  installLogging('warn');
   const dataDir = path.join(root, '.data', 'demo');
   await fs.rm(dataDir, { recursive: true, force: true });
   const config = loadConfig({ ...process.env, GROUNDWORK_DATA_DIR: process.env.GROUNDWORK_DATA_DIR ?? dataDir });

@@ -9,8 +9,12 @@ import { GroundworkClient } from '../../client/groundwork-client';
 import { loadConfig } from '../../workers/config';
 import type { Config } from '../../workers/config';
 import { startWorker } from '../../workers/worker';
+import { installLogging } from '../../workers/logging';
 import type { RunningWorker } from '../../workers/worker';
 import type { Activities } from '../../activities';
+
+// Test output shows warnings and errors only; LOG_LEVEL=info brings the worker's logs back.
+installLogging('warn');
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
