@@ -23,8 +23,13 @@ function pdfDate(raw: unknown): string | undefined {
   return Number.isNaN(Date.parse(iso)) ? undefined : iso;
 }
 
-/** A line's identity for header/footer detection: digits ignored, so "Page 3 of 9" repeats. */
-const lineKey = (line: string): string => line.replace(/\d+/g, '#').toLowerCase();
+const PAGE_NUMBER_LINE = /^(?:page|seite|p\.)?\s*[-–—(]?\s*\d+\s*(?:(?:of|\/|von)\s*\d+)?\s*[-–—)]?$/i;
+
+/**
+ * A line's identity for header/footer detection: page-number lines ("Page 3 of 9", "- 4 -") all share one key;
+ * any other line must repeat exactly, so body lines that differ only in a number are never taken for a header.
+ */
+const lineKey = (line: string): string => (PAGE_NUMBER_LINE.test(line.trim()) ? '#page-number#' : line.toLowerCase());
 
 function repeatedEdgeLines(pages: string[][]): Set<string> {
   const repeated = new Set<string>();
