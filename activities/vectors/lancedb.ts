@@ -7,21 +7,12 @@ import { Field, FixedSizeList, Float32, Int32, Schema, Utf8 } from 'apache-arrow
 import type { ChunkPayload, ChunkState, DocumentSummary, ScoredChunk, SearchOptions, VectorPoint, VectorStore } from './types';
 import { TenantMismatchError } from './types';
 import { assertTenant } from './tenant';
+import { fromStored, toStored } from './payload';
+import type { StoredPayload } from './payload';
 
-interface Row {
+interface Row extends StoredPayload {
   id: string;
   vector: number[];
-  tenant_id: string;
-  document_id: string;
-  version: string;
-  chunk_id: string;
-  chunk_index: number;
-  text: string;
-  locator: string;
-  locator_json: string;
-  heading: string;
-  source_name: string;
-  state: string;
   _distance?: number;
 }
 
@@ -31,40 +22,8 @@ export class EmbedderMismatchError extends Error {
 
 const sql = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
-function toRow(p: VectorPoint): Row {
-  const c = p.payload;
-  return {
-    id: p.id,
-    vector: p.vector,
-    tenant_id: c.tenantId,
-    document_id: c.documentId,
-    version: c.version,
-    chunk_id: c.chunkId,
-    chunk_index: c.chunkIndex,
-    text: c.text,
-    locator: c.locator,
-    locator_json: c.locatorJson,
-    heading: c.heading ?? '',
-    source_name: c.sourceName,
-    state: c.state,
-  };
-}
-
-function fromRow(r: Row): ChunkPayload {
-  return {
-    tenantId: r.tenant_id,
-    documentId: r.document_id,
-    version: r.version,
-    chunkId: r.chunk_id,
-    chunkIndex: r.chunk_index,
-    text: r.text,
-    locator: r.locator,
-    locatorJson: r.locator_json,
-    heading: r.heading || undefined,
-    sourceName: r.source_name,
-    state: r.state as ChunkState,
-  };
-}
+const toRow = (p: VectorPoint): Row => ({ id: p.id, vector: p.vector, ...toStored(p.payload) });
+const fromRow = (r: Row): ChunkPayload => fromStored(r);
 
 export class LanceDbVectorStore implements VectorStore {
   readonly kind = 'lancedb';

@@ -1,9 +1,10 @@
 // Qdrant adapter: one collection, a tenant_id keyword index with is_tenant, every filter built by
 // tenantFilter() so no call can reach another tenant's points (DESIGN invariant 1).
 import { QdrantClient } from '@qdrant/js-client-rest';
-import type { ChunkPayload, ChunkState, DocumentSummary, ScoredChunk, SearchOptions, VectorPoint, VectorStore } from './types';
+import type { ChunkState, DocumentSummary, ScoredChunk, SearchOptions, VectorPoint, VectorStore } from './types';
 import { TenantMismatchError } from './types';
 import { assertTenant } from './tenant';
+import { fromStored, toStored } from './payload';
 
 type Condition = { key: string; match: { value: string } | { any: string[] } };
 interface Filter {
@@ -12,40 +13,6 @@ interface Filter {
 }
 
 const UPSERT_BATCH = 256;
-
-function toPayload(c: ChunkPayload): Record<string, unknown> {
-  return {
-    tenant_id: c.tenantId,
-    document_id: c.documentId,
-    version: c.version,
-    chunk_id: c.chunkId,
-    chunk_index: c.chunkIndex,
-    text: c.text,
-    locator: c.locator,
-    locator_json: c.locatorJson,
-    heading: c.heading ?? null,
-    source_name: c.sourceName,
-    state: c.state,
-  };
-}
-
-function fromPayload(p: Record<string, unknown> | null | undefined): ChunkPayload {
-  const v = p ?? {};
-  const s = (k: string): string => (typeof v[k] === 'string' ? (v[k] as string) : '');
-  return {
-    tenantId: s('tenant_id'),
-    documentId: s('document_id'),
-    version: s('version'),
-    chunkId: s('chunk_id'),
-    chunkIndex: typeof v.chunk_index === 'number' ? v.chunk_index : 0,
-    text: s('text'),
-    locator: s('locator'),
-    locatorJson: s('locator_json'),
-    heading: s('heading') || undefined,
-    sourceName: s('source_name'),
-    state: s('state') as ChunkState,
-  };
-}
 
 export async function isQdrantReachable(url: string, apiKey?: string, timeoutMs = 1500): Promise<boolean> {
   try {
@@ -105,7 +72,7 @@ export class QdrantVectorStore implements VectorStore {
     if (points.some((p) => p.payload.tenantId !== tenantId)) throw new TenantMismatchError();
     for (let i = 0; i < points.length; i += UPSERT_BATCH) {
       const batch = points.slice(i, i + UPSERT_BATCH);
-      await this.client.upsert(this.collection, { wait: true, points: batch.map((p) => ({ id: p.id, vector: p.vector, payload: toPayload(p.payload) })) });
+      await this.client.upsert(this.collection, { wait: true, points: batch.map((p) => ({ id: p.id, vector: p.vector, payload: { ...toStored(p.payload) } })) });
     }
   }
 
@@ -113,7 +80,7 @@ export class QdrantVectorStore implements VectorStore {
     const filter = this.tenantFilter(tenantId, { state: 'active' });
     if (options.documentIds?.length) filter.must.push({ key: 'document_id', match: { any: options.documentIds } });
     const res = await this.client.query(this.collection, { query: vector, filter, limit: options.limit, with_payload: true, score_threshold: options.minScore });
-    return res.points.map((p) => ({ id: String(p.id), score: p.score, payload: fromPayload(p.payload) }));
+    return res.points.map((p) => ({ id: String(p.id), score: p.score, payload: fromStored(p.payload) }));
   }
 
   async activeVersion(tenantId: string, documentId: string): Promise<string | null> {
@@ -161,7 +128,7 @@ export class QdrantVectorStore implements VectorStore {
         with_payload: ['document_id', 'version', 'source_name'],
       });
       for (const p of res.points) {
-        const c = fromPayload(p.payload);
+        const c = fromStored(p.payload);
         const d = docs.get(c.documentId) ?? { documentId: c.documentId, version: c.version, sourceName: c.sourceName, chunks: 0 };
         d.chunks += 1;
         docs.set(c.documentId, d);
@@ -176,7 +143,7 @@ export class QdrantVectorStore implements VectorStore {
     if (ids.length === 0) return [];
     const res = await this.client.retrieve(this.collection, { ids: ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)), with_payload: true });
     // retrieve() cannot take a filter, so the tenant check happens here on every returned point.
-    return res.filter((p) => fromPayload(p.payload).tenantId === tenantId).map((p) => ({ id: String(p.id), score: 0, payload: fromPayload(p.payload) }));
+    return res.filter((p) => fromStored(p.payload).tenantId === tenantId).map((p) => ({ id: String(p.id), score: 0, payload: fromStored(p.payload) }));
   }
 
   async close(): Promise<void> {
