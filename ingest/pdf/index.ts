@@ -54,6 +54,53 @@ function classify(err: unknown, password: string | undefined): IngestError {
   return new IngestError('PDF_CORRUPT', 'The PDF is damaged and no text could be recovered from it.');
 }
 
+interface OcrPage {
+  text: string;
+  confidence: number;
+}
+
+/** OCR is slow (about 2 s a page here): beyond this many scanned pages, the rest are reported, not read. */
+export const MAX_OCR_PAGES = 40;
+/** Pages whose mean word confidence is below this are flagged OCR_LOW_CONFIDENCE. */
+export const OCR_LOW_CONFIDENCE = 60;
+
+/**
+ * Renders the pages without a text layer through pdf.js and reads them with tesseract.js, using the English
+ * model shipped in the @tesseract.js-data/eng package: nothing is downloaded at run time.
+ */
+async function ocrPages(parser: PDFParse, pages: number[], warnings: IngestWarning[]): Promise<Map<number, OcrPage>> {
+  const out = new Map<number, OcrPage>();
+  const selected = pages.slice(0, MAX_OCR_PAGES);
+  for (const num of pages.slice(MAX_OCR_PAGES)) {
+    warnings.push({ code: 'OCR_SKIPPED', message: `Page ${num} needs OCR but the document has more than ${MAX_OCR_PAGES} such pages.`, locator: { kind: 'page', page: num } });
+  }
+  // Loaded only when a scanned page exists: tesseract is large and most PDFs never need it.
+  const { createWorker } = await import('tesseract.js');
+  const eng = require('@tesseract.js-data/eng') as { langPath: string; gzip: boolean };
+  const worker = await createWorker('eng', 1, { langPath: eng.langPath, gzip: eng.gzip, cacheMethod: 'none', logger: () => undefined, errorHandler: () => undefined });
+  try {
+    for (const num of selected) {
+      try {
+        const shot = await parser.getScreenshot({ partial: [num], scale: 2, imageBuffer: true, imageDataUrl: false });
+        const image = shot.pages[0]?.data;
+        if (!image || image.length === 0) continue;
+        const r = await worker.recognize(Buffer.from(image));
+        const text = r.data.text.trim();
+        if (!text) continue;
+        out.set(num, { text, confidence: r.data.confidence });
+        if (r.data.confidence < OCR_LOW_CONFIDENCE) {
+          warnings.push({ code: 'OCR_LOW_CONFIDENCE', message: `OCR of page ${num} has low confidence (${Math.round(r.data.confidence)}).`, locator: { kind: 'page', page: num } });
+        }
+      } catch {
+        warnings.push({ code: 'OCR_FAILED', message: `Page ${num} could not be rendered or read by OCR.`, locator: { kind: 'page', page: num } });
+      }
+    }
+  } finally {
+    await worker.terminate();
+  }
+  return out;
+}
+
 export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<ParsedDocument> {
   const parser = new PDFParse({ data: new Uint8Array(bytes), password: options.password, isEvalSupported: false, verbosity: 0 });
   try {
@@ -72,6 +119,12 @@ export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<
       throw classify(err, options.password);
     }
     const warnings: IngestWarning[] = [];
+    const needOcr = text.pages.filter((p) => p.text.replace(/\s/g, '').length < MIN_PAGE_CHARS).map((p) => p.num);
+    const ocr = options.ocr === false || needOcr.length === 0 ? new Map<number, OcrPage>() : await ocrPages(parser, needOcr, warnings);
+    for (const page of text.pages) {
+      const o = ocr.get(page.num);
+      if (o) page.text = o.text;
+    }
     const pageLines = text.pages.map((p) =>
       joinHyphenation(
         p.text
@@ -87,7 +140,9 @@ export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<
       const lines = (pageLines[i] ?? []).filter((l, j, all) => !((j < 2 || j >= all.length - 2) && repeated.has(lineKey(l))));
       const body = lines.join('\n');
       if (body.replace(/\s/g, '').length < MIN_PAGE_CHARS) {
-        warnings.push({ code: 'PAGE_NO_TEXT', message: `Page ${p.num} has no usable text layer (scanned?) and was not OCR'd.`, locator: { kind: 'page', page: p.num } });
+        if (!ocr.has(p.num)) {
+          warnings.push({ code: 'PAGE_NO_TEXT', message: `Page ${p.num} has no usable text layer and OCR found no text.`, locator: { kind: 'page', page: p.num } });
+        }
         return;
       }
       // Paragraphs: consecutive lines; a line ending a sentence followed by a capitalised line starts a new one.
@@ -114,7 +169,7 @@ export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<
       modifiedAt: pdfDate(raw.ModDate),
       pageCount: total,
     };
-    return { kind: 'pdf', mediaType: 'application/pdf', metadata, blocks, warnings, stats: { pages: total, ocrPages: 0, chars } };
+    return { kind: 'pdf', mediaType: 'application/pdf', metadata, blocks, warnings, stats: { pages: total, ocrPages: ocr.size, chars } };
   } finally {
     await parser.destroy().catch(() => undefined);
   }

@@ -3,7 +3,7 @@
 import { extractChunks } from '../../ingest';
 import { IngestError } from '../../ingest/errors';
 import { joinHyphenation, normalizeInline } from '../../ingest/pdf/normalize';
-import { makeTextPdf } from '../support/documents';
+import { makeScannedPdf, makeTextPdf } from '../support/documents';
 
 test('extracts text per page with 1-based page locators and the metadata', async () => {
   const bytes = await makeTextPdf([['The first page talks about apples.'], ['The second page talks about pears.']], 'Fruit report');
@@ -47,4 +47,34 @@ test('a truncated PDF yields the text pdf.js recovers or PDF_CORRUPT, never an u
 test('normalises ligatures, odd spaces and soft hyphens, and joins hyphenated line breaks', () => {
   expect(normalizeInline('ﬁnance\u00a0oﬃce\u00ad \u200bteam')).toBe('finance office team');
   expect(joinHyphenation(['the infor-', 'mation desk', 'Well-known'])).toEqual(['the information', 'desk', 'Well-known']);
+});
+
+describe('scanned pages', () => {
+  const words = 'Quarterly safety inspection found three blocked exits near the north loading dock and two expired fire extinguishers in the basement workshop';
+
+  test('OCR of a generated scan recovers at least 90% of its words, offline', async () => {
+    const bytes = await makeScannedPdf([[words.slice(0, 70), words.slice(70)]]);
+    const r = await extractChunks({ bytes, fileName: 'scan.pdf' });
+    expect(r.document.stats.ocrPages).toBe(1);
+    const found = new Set(r.chunks.flatMap((c) => c.text.toLowerCase().match(/[a-z]+/g) ?? []));
+    const expected = words.toLowerCase().match(/[a-z]+/g) ?? [];
+    const recall = expected.filter((w) => found.has(w)).length / expected.length;
+    expect(recall).toBeGreaterThanOrEqual(0.9);
+    expect(r.chunks[0]!.locator).toEqual({ kind: 'page', page: 1 });
+  }, 120_000);
+
+  test('a mixed document OCRs only the page without a text layer', async () => {
+    const bytes = await makeScannedPdf([['This page has a real text layer about invoices.'], ['This scanned page mentions the warehouse inventory.']], [1]);
+    const r = await extractChunks({ bytes, fileName: 'mixed.pdf' });
+    expect(r.document.stats.ocrPages).toBe(1);
+    expect(r.chunks.find((c) => /warehouse/i.test(c.text))?.locator).toEqual({ kind: 'page', page: 2 });
+    expect(r.chunks.find((c) => /invoices/.test(c.text))?.locator).toEqual({ kind: 'page', page: 1 });
+  }, 120_000);
+
+  test('with OCR turned off a scanned page is reported, not read', async () => {
+    const bytes = await makeScannedPdf([['Nothing to see without OCR here.']]);
+    const r = await extractChunks({ bytes, fileName: 'scan.pdf', ocr: false });
+    expect(r.chunks).toEqual([]);
+    expect(r.document.warnings.map((w) => w.code)).toContain('PAGE_NO_TEXT');
+  }, 120_000);
 });

@@ -1,5 +1,9 @@
 // Small real documents made by code (pdf-lib, SheetJS) for integration tests, the demo samples and the
 // history recorder: a fresh clone needs no fixture files.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import * as XLSX from 'xlsx';
 
@@ -45,4 +49,33 @@ export function makeWorkbook(sheets: Record<string, (string | number)[][]>, merg
     XLSX.utils.book_append_sheet(wb, ws, name);
   }
   return new Uint8Array(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+}
+
+/**
+ * A "scanned" PDF: the text pages are rendered to images (through pdf.js, in a child process) and each image
+ * becomes the only content of a page, so there is no text layer. `textPages` lists which pages keep text.
+ */
+export async function makeScannedPdf(pages: string[][], textPages: number[] = []): Promise<Uint8Array> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'groundwork-scan-'));
+  try {
+    const out = await PDFDocument.create();
+    const font = await out.embedFont(StandardFonts.Helvetica);
+    for (const [i, paragraphs] of pages.entries()) {
+      if (textPages.includes(i + 1)) {
+        const page = out.addPage([595, 842]);
+        paragraphs.forEach((p, j) => page.drawText(p, { x: 50, y: 780 - j * 20, size: 11, font }));
+        continue;
+      }
+      const pdfFile = path.join(dir, `p${i}.pdf`);
+      const pngFile = path.join(dir, `p${i}.png`);
+      writeFileSync(pdfFile, await makeTextPdf([paragraphs]));
+      const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'render-page.ts'), pdfFile, pngFile, '2'], { encoding: 'utf8', timeout: 60_000 });
+      if (r.status !== 0) throw new Error(`rendering failed: ${r.stderr}`);
+      const png = await out.embedPng(readFileSync(pngFile));
+      out.addPage([595, 842]).drawImage(png, { x: 0, y: 0, width: 595, height: 842 });
+    }
+    return await out.save();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
