@@ -19,8 +19,26 @@ export const DEFAULT_CHUNKING: Readonly<ChunkingOptions> = Object.freeze({ maxTo
 /** Separators may merge with neighbouring tokens; a couple of tokens of headroom keeps the bound without re-counting. */
 const SEPARATOR_HEADROOM = 2;
 
+/** Runs of non-space characters longer than this are counted in slices of this size. */
+const MAX_RUN = 64;
+const LONG_RUN = new RegExp(`\\S{${MAX_RUN + 1},}`, 'g');
+
+/**
+ * Token count with linear cost. BPE on one very long run without spaces (a cell of 1,000 "a"s, a base64 blob)
+ * is quadratic in the run's length; such runs are counted in 64-character slices instead, which can only
+ * over-count by a token or so per slice, so the chunk bound stays safe.
+ */
 export function tokenCount(text: string): number {
-  return countTokens(text);
+  LONG_RUN.lastIndex = 0;
+  if (!LONG_RUN.test(text)) return countTokens(text);
+  let total = 0;
+  let last = 0;
+  for (const m of text.matchAll(LONG_RUN)) {
+    total += countTokens(text.slice(last, m.index));
+    for (let i = 0; i < m[0].length; i += MAX_RUN) total += countTokens(m[0].slice(i, i + MAX_RUN));
+    last = m.index + m[0].length;
+  }
+  return total + countTokens(text.slice(last));
 }
 
 export function resolveChunking(options: Partial<ChunkingOptions> | undefined): ChunkingOptions {
@@ -75,7 +93,7 @@ export function chunkBlocks(blocks: readonly Block[], options?: Partial<Chunking
   const headerTokensOf = (header: string | undefined): number => {
     if (header === undefined) return 0;
     let n = headerTokenCache.get(header);
-    if (n === undefined) headerTokenCache.set(header, (n = countTokens(header) + 1));
+    if (n === undefined) headerTokenCache.set(header, (n = tokenCount(header) + 1));
     return n;
   };
 
@@ -85,17 +103,17 @@ export function chunkBlocks(blocks: readonly Block[], options?: Partial<Chunking
   const finish = (): void => {
     if (!draft || draft.units.length === 0) return;
     let text = renderDraft(draft);
-    let tokens = countTokens(text);
+    let tokens = tokenCount(text);
     // The estimate can be off by a token or two where separators merge; trim until the exact count fits.
     while (tokens > maxTokens && draft.overlap.length > 0) {
       draft.overlap.shift();
       text = renderDraft(draft);
-      tokens = countTokens(text);
+      tokens = tokenCount(text);
     }
     while (tokens > maxTokens && draft.units.length > 1) {
       giveBack(draft.units.pop() as Unit);
       text = renderDraft(draft);
-      tokens = countTokens(text);
+      tokens = tokenCount(text);
     }
     if (tokens > maxTokens) {
       // One unit plus header still over the bound (pathological tokenisation): split it further and requeue.
@@ -202,7 +220,7 @@ function overlapFrom(previous: Draft, room: number): Unit[] {
     let tokens = 0;
     for (let s = spans.length - 1; s >= 1; s--) {
       const span = spans[s] as [number, number];
-      const candidate = countTokens(unit.text.slice(span[0]).trim());
+      const candidate = tokenCount(unit.text.slice(span[0]).trim());
       if (used + candidate + 1 > room) break;
       cut = span[0];
       tokens = candidate;
@@ -242,7 +260,7 @@ function toUnits(blocks: readonly Block[], maxTokens: number, overlapTokens: num
     const kind: UnitKind = block.kind === 'heading' ? 'heading' : block.kind === 'row' ? 'row' : 'prose';
     const base: Unit = {
       text,
-      tokens: countTokens(text),
+      tokens: tokenCount(text),
       kind,
       locator: block.locator,
       container: containerOf(block),
@@ -250,7 +268,7 @@ function toUnits(blocks: readonly Block[], maxTokens: number, overlapTokens: num
       tableHeader: block.kind === 'row' ? fitHeader(block.tableHeader, maxTokens) : undefined,
       block: index,
     };
-    const headerTokens = base.tableHeader !== undefined && base.tableHeader !== text ? countTokens(base.tableHeader) + 1 : 0;
+    const headerTokens = base.tableHeader !== undefined && base.tableHeader !== text ? tokenCount(base.tableHeader) + 1 : 0;
     const budget = maxTokens - headerTokens - SEPARATOR_HEADROOM;
     if (base.tokens <= budget) units.push(base);
     // Pieces of a split block leave room for the overlap, so each continuation can repeat the previous sentences.
@@ -264,7 +282,7 @@ function fitHeader(header: string | undefined, maxTokens: number): string | unde
   if (header === undefined) return undefined;
   const trimmed = header.trim();
   const cap = Math.floor(maxTokens / 4);
-  if (countTokens(trimmed) <= cap) return trimmed;
+  if (tokenCount(trimmed) <= cap) return trimmed;
   return `${splitChars(trimmed, cap - 1)[0] ?? ''}…`;
 }
 
@@ -276,7 +294,7 @@ function splitUnit(unit: Unit, budget: number, linesFirst = false): Unit[] {
   const byWords = (t: string): string[] => packWords(t, budget);
   const bySentences = (t: string): string[] => packSpans(t, sentenceSpans(t), budget, byWords);
   const pieces = linesFirst ? packSpans(unit.text, lineSpans(unit.text), budget, bySentences) : bySentences(unit.text);
-  return pieces.map((text) => ({ ...unit, text, tokens: countTokens(text) }));
+  return pieces.map((text) => ({ ...unit, text, tokens: tokenCount(text) }));
 }
 
 /** Greedily packs consecutive spans into pieces within budget; a span that alone exceeds it goes to `fallback`. */
@@ -294,7 +312,7 @@ function packSpans(text: string, spans: [number, number][], budget: number, fall
     tokens = 0;
   };
   for (const [from, to] of spans) {
-    const n = countTokens(text.slice(from, to));
+    const n = tokenCount(text.slice(from, to));
     if (n > budget) {
       flush();
       pieces.push(...fallback(text.slice(from, to).trim()));
@@ -307,7 +325,7 @@ function packSpans(text: string, spans: [number, number][], budget: number, fall
   }
   flush();
   // Spans counted separately can undercount at the joins; re-split the rare piece that ends up over budget.
-  return pieces.flatMap((p) => (countTokens(p) > budget ? packWords(p, budget) : [p]));
+  return pieces.flatMap((p) => (tokenCount(p) > budget ? packWords(p, budget) : [p]));
 }
 
 /** Greedy packing of whitespace-separated words; sums per-word counts, then verifies each piece exactly. */
@@ -317,7 +335,7 @@ function packWords(text: string, budget: number): string[] {
   let current: string[] = [];
   let tokens = 0;
   const flush = (): void => {
-    while (current.length > 1 && countTokens(current.join('').trim()) > budget) {
+    while (current.length > 1 && tokenCount(current.join('').trim()) > budget) {
       // Rare: joins tokenised differently from the parts; carry the last word into the next piece.
       const carried = current.pop() as string;
       const piece = current.join('').trim();
@@ -330,7 +348,7 @@ function packWords(text: string, budget: number): string[] {
     tokens = 0;
   };
   for (const word of words) {
-    const n = countTokens(word);
+    const n = tokenCount(word);
     if (n > budget) {
       flush();
       pieces.push(...splitChars(word.trim(), budget));
@@ -356,7 +374,7 @@ function splitChars(text: string, budget: number): string[] {
     let hi = Math.min(rest.length, budget * 64);
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
-      if (countTokens(rest.slice(0, mid)) <= budget) lo = mid;
+      if (tokenCount(rest.slice(0, mid)) <= budget) lo = mid;
       else hi = mid - 1;
     }
     let cut = lo;

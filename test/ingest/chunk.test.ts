@@ -1,6 +1,6 @@
 // Structure-aware chunking: boundaries, atomic rows, repeated headers, overlap, token bound, stable indexes.
 import { countTokens } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
-import { chunkBlocks, DEFAULT_CHUNKING, mergeLocators, sentenceSpans } from '../../ingest/chunk';
+import { chunkBlocks, DEFAULT_CHUNKING, mergeLocators, sentenceSpans, tokenCount } from '../../ingest/chunk';
 import type { Block, Chunk } from '../../ingest/types';
 
 const OPTIONS = { maxTokens: 80, overlapTokens: 20 };
@@ -265,5 +265,16 @@ describe('sentenceSpans', () => {
   it('reads hard line breaks as spaces so a wrapped sentence stays one sentence', () => {
     const text = 'The valve is\nclosed. Then open it.';
     expect(sentenceSpans(text).map(([a, b]) => text.slice(a, b))).toEqual(['The valve is\nclosed. ', 'Then open it.']);
+  });
+});
+
+describe('token counting of long runs', () => {
+  test('counts a long run without spaces in slices, never below the exact count by more than a token a slice', () => {
+    const run = 'a'.repeat(1000);
+    const exact = countTokens(run);
+    const sliced = tokenCount(run);
+    expect(sliced).toBeGreaterThanOrEqual(exact - 16);
+    expect(tokenCount(`short words ${run} end`)).toBeGreaterThan(sliced);
+    expect(tokenCount('plain sentence')).toBe(countTokens('plain sentence'));
   });
 });
