@@ -73,10 +73,49 @@ function findHeader(grid: Grid, width: number): number | undefined {
     const n = filled(row);
     if (n < 2 || n < Math.ceil(width * 0.5)) continue;
     if (row.filter((v) => v && looksNumeric(v)).length > n / 2) continue;
-    if (new Set(row.filter(Boolean)).size < n * 0.8) continue; // a merged title repeated across the row
+    if (new Set(row.filter(Boolean)).size === 1) continue; // one merged title repeated across the row
     if (filled(grid[r + 1]) > 0) return r;
   }
   return undefined;
+}
+
+/** Runs of rows [from, to) that contain data, split at fully blank rows. */
+function segments(grid: Grid): [number, number][] {
+  const out: [number, number][] = [];
+  let from = -1;
+  grid.forEach((row, r) => {
+    if (filled(row) > 0 && from < 0) from = r;
+    if (filled(row) === 0 && from >= 0) {
+      out.push([from, r]);
+      from = -1;
+    }
+  });
+  if (from >= 0) out.push([from, grid.length]);
+  return out;
+}
+
+/**
+ * A two-row header: the upper row has a merged group label (adjacent equal cells after merge filling) and the
+ * row below it is text labels too, e.g. "Region | Sales | Sales" over "| Q1 | Q2".
+ */
+function multiRowHeader(part: Grid, header: number): boolean {
+  const top = part[header] as string[];
+  const below = part[header + 1];
+  if (!below || part.length < header + 3) return false;
+  const grouped = top.some((v, c) => v !== '' && c > 0 && top[c - 1] === v);
+  const texts = below.filter((v) => v !== '');
+  return grouped && texts.length >= 2 && texts.every((v) => !looksNumeric(v));
+}
+
+function headerLabels(part: Grid, header: number, rows: number, col: (c: number) => string): string[] {
+  const top = part[header] as string[];
+  if (rows === 1) return top.map((h, c) => h || col(c));
+  const below = part[header + 1] as string[];
+  return top.map((h, c) => {
+    const b = below[c] ?? '';
+    if (h && b && h !== b) return `${h} / ${b}`;
+    return h || b || col(c);
+  });
 }
 
 export function parseSpreadsheet(bytes: Uint8Array, options: SheetOptions): ParsedDocument {
@@ -104,32 +143,42 @@ export function parseSpreadsheet(bytes: Uint8Array, options: SheetOptions): Pars
     const { grid, origin } = readGrid(ws, date1904, budget);
     const width = Math.max(0, ...grid.map(filled));
     if (width === 0) return;
-    const header = findHeader(grid, width);
     const cols = grid[0]?.length ?? 0;
     const col = (c: number): string => XLSX.utils.encode_col(origin.c + c);
     const lastCol = col(cols - 1);
+    // Several tables on one sheet: fully blank rows separate them; each gets its own header and tableId.
+    // A lone short row (a title) between tables becomes the heading of the table below it.
     let heading: string | undefined;
-    const start = header === undefined ? 0 : header + 1;
-    if (header !== undefined) {
-      const titles = grid.slice(0, header).map((r) => [...new Set(r.filter(Boolean))].join(' ')).filter(Boolean);
-      if (titles.length) {
-        heading = titles.join(' / ');
-        blocks.push({ kind: 'heading', text: heading, locator: { kind: 'sheet', sheet: name, range: `A${origin.r + 1}:${lastCol}${origin.r + header}` } });
+    let tableNo = 0;
+    for (const [r0, r1] of segments(grid)) {
+      const part = grid.slice(r0, r1);
+      if (part.length === 1 && filled(part[0]) <= 2 && r1 < grid.length) {
+        heading = [...new Set((part[0] as string[]).filter(Boolean))].join(' ');
+        blocks.push({ kind: 'heading', text: heading, locator: { kind: 'sheet', sheet: name, range: `${col(0)}${origin.r + r0 + 1}:${lastCol}${origin.r + r0 + 1}` } });
+        continue;
       }
-    }
-    const labels = header === undefined ? undefined : (grid[header] as string[]).map((h, c) => h || col(c));
-    const tableHeader = labels?.join(' | ');
-    const headerKey = labels?.join('\u0000');
-    for (let r = start; r < grid.length; r++) {
-      const row = grid[r] as string[];
-      if (filled(row) === 0) continue;
-      if (headerKey && row.map((v, c) => v || col(c)).join('\u0000') === headerKey) continue; // repeated header block
-      const text = labels
-        ? row.map((v, c) => (v ? `${labels[c]}: ${v}` : '')).filter(Boolean).join('; ')
-        : row.filter(Boolean).join(' | ');
-      chars += text.length;
-      const excelRow = origin.r + r + 1;
-      blocks.push({ kind: 'row', text, locator: { kind: 'sheet', sheet: name, range: `${col(0)}${excelRow}:${lastCol}${excelRow}` }, heading, tableHeader, tableId: `${name}#1` });
+      tableNo += 1;
+      const header = findHeader(part, Math.max(...part.map(filled)));
+      if (header !== undefined && header > 0) {
+        const titles = part.slice(0, header).map((r) => [...new Set(r.filter(Boolean))].join(' ')).filter(Boolean);
+        if (titles.length) {
+          heading = titles.join(' / ');
+          blocks.push({ kind: 'heading', text: heading, locator: { kind: 'sheet', sheet: name, range: `${col(0)}${origin.r + r0 + 1}:${lastCol}${origin.r + r0 + header}` } });
+        }
+      }
+      const headerRows = header === undefined ? 0 : multiRowHeader(part, header) ? 2 : 1;
+      const labels = header === undefined ? undefined : headerLabels(part, header, headerRows, col);
+      const tableHeader = labels?.join(' | ');
+      const headerKeys = header === undefined ? [] : part.slice(header, header + headerRows).map((row) => row.map((v, c) => v || col(c)).join('\u0000'));
+      for (let r = header === undefined ? 0 : header + headerRows; r < part.length; r++) {
+        const row = part[r] as string[];
+        if (filled(row) === 0) continue;
+        if (headerKeys.includes(row.map((v, c) => v || col(c)).join('\u0000'))) continue; // repeated header block
+        const text = labels ? row.map((v, c) => (v ? `${labels[c]}: ${v}` : '')).filter(Boolean).join('; ') : row.filter(Boolean).join(' | ');
+        chars += text.length;
+        const excelRow = origin.r + r0 + r + 1;
+        blocks.push({ kind: 'row', text, locator: { kind: 'sheet', sheet: name, range: `${col(0)}${excelRow}:${lastCol}${excelRow}` }, heading, tableHeader, tableId: `${name}#${tableNo}` });
+      }
     }
   });
   const props = wb.Props ?? {};

@@ -64,3 +64,51 @@ test('a truncated workbook fails with SHEET_CORRUPT through the isolated pipelin
   const bytes = makeWorkbook({ S: [['a', 'b'], [1, 2]] });
   await expect(extractChunks({ bytes: bytes.slice(0, Math.floor(bytes.length / 2)), fileName: 'x.xlsx' })).rejects.toMatchObject({ code: 'SHEET_CORRUPT' });
 });
+
+test('splits tables separated by a blank row, each with its own header, and uses a lone title as heading', () => {
+  const bytes = makeWorkbook({
+    S: [
+      ['Product', 'Price'],
+      ['Widget', 10],
+      ['', ''],
+      ['Staff list', ''],
+      ['', ''],
+      ['Name', 'Role'],
+      ['Ann', 'CEO'],
+    ],
+  });
+  const doc = parseSpreadsheet(bytes, opts);
+  const rows = doc.blocks.filter((b) => b.kind === 'row');
+  expect(rows.map((r) => r.text)).toEqual(['Product: Widget; Price: 10', 'Name: Ann; Role: CEO']);
+  expect(new Set(rows.map((r) => r.tableId)).size).toBe(2);
+  expect(rows[1]!.heading).toBe('Staff list');
+  expect(rows[1]!.locator).toEqual({ kind: 'sheet', sheet: 'S', range: 'A7:B7' });
+});
+
+test('joins a two-row header under a merged group label as "Group / Label"', () => {
+  const bytes = makeWorkbook(
+    {
+      S: [
+        ['Region', 'Revenue', ''],
+        ['', 'Q1', 'Q2'],
+        ['EMEA', 1200, 1350],
+        ['APAC', 800, 900],
+      ],
+    },
+    { S: ['B1:C1', 'A1:A2'] },
+  );
+  const rows = parseSpreadsheet(bytes, opts).blocks.filter((b) => b.kind === 'row');
+  expect(rows.map((r) => r.text)).toEqual(['Region: EMEA; Revenue / Q1: 1200; Revenue / Q2: 1350', 'Region: APAC; Revenue / Q1: 800; Revenue / Q2: 900']);
+  expect(rows[0]!.locator).toEqual({ kind: 'sheet', sheet: 'S', range: 'A3:C3' });
+});
+
+test('reads dates of a 1904-based workbook as the dates a person sees', () => {
+  const ws = XLSX.utils.aoa_to_sheet([['Day', 'Event'], [0, 'Epoch']]);
+  ws['A2'] = { t: 'n', v: 0, z: 'yyyy-mm-dd' };
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, ws, 'S');
+  wb.Workbook = { WBProps: { date1904: true } };
+  const bytes = new Uint8Array(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  const row = parseSpreadsheet(bytes, opts).blocks.find((b) => b.kind === 'row');
+  expect(row?.text).toBe('Day: 1904-01-01; Event: Epoch');
+});
