@@ -12,6 +12,7 @@
 // the embedder's 8191-token input. 50 tokens of overlap is one or two whole sentences, enough to carry a referent
 // ("it", "the valve") across a cut while duplicating at most ~14% of the text.
 import { countTokens } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
+import { CL100K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/cjs/encodingParams/constants';
 import type { Block, Chunk, ChunkingOptions, Locator } from './types';
 
 export const DEFAULT_CHUNKING: Readonly<ChunkingOptions> = Object.freeze({ maxTokens: 350, overlapTokens: 50 });
@@ -19,26 +20,38 @@ export const DEFAULT_CHUNKING: Readonly<ChunkingOptions> = Object.freeze({ maxTo
 /** Separators may merge with neighbouring tokens; a couple of tokens of headroom keeps the bound without re-counting. */
 const SEPARATOR_HEADROOM = 2;
 
-/** Runs of non-space characters longer than this are counted in slices of this size. */
+/** Pre-tokens longer than this many characters are counted in slices of this size. */
 const MAX_RUN = 64;
-const LONG_RUN = new RegExp(`\\S{${MAX_RUN + 1},}`, 'g');
+/** Distinct pre-tokens remembered; the cache is dropped and refilled when it reaches this size. */
+const PIECE_CACHE_LIMIT = 200_000;
+const pieceCache = new Map<string, number>();
+/** Text that looks like a special token ("<|endoftext|>") is ordinary text in a document. */
+const PLAIN = { disallowedSpecial: new Set<string>() };
+
+function pieceTokens(piece: string): number {
+  let n = pieceCache.get(piece);
+  if (n === undefined) {
+    n = countTokens(piece, PLAIN);
+    if (pieceCache.size >= PIECE_CACHE_LIMIT) pieceCache.clear();
+    pieceCache.set(piece, n);
+  }
+  return n;
+}
 
 /**
- * Token count with linear cost. BPE on one very long run without spaces (a cell of 1,000 "a"s, a base64 blob)
- * is quadratic in the run's length; such runs are counted in 64-character slices instead, which can only
- * over-count by a token or so per slice, so the chunk bound stays safe.
+ * cl100k token count in linear time. BPE works on each pre-token (the encoding's split regex) independently, so
+ * the count of a text is the sum of its pre-tokens' counts: those are memoised, which makes repeated words and
+ * repeated cells nearly free. BPE on one very long pre-token (a cell of 10,000 "a"s, a base64 blob) is quadratic in
+ * its length, so such pre-tokens are counted in 64-character slices, which can only over-count by a token or so per
+ * slice and so keeps every chunk bound safe. Exact for all other text (test/ingest/chunk.test.ts checks it).
  */
 export function tokenCount(text: string): number {
-  LONG_RUN.lastIndex = 0;
-  if (!LONG_RUN.test(text)) return countTokens(text);
   let total = 0;
-  let last = 0;
-  for (const m of text.matchAll(LONG_RUN)) {
-    total += countTokens(text.slice(last, m.index));
-    for (let i = 0; i < m[0].length; i += MAX_RUN) total += countTokens(m[0].slice(i, i + MAX_RUN));
-    last = m.index + m[0].length;
+  for (const [piece] of text.matchAll(CL100K_TOKEN_SPLIT_REGEX)) {
+    if (piece.length <= MAX_RUN) total += pieceTokens(piece);
+    else for (let i = 0; i < piece.length; i += MAX_RUN) total += pieceTokens(piece.slice(i, i + MAX_RUN));
   }
-  return total + countTokens(text.slice(last));
+  return total;
 }
 
 export function resolveChunking(options: Partial<ChunkingOptions> | undefined): ChunkingOptions {
@@ -283,7 +296,7 @@ function fitHeader(header: string | undefined, maxTokens: number): string | unde
   const trimmed = header.trim();
   const cap = Math.floor(maxTokens / 4);
   if (tokenCount(trimmed) <= cap) return trimmed;
-  return `${splitChars(trimmed, cap - 1)[0] ?? ''}…`;
+  return `${packWords(trimmed, cap - 1)[0] ?? ''}…`;
 }
 
 /**
@@ -328,15 +341,18 @@ function packSpans(text: string, spans: [number, number][], budget: number, fall
   return pieces.flatMap((p) => (tokenCount(p) > budget ? packWords(p, budget) : [p]));
 }
 
-/** Greedy packing of whitespace-separated words; sums per-word counts, then verifies each piece exactly. */
+/**
+ * Greedy packing of whitespace-separated words; sums per-word counts, then verifies each piece exactly. A word longer
+ * than MAX_RUN characters is packed as MAX_RUN-character atoms, the same slices tokenCount() counts it by, so a
+ * 10,000-character cell costs linear time rather than a search over the whole run for every piece.
+ */
 function packWords(text: string, budget: number): string[] {
-  const words = text.split(/(?<=\s)(?=\S)/);
   const pieces: string[] = [];
   let current: string[] = [];
   let tokens = 0;
   const flush = (): void => {
     while (current.length > 1 && tokenCount(current.join('').trim()) > budget) {
-      // Rare: joins tokenised differently from the parts; carry the last word into the next piece.
+      // Rare: joins tokenised differently from the parts; carry the last atom into the next piece.
       const carried = current.pop() as string;
       const piece = current.join('').trim();
       if (piece.length > 0) pieces.push(piece);
@@ -347,31 +363,41 @@ function packWords(text: string, budget: number): string[] {
     current = [];
     tokens = 0;
   };
-  for (const word of words) {
-    const n = tokenCount(word);
+  for (const atom of atoms(text)) {
+    const n = tokenCount(atom);
     if (n > budget) {
+      // Only a short atom of many-token characters (emoji, rare scripts) with a tiny budget gets here.
       flush();
-      pieces.push(...splitChars(word.trim(), budget));
+      pieces.push(...splitChars(atom.trim(), budget));
       continue;
     }
     if (current.length > 0 && tokens + n > budget) flush();
-    current.push(word);
+    current.push(atom);
     tokens += n;
   }
   flush();
   return pieces;
 }
 
-/**
- * Longest prefixes within budget, by binary search on characters (never cutting a surrogate pair). The search window
- * is capped: no token spans more than a few dozen characters, so a piece of `budget` tokens is far shorter than 64x.
- */
+/** Words with their trailing whitespace, long words cut into MAX_RUN-character slices aligned with tokenCount(). */
+function* atoms(text: string): Generator<string> {
+  for (const word of text.split(/(?<=\s)(?=\S)/)) {
+    const run = /^\S*/.exec(word)?.[0].length ?? 0;
+    if (run <= MAX_RUN) {
+      yield word;
+      continue;
+    }
+    for (let i = 0; i < word.length; i += MAX_RUN) yield i + MAX_RUN >= run ? word.slice(i) : word.slice(i, i + MAX_RUN);
+  }
+}
+
+/** Longest prefixes within budget, by binary search on characters (never cutting a surrogate pair). Short input only. */
 function splitChars(text: string, budget: number): string[] {
   const pieces: string[] = [];
   let rest = text;
   while (rest.length > 0) {
     let lo = 1;
-    let hi = Math.min(rest.length, budget * 64);
+    let hi = rest.length;
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
       if (tokenCount(rest.slice(0, mid)) <= budget) lo = mid;

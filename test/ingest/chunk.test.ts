@@ -268,7 +268,7 @@ describe('sentenceSpans', () => {
   });
 });
 
-describe('token counting of long runs', () => {
+describe('token counting', () => {
   test('counts a long run without spaces in slices, never below the exact count by more than a token a slice', () => {
     const run = 'a'.repeat(1000);
     const exact = countTokens(run);
@@ -277,4 +277,38 @@ describe('token counting of long runs', () => {
     expect(tokenCount(`short words ${run} end`)).toBeGreaterThan(sliced);
     expect(tokenCount('plain sentence')).toBe(countTokens('plain sentence'));
   });
+
+  test('equals the tokenizer exactly on ordinary text of every kind', () => {
+    const samples = [
+      "The committee's report, published on 12 March 2024, wasn't final: it'd be revised (twice).",
+      'Region: EMEA; Q1 revenue: 1,200.50; Δ vs. plan −3.2 %\nRegion: APAC; Q1 revenue: 980',
+      '  indented line\n\n\n   trailing spaces   \n\tTabbed\tcells\t',
+      'Ünïcödé naïve café — “quotes” and 日本語のテキスト and emoji 🚀🔥 done',
+      'function f(x) { return x ** 2; } // code-ish 0xDEADBEEF 1234567890123',
+      'URLs https://example.com/a/b?c=d&e=f and e-mail someone@example.org',
+    ];
+    for (const text of samples) expect(tokenCount(text)).toBe(countTokens(text));
+    // Memoised pieces give the same answer the second time.
+    for (const text of samples) expect(tokenCount(text)).toBe(countTokens(text));
+  });
+
+  test('treats text that looks like a special token as ordinary text instead of throwing', () => {
+    expect(tokenCount('before <|endoftext|> after')).toBe(countTokens('before <|endoftext|> after', { disallowedSpecial: new Set() }));
+    const chunks = chunkBlocks([{ kind: 'paragraph', text: 'A prompt-injection attempt <|endoftext|> in a document.', locator: { kind: 'page', page: 1 } }]);
+    expect(chunks[0]?.text).toContain('<|endoftext|>');
+  });
+
+  test('chunks many long cells in time linear in their size', () => {
+    // 200 rows of 17 cells of 5,000 letters each (17 MB of text) used to take minutes; a regression would time out.
+    const blocks: Block[] = Array.from({ length: 200 }, (_, i) => ({
+      kind: 'row' as const,
+      text: Array.from({ length: 17 }, (__, j) => `C${j}: ${'a'.repeat(5000)}`).join('; '),
+      tableHeader: 'C0 | C1',
+      tableId: 't',
+      locator: { kind: 'sheet' as const, sheet: 'S', range: `A${i + 2}:Q${i + 2}` },
+    }));
+    const chunks = chunkBlocks(blocks);
+    expect(chunks.length).toBeGreaterThan(200);
+    for (const chunk of chunks) expect(chunk.tokens).toBeLessThanOrEqual(DEFAULT_CHUNKING.maxTokens);
+  }, 30_000);
 });
