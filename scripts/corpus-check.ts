@@ -111,7 +111,9 @@ async function checkFile(root: string, file: string, options: Options): Promise<
     );
     const { stats, warnings } = result.document;
     Object.assign(line, {
-      status: 'ok',
+      // No chunks is what ingestion rejects as NO_TEXT (activities/index.ts); report it the same way.
+      status: result.chunks.length > 0 ? 'ok' : 'error',
+      code: result.chunks.length > 0 ? null : 'NO_TEXT',
       pages: stats.pages ?? null,
       sheets: stats.sheets ?? null,
       chunks: result.chunks.length,

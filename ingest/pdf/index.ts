@@ -1,8 +1,11 @@
 // PDF text extraction through pdf-parse (pdf.js): text per page with page locators, normalised, with
 // repeated headers/footers removed. Runs inside the isolated parser child (ingest/child.ts).
+import path from 'node:path';
 import { PDFParse } from 'pdf-parse';
 import { IngestError } from '../errors';
 import type { Block, DocumentMetadata, IngestWarning, ParsedDocument } from '../types';
+import { buildLines, layoutPage, lineText, median, renderTableRow } from './layout';
+import type { Line, PageElement, PositionedText } from './layout';
 import { joinHyphenation, normalizeInline } from './normalize';
 
 export interface PdfOptions {
@@ -101,8 +104,105 @@ async function ocrPages(parser: PDFParse, pages: number[], warnings: IngestWarni
   return out;
 }
 
+/** The part of pdf.js's document API that layout reads (pdf-parse loads the document; see loadDocument). */
+interface PdfJsTextItem {
+  str?: string;
+  transform?: number[];
+  width?: number;
+  height?: number;
+}
+interface PdfJsPage {
+  view: number[];
+  getTextContent(): Promise<{ items: PdfJsTextItem[] }>;
+  cleanup(): void;
+}
+interface PdfJsDocument {
+  getPage(num: number): Promise<PdfJsPage>;
+}
+
+/**
+ * pdf-parse's own text output joins items in stream order, which scrambles columns and tables; layout needs the
+ * positioned items, so this reaches the pdf.js document that pdf-parse has loaded (pinned pdf-parse 2.4.5).
+ */
+async function loadDocument(parser: PDFParse): Promise<PdfJsDocument> {
+  const load = (parser as unknown as { load?: () => Promise<PdfJsDocument> }).load;
+  if (typeof load !== 'function') throw new Error('pdf-parse no longer exposes its pdf.js document');
+  return load.call(parser);
+}
+
+interface PageLines {
+  num: number;
+  width: number;
+  lines: Line[];
+  /** Text of items drawn at an angle (stamps, margin notes), kept after the page's own text. */
+  rotated: string[];
+}
+
+/** Text items of one page in unrotated user space, y flipped so that it grows downwards. */
+async function readPage(doc: PdfJsDocument, num: number): Promise<PageLines> {
+  const page = await doc.getPage(num);
+  try {
+    const [x0 = 0, , x1 = 612, y1 = 792] = page.view;
+    const content = await page.getTextContent();
+    const items: PositionedText[] = [];
+    const rotated: string[] = [];
+    for (const item of content.items) {
+      if (typeof item.str !== 'string' || !item.transform) continue;
+      const [a = 1, b = 0, c = 0, d = 1, e = 0, f = 0] = item.transform;
+      if (Math.abs(b) > Math.abs(a) * 0.1 || Math.abs(c) > Math.abs(d) * 0.1) {
+        if (item.str.trim()) rotated.push(item.str);
+        continue;
+      }
+      items.push({ str: item.str, x: e - x0, y: y1 - f, width: item.width ?? 0, size: Math.abs(d) || item.height || 10 });
+    }
+    return { num, width: x1 - x0, lines: buildLines(items), rotated };
+  } finally {
+    page.cleanup();
+  }
+}
+
+const meaningful = (text: string): number => text.replace(/\s/g, '').length;
+
+/**
+ * Header and footer lines: the first two and last two lines of a page whose text (page numbers normalised) recurs at
+ * the edge of most pages. A line is kept after all where removing it would empty most of the pages it is on: a
+ * document of five pages that each say only "Hello world" has content, not a header.
+ */
+function chromeKeys(pages: string[][]): Set<string> {
+  const repeated = repeatedEdgeLines(pages);
+  for (const key of [...repeated]) {
+    let on = 0;
+    let emptied = 0;
+    for (const lines of pages) {
+      const edge = (j: number): boolean => j < 2 || j >= lines.length - 2;
+      if (!lines.some((l, j) => edge(j) && lineKey(l) === key)) continue;
+      on++;
+      const rest = lines.filter((l, j) => !(edge(j) && repeated.has(lineKey(l))));
+      if (rest.every((l) => meaningful(l) === 0)) emptied++;
+    }
+    if (emptied * 2 >= on) repeated.delete(key);
+  }
+  return repeated;
+}
+
+/** Font size above the body text's by this factor makes a short line a heading. */
+const HEADING_SIZE_RATIO = 1.2;
+
+function isHeadingLine(text: string, size: number, bodySize: number): boolean {
+  if (bodySize <= 0 || size < bodySize * HEADING_SIZE_RATIO) return false;
+  if (text.length > 120 || text.split(/\s+/).length > 15) return false;
+  return /\p{L}/u.test(text) && !/[.,;]$/.test(text);
+}
+
 export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<ParsedDocument> {
-  const parser = new PDFParse({ data: new Uint8Array(bytes), password: options.password, isEvalSupported: false, verbosity: 0 });
+  const parser = new PDFParse({
+    data: new Uint8Array(bytes),
+    password: options.password,
+    isEvalSupported: false,
+    verbosity: 0,
+    // Fonts that are not embedded (and CID fonts) need pdf.js's data files to be rendered and mapped to text.
+    ...pdfjsDataPaths(),
+  });
   try {
     let info;
     try {
@@ -112,54 +212,106 @@ export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<
     }
     const total = info.total;
     if (total > options.maxPages) throw new IngestError('TOO_MANY_PAGES', `The PDF has ${total} pages; the limit is ${options.maxPages}.`);
-    let text;
+    const pages: PageLines[] = [];
     try {
-      text = await parser.getText({ lineEnforce: true });
+      const doc = await loadDocument(parser);
+      for (let num = 1; num <= total; num++) pages.push(await readPage(doc, num));
     } catch (err) {
+      if (err instanceof IngestError) throw err;
       throw classify(err, options.password);
     }
     const warnings: IngestWarning[] = [];
-    const needOcr = text.pages.filter((p) => p.text.replace(/\s/g, '').length < MIN_PAGE_CHARS).map((p) => p.num);
+    const plainOf = (p: PageLines): string[] => [...p.lines.map(lineText), ...p.rotated];
+    const needOcr = pages.filter((p) => meaningful(plainOf(p).join('')) < MIN_PAGE_CHARS).map((p) => p.num);
     const ocr = options.ocr === false || needOcr.length === 0 ? new Map<number, OcrPage>() : await ocrPages(parser, needOcr, warnings);
-    for (const page of text.pages) {
-      const o = ocr.get(page.num);
-      if (o) page.text = o.text;
+    // An OCR result replaces the text layer only where it read more than the layer holds.
+    const ocrUsed = new Set<number>();
+    for (const p of pages) {
+      const o = ocr.get(p.num);
+      if (o && meaningful(o.text) > meaningful(plainOf(p).join(''))) ocrUsed.add(p.num);
     }
-    const pageLines = text.pages.map((p) =>
-      joinHyphenation(
-        p.text
-          .split('\n')
-          .map(normalizeInline)
-          .filter((l) => l.length > 0),
-      ),
+
+    // Per page: either positioned lines (text layer) or plain lines (OCR), normalised.
+    const plainLines = pages.map((p) =>
+      (ocrUsed.has(p.num) ? (ocr.get(p.num)?.text ?? '').split('\n') : plainOf(p)).map(normalizeInline).filter((l) => l.length > 0),
     );
-    const repeated = repeatedEdgeLines(pageLines);
+    const chrome = chromeKeys(plainLines);
+    // Body text size: the most common line size wins the median, as body lines outnumber headings.
+    const bodySize = median(pages.flatMap((p) => (ocrUsed.has(p.num) ? [] : p.lines.map((l) => l.size))));
+
     const blocks: Block[] = [];
     let chars = 0;
-    text.pages.forEach((p, i) => {
-      const lines = (pageLines[i] ?? []).filter((l, j, all) => !((j < 2 || j >= all.length - 2) && repeated.has(lineKey(l))));
-      const body = lines.join('\n');
-      if (body.replace(/\s/g, '').length < MIN_PAGE_CHARS) {
-        if (!ocr.has(p.num)) {
-          warnings.push({ code: 'PAGE_NO_TEXT', message: `Page ${p.num} has no usable text layer and OCR found no text.`, locator: { kind: 'page', page: p.num } });
+    let heading: string | undefined;
+    pages.forEach((p, i) => {
+      const locator = { kind: 'page' as const, page: p.num };
+      const pageBlocks: Block[] = [];
+      const isChrome = (text: string, j: number, count: number): boolean => (j < 2 || j >= count - 2) && chrome.has(lineKey(text));
+      let elements: PageElement[];
+      if (ocrUsed.has(p.num)) {
+        const lines = plainLines[i] ?? [];
+        elements = lines.filter((l, j) => !isChrome(l, j, lines.length)).map((text) => ({ kind: 'text' as const, text, y: 0, size: 0, gapBefore: 0 }));
+      } else {
+        const count = p.lines.length + p.rotated.length;
+        const kept = p.lines.filter((l, j) => !isChrome(normalizeInline(lineText(l)), j, count));
+        elements = layoutPage(kept, p.width);
+        for (const text of p.rotated) elements.push({ kind: 'text', text, y: 0, size: 0, gapBefore: 0 });
+      }
+
+      let para: string[] = [];
+      let paraSize = 0;
+      const flush = (): void => {
+        if (para.length === 0) return;
+        const t = joinHyphenation(para).join(' ');
+        para = [];
+        if (t.length === 0) return;
+        chars += t.length;
+        pageBlocks.push({ kind: 'paragraph', text: t, locator, ...(heading !== undefined ? { heading } : {}) });
+      };
+      let tables = 0;
+      for (const el of elements) {
+        if (el.kind === 'table') {
+          flush();
+          tables++;
+          const tableId = `p${p.num}-t${tables}`;
+          const norm = (cells: readonly string[]): string[] => cells.map(normalizeInline);
+          const header = el.header ? norm(el.header) : undefined;
+          const tableHeader = header?.join(' | ');
+          for (const row of el.rows) {
+            const text = renderTableRow(header, norm(row));
+            if (!text) continue;
+            chars += text.length;
+            pageBlocks.push({ kind: 'row', text, locator, tableId, ...(tableHeader ? { tableHeader } : {}), ...(heading !== undefined ? { heading } : {}) });
+          }
+          continue;
+        }
+        const text = normalizeInline(el.text);
+        if (!text) continue;
+        if (isHeadingLine(text, el.size, bodySize)) {
+          flush();
+          const last = pageBlocks[pageBlocks.length - 1];
+          // A heading that wraps onto a second line of the same size is one heading.
+          if (last?.kind === 'heading' && Math.abs(el.size - paraSize) < 0.5 && el.gapBefore < el.size * 1.6) {
+            last.text = `${last.text} ${text}`;
+          } else pageBlocks.push({ kind: 'heading', text, locator });
+          heading = (pageBlocks[pageBlocks.length - 1] as Block).text;
+          paraSize = el.size;
+          continue;
+        }
+        const prev = para[para.length - 1];
+        // A new paragraph after a blank line's worth of space, or where a sentence ends and a capitalised line starts.
+        const spaced = el.size > 0 && el.gapBefore > el.size * 1.9;
+        if (prev && (spaced || (/[.!?:]$/.test(prev) && /^[\p{Lu}\p{N}•\-–]/u.test(text)))) flush();
+        para.push(text);
+        paraSize = el.size;
+      }
+      flush();
+      if (!pageBlocks.some((b) => meaningful(b.text) > 0)) {
+        if (!ocrUsed.has(p.num)) {
+          warnings.push({ code: 'PAGE_NO_TEXT', message: `Page ${p.num} has no usable text layer and OCR found no text.`, locator });
         }
         return;
       }
-      // Paragraphs: consecutive lines; a line ending a sentence followed by a capitalised line starts a new one.
-      let para: string[] = [];
-      const flush = (): void => {
-        if (para.length === 0) return;
-        const t = para.join(' ');
-        chars += t.length;
-        blocks.push({ kind: 'paragraph', text: t, locator: { kind: 'page', page: p.num } });
-        para = [];
-      };
-      for (const line of lines) {
-        const prev = para[para.length - 1];
-        if (prev && /[.!?:]$/.test(prev) && /^[\p{Lu}\p{N}•\-–]/u.test(line)) flush();
-        para.push(line);
-      }
-      flush();
+      blocks.push(...pageBlocks);
     });
     const raw = (info.info ?? {}) as Record<string, unknown>;
     const metadata: DocumentMetadata = {
@@ -169,8 +321,22 @@ export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<
       modifiedAt: pdfDate(raw.ModDate),
       pageCount: total,
     };
-    return { kind: 'pdf', mediaType: 'application/pdf', metadata, blocks, warnings, stats: { pages: total, ocrPages: ocr.size, chars } };
+    return { kind: 'pdf', mediaType: 'application/pdf', metadata, blocks, warnings, stats: { pages: total, ocrPages: ocrUsed.size, chars } };
   } finally {
     await parser.destroy().catch(() => undefined);
+  }
+}
+
+let dataPaths: { standardFontDataUrl: string; cMapUrl: string; cMapPacked: boolean } | undefined;
+
+/** pdf.js's standard fonts and CMaps, from the pdfjs-dist package that pdf-parse depends on. */
+function pdfjsDataPaths(): { standardFontDataUrl?: string; cMapUrl?: string; cMapPacked?: boolean } {
+  if (dataPaths) return dataPaths;
+  try {
+    const root = path.dirname(require.resolve('pdfjs-dist/package.json', { paths: [path.dirname(require.resolve('pdf-parse'))] }));
+    dataPaths = { standardFontDataUrl: `${root}${path.sep}standard_fonts${path.sep}`, cMapUrl: `${root}${path.sep}cmaps${path.sep}`, cMapPacked: true };
+    return dataPaths;
+  } catch {
+    return {};
   }
 }

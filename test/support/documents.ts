@@ -79,3 +79,34 @@ export async function makeScannedPdf(pages: string[][], textPages: number[] = []
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Text placed at exact positions (PDF points, y from the bottom), one array per page: for layout tests. */
+export interface PlacedText {
+  x: number;
+  y: number;
+  text: string;
+  size?: number;
+}
+
+export async function makePlacedPdf(pages: PlacedText[][]): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  for (const items of pages) {
+    const page = doc.addPage([595, 842]);
+    for (const item of items) page.drawText(item.text, { x: item.x, y: item.y, size: item.size ?? 10, font });
+  }
+  return doc.save();
+}
+
+/**
+ * A two-column page in the style of a paper: a title spanning both columns, then `left` and `right` wrapped into
+ * columns 50-290 and 310-550 at 10 pt, line by line on the same baselines.
+ */
+export function twoColumnPage(title: string, left: string, right: string): PlacedText[] {
+  const items: PlacedText[] = [{ x: 50, y: 790, text: title, size: 16 }];
+  const column = (text: string, x: number): void =>
+    wrap(text, 46).forEach((line, i) => items.push({ x, y: 750 - i * 12, text: line }));
+  column(left, 50);
+  column(right, 310);
+  return items;
+}
