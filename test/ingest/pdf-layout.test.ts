@@ -45,6 +45,12 @@ describe('reading order', () => {
     expect(text.slice(1)).toEqual([...LEFT, ...RIGHT]);
   });
 
+  it('reads three columns left to right', () => {
+    const cols = [40, 220, 400].map((x, c) => Array.from({ length: 6 }, (_, i) => `Col ${c} line ${i} of the newsletter.`).map((t, i) => at(x, 80 + i * 12, t)));
+    const order = toElements(readingOrder(buildLines(cols.flat()), 0, 595)).map((e) => (e.kind === 'text' ? e.text : ''));
+    expect(order).toEqual([0, 1, 2].flatMap((c) => Array.from({ length: 6 }, (_, i) => `Col ${c} line ${i} of the newsletter.`)));
+  });
+
   it('does not take a table for columns', () => {
     const items = [at(50, 100, 'Region'), at(200, 100, 'Q1 revenue'), at(350, 100, 'Q2 revenue')];
     ['EMEA', 'APAC', 'AMER', 'LATAM', 'NORDICS', 'BENELUX'].forEach((r, i) => items.push(at(50, 112 + i * 12, r), at(200, 112 + i * 12, `${1000 + i}`), at(350, 112 + i * 12, `${2000 + i}`)));
