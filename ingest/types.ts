@@ -44,7 +44,8 @@ export interface ParsedDocument {
   metadata: DocumentMetadata;
   blocks: Block[];
   warnings: IngestWarning[];
-  stats: { pages?: number; sheets?: number; cells?: number; ocrPages?: number; chars: number };
+  /** ocrConfidence: mean tesseract word confidence (0-100) over the pages whose text came from OCR. */
+  stats: { pages?: number; sheets?: number; cells?: number; ocrPages?: number; ocrConfidence?: number; chars: number };
 }
 
 export interface Chunk {

@@ -321,10 +321,16 @@ export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<
       modifiedAt: pdfDate(raw.ModDate),
       pageCount: total,
     };
-    return { kind: 'pdf', mediaType: 'application/pdf', metadata, blocks, warnings, stats: { pages: total, ocrPages: ocrUsed.size, chars } };
+    return { kind: 'pdf', mediaType: 'application/pdf', metadata, blocks, warnings, stats: { pages: total, ocrPages: ocrUsed.size, ...ocrConfidence(ocr, ocrUsed), chars } };
   } finally {
     await parser.destroy().catch(() => undefined);
   }
+}
+
+function ocrConfidence(ocr: Map<number, OcrPage>, used: Set<number>): { ocrConfidence?: number } {
+  const values = [...used].map((n) => ocr.get(n)?.confidence ?? 0);
+  if (values.length === 0) return {};
+  return { ocrConfidence: Math.round(values.reduce((a, b) => a + b, 0) / values.length) };
 }
 
 let dataPaths: { standardFontDataUrl: string; cMapUrl: string; cMapPacked: boolean } | undefined;

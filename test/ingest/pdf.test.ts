@@ -56,6 +56,7 @@ describe('scanned pages', () => {
     const bytes = await makeScannedPdf([[words.slice(0, 70), words.slice(70)]]);
     const r = await extractChunks({ bytes, fileName: 'scan.pdf' });
     expect(r.document.stats.ocrPages).toBe(1);
+    expect(r.document.stats.ocrConfidence).toBeGreaterThan(60);
     const found = new Set(r.chunks.flatMap((c) => c.text.toLowerCase().match(/[a-z]+/g) ?? []));
     const expected = words.toLowerCase().match(/[a-z]+/g) ?? [];
     const recall = expected.filter((w) => found.has(w)).length / expected.length;
