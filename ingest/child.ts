@@ -8,16 +8,13 @@ import { IngestError } from './errors';
 import { localDataOffset, readZipDirectory, ZipFormatError } from './sniff';
 import { decodeText, parseText } from './text';
 import type { ChildMessage, ExtractJob, ParentMessage, TestHook, WireError } from './isolate';
+import type * as PdfParsers from './pdf';
+import type * as SheetParsers from './sheet';
 import type { ExtractResult, ParsedDocument } from './types';
 
-// The format parsers are written beside this module by their owners; these are the signatures we code against.
-interface PdfModule {
-  parsePdf(bytes: Uint8Array, options: { password?: string; ocr?: boolean; maxPages: number }): Promise<ParsedDocument>;
-}
-interface SheetModule {
-  parseSpreadsheet(bytes: Uint8Array, options: { includeHiddenSheets?: boolean; maxCells: number; password?: string }): ParsedDocument;
-  parseCsv?(text: string, options: { delimiter?: string; maxCells: number }): ParsedDocument;
-}
+// The format parsers are loaded lazily (xlsx only after the intrinsics are frozen); their types come from the modules.
+type PdfModule = typeof PdfParsers;
+type SheetModule = typeof SheetParsers;
 
 function loadPdf(): PdfModule {
   return require('./pdf') as PdfModule;
@@ -210,9 +207,7 @@ export async function parseDocument(bytes: Uint8Array, job: ExtractJob, harden: 
       return loadSheet().parseSpreadsheet(bytes, { includeHiddenSheets: job.includeHiddenSheets, maxCells: limits.maxCells, password: job.password });
     case 'csv': {
       hardenIntrinsics();
-      const sheet = loadSheet();
-      if (sheet.parseCsv) return sheet.parseCsv(decodeText(bytes, sniffed.encoding), { delimiter: sniffed.delimiter, maxCells: limits.maxCells });
-      return sheet.parseSpreadsheet(bytes, { maxCells: limits.maxCells });
+      return loadSheet().parseCsv(decodeText(bytes, sniffed.encoding), { delimiter: sniffed.delimiter, maxCells: limits.maxCells });
     }
     case 'text':
       hardenIntrinsics();
