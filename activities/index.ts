@@ -87,7 +87,7 @@ export function createActivities(deps: ActivityDeps) {
         checkTenant(input.tenantId);
         if (!DOCUMENT_ID_PATTERN.test(input.documentId)) throw badInput('INVALID_DOCUMENT_ID', 'The document id is not valid.');
         const { bytes, name } = await readSource(input);
-        const options = `${PIPELINE_VERSION}|${embedder.id}|hidden=${input.includeHiddenSheets ? 1 : 0}`;
+        const options = `${PIPELINE_VERSION}|${embedder.id}|hidden=${input.includeHiddenSheets ? 1 : 0}${input.chunkAcrossPages ? '|across=1' : ''}`;
         const version = contentHash(Buffer.concat([Buffer.from(options + '\n'), bytes])).slice(0, 20);
         const previousVersion = await vectors.activeVersion(input.tenantId, input.documentId);
         if (previousVersion === version) {
@@ -99,6 +99,7 @@ export function createActivities(deps: ActivityDeps) {
           fileName: name,
           password: input.password,
           includeHiddenSheets: input.includeHiddenSheets,
+          chunking: { acrossPages: input.chunkAcrossPages === true },
           limits: { maxBytes: config.ingest.maxFileBytes, timeoutMs: config.ingest.parseTimeoutMs, maxMemoryMb: config.ingest.parseMemoryMb },
         });
         if (result.chunks.length === 0) throw badInput('NO_TEXT', 'No text could be extracted from the document.');

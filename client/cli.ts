@@ -107,10 +107,11 @@ export function buildCli(): Command {
     .option('--id <documentId>', 'document id (one file only; default: the file name)')
     .option('--password <password>', 'password for an encrypted PDF (one file only)')
     .option('--include-hidden', 'include hidden spreadsheet sheets')
+    .option('--across-pages', 'let PDF chunks flow across page breaks (citations then name page ranges)')
     .option('--concurrency <n>', 'documents in parallel for folders', '4')
     .option('--no-wait', 'start and print workflow ids without waiting')
     .argument('<paths...>', 'files or folders')
-    .action(async (paths: string[], opts: { tenant: string; id?: string; password?: string; includeHidden?: boolean; concurrency: string; wait: boolean }) => {
+    .action(async (paths: string[], opts: { tenant: string; id?: string; password?: string; includeHidden?: boolean; acrossPages?: boolean; concurrency: string; wait: boolean }) => {
       const config = loadConfig();
       await withClient(config, async (client) => {
         const files = await GroundworkClient.collectFiles(paths);
@@ -124,6 +125,7 @@ export function buildCli(): Command {
             source: { kind: 'path', path: file },
             password: opts.password,
             includeHiddenSheets: opts.includeHidden,
+            chunkAcrossPages: opts.acrossPages,
           });
           if (!opts.wait) return out(g().json, { workflowId: handle.workflowId }, () => handle.workflowId);
           progress(`ingesting ${handle.workflowId} …`);
@@ -131,7 +133,7 @@ export function buildCli(): Command {
           progress('');
           return out(g().json, result, () => formatIngest(result));
         }
-        const handle = await client.startIngestBatch(opts.tenant, files, Number(opts.concurrency));
+        const handle = await client.startIngestBatch(opts.tenant, files, Number(opts.concurrency), { includeHiddenSheets: opts.includeHidden, chunkAcrossPages: opts.acrossPages });
         if (!opts.wait) return out(g().json, { workflowId: handle.workflowId, files: files.length }, () => handle.workflowId);
         const timer = setInterval(() => {
           handle

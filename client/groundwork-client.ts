@@ -75,6 +75,9 @@ export function documentIdFromPath(file: string): string {
   return (base || `doc-${stableKey(file)}`).slice(0, 200);
 }
 
+/** Per-document ingestion options that apply to every file of a batch. */
+export type IngestOptions = Pick<IngestDocumentInput, 'includeHiddenSheets' | 'chunkAcrossPages'>;
+
 export interface ClientOptions {
   address: string;
   namespace?: string;
@@ -150,10 +153,13 @@ export class GroundworkClient {
   }
 
   /** Many documents: one parent workflow fans out child ingestions with bounded concurrency. */
-  async startIngestBatch(tenantId: string, files: string[], concurrency = 4): Promise<WorkflowHandle<typeof ingestBatch>> {
+  async startIngestBatch(tenantId: string, files: string[], concurrency = 4, options: IngestOptions = {}): Promise<WorkflowHandle<typeof ingestBatch>> {
     parse(tenantIdSchema, tenantId, 'tenant');
-    const documents = files.map((f) => ({ documentId: documentIdFromPath(f), source: { kind: 'path' as const, path: path.resolve(f) } }));
-    const batchKey = stableKey(documents.map((d) => `${d.documentId}=${d.source.path}`).join('\n'));
+    const flags = { ...(options.includeHiddenSheets ? { includeHiddenSheets: true } : {}), ...(options.chunkAcrossPages ? { chunkAcrossPages: true } : {}) };
+    const documents = files.map((f) => ({ documentId: documentIdFromPath(f), source: { kind: 'path' as const, path: path.resolve(f) }, ...flags }));
+    // The options are part of the batch's identity: the same files with other options are another batch.
+    const optionKey = Object.keys(flags).sort().join(',');
+    const batchKey = stableKey(documents.map((d) => `${d.documentId}=${d.source.path}`).join('\n') + (optionKey ? `\n${optionKey}` : ''));
     return this.temporal.workflow.start<typeof ingestBatch>('ingestBatch', {
       taskQueue: this.taskQueue,
       workflowId: ingestBatchWorkflowId(tenantId, batchKey),
@@ -164,8 +170,8 @@ export class GroundworkClient {
     });
   }
 
-  async ingestBatch(tenantId: string, files: string[], concurrency?: number): Promise<IngestBatchResult> {
-    return (await this.startIngestBatch(tenantId, files, concurrency)).result();
+  async ingestBatch(tenantId: string, files: string[], concurrency?: number, options?: IngestOptions): Promise<IngestBatchResult> {
+    return (await this.startIngestBatch(tenantId, files, concurrency, options)).result();
   }
 
   // ---------- answering ----------

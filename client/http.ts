@@ -10,9 +10,10 @@ import { ClientInputError, GroundworkClient, documentIdFromPath, documentIdSchem
 
 const MAX_BODY = 512 * 1024;
 
+const ingestOptions = { documentId: documentIdSchema.optional(), password: z.string().optional(), includeHiddenSheets: z.boolean().optional(), chunkAcrossPages: z.boolean().optional() };
 const ingestBody = z.union([
-  z.object({ documentId: documentIdSchema.optional(), path: z.string().min(1), password: z.string().optional(), includeHiddenSheets: z.boolean().optional() }),
-  z.object({ documentId: documentIdSchema.optional(), name: z.string().min(1).max(300), contentBase64: z.string().min(1), password: z.string().optional() }),
+  z.object({ ...ingestOptions, path: z.string().min(1) }),
+  z.object({ ...ingestOptions, name: z.string().min(1).max(300), contentBase64: z.string().min(1) }),
 ]);
 const askBody = z.object({ question: questionSchema, topK: z.number().int().min(1).max(50).optional(), escalate: z.boolean().optional() });
 const approveBody = z.object({ reviewerId: z.string().min(1), note: z.string().optional() });
@@ -65,7 +66,7 @@ export function createRoutes(client: GroundworkClient): { method: string; patter
         const b = validate(ingestBody, await body());
         const source = 'path' in b ? { kind: 'path' as const, path: b.path } : { kind: 'inline' as const, name: b.name, contentBase64: b.contentBase64 };
         const documentId = b.documentId ?? documentIdFromPath('path' in b ? b.path : b.name);
-        const handle = await client.startIngest({ tenantId: tenantId as string, documentId, source, password: b.password, includeHiddenSheets: 'includeHiddenSheets' in b ? b.includeHiddenSheets : undefined });
+        const handle = await client.startIngest({ tenantId: tenantId as string, documentId, source, password: b.password, includeHiddenSheets: b.includeHiddenSheets, chunkAcrossPages: b.chunkAcrossPages });
         if (url.searchParams.get('wait') === 'true') return [200, await handle.result()];
         return [202, { workflowId: handle.workflowId, documentId }];
       },

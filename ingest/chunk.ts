@@ -15,7 +15,7 @@ import { countTokens } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
 import { CL100K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/cjs/encodingParams/constants';
 import type { Block, Chunk, ChunkingOptions, Locator } from './types';
 
-export const DEFAULT_CHUNKING: Readonly<ChunkingOptions> = Object.freeze({ maxTokens: 350, overlapTokens: 50 });
+export const DEFAULT_CHUNKING: Readonly<ChunkingOptions> = Object.freeze({ maxTokens: 350, overlapTokens: 50, acrossPages: false });
 
 /** Separators may merge with neighbouring tokens; a couple of tokens of headroom keeps the bound without re-counting. */
 const SEPARATOR_HEADROOM = 2;
@@ -61,7 +61,9 @@ export function resolveChunking(options: Partial<ChunkingOptions> | undefined): 
   if (!Number.isInteger(overlapTokens) || overlapTokens < 0 || overlapTokens >= maxTokens / 2) {
     throw new RangeError('chunking.overlapTokens must be an integer between 0 and half of maxTokens.');
   }
-  return { maxTokens, overlapTokens };
+  const acrossPages = options?.acrossPages ?? DEFAULT_CHUNKING.acrossPages;
+  if (typeof acrossPages !== 'boolean') throw new RangeError('chunking.acrossPages must be a boolean.');
+  return { maxTokens, overlapTokens, acrossPages };
 }
 
 type UnitKind = 'heading' | 'prose' | 'row';
@@ -92,8 +94,8 @@ interface Draft {
  * always give the same chunks (and the same point ids downstream).
  */
 export function chunkBlocks(blocks: readonly Block[], options?: Partial<ChunkingOptions>): Chunk[] {
-  const { maxTokens, overlapTokens } = resolveChunking(options);
-  const units = toUnits(blocks, maxTokens, overlapTokens);
+  const { maxTokens, overlapTokens, acrossPages } = resolveChunking(options);
+  const units = toUnits(blocks, maxTokens, overlapTokens, acrossPages);
   let next = 0;
   // Units handed back by finish() (a draft that did not fit after exact counting), to be taken before units[next].
   const requeued: Unit[] = [];
@@ -249,8 +251,10 @@ function overlapFrom(previous: Draft, room: number): Unit[] {
 
 // ---------- blocks to units ----------
 
-function containerOf(block: Block): string {
+function containerOf(block: Block, acrossPages: boolean): string {
   const l = block.locator;
+  // Across pages, prose flows on but a table stays on its page.
+  if (acrossPages && (l.kind === 'page' || l.kind === 'pages') && block.kind !== 'row') return 'pages';
   switch (l.kind) {
     case 'page':
       return `page:${l.page}`;
@@ -263,7 +267,7 @@ function containerOf(block: Block): string {
   }
 }
 
-function toUnits(blocks: readonly Block[], maxTokens: number, overlapTokens: number): Unit[] {
+function toUnits(blocks: readonly Block[], maxTokens: number, overlapTokens: number, acrossPages: boolean): Unit[] {
   const units: Unit[] = [];
   let current: string | undefined;
   blocks.forEach((block, index) => {
@@ -276,7 +280,7 @@ function toUnits(blocks: readonly Block[], maxTokens: number, overlapTokens: num
       tokens: tokenCount(text),
       kind,
       locator: block.locator,
-      container: containerOf(block),
+      container: containerOf(block, acrossPages),
       section: block.kind === 'heading' ? text : (block.heading ?? current),
       tableHeader: block.kind === 'row' ? fitHeader(block.tableHeader, maxTokens) : undefined,
       block: index,
@@ -439,10 +443,19 @@ function lineSpans(text: string): [number, number][] {
 
 // ---------- locators ----------
 
-/** The locator of a chunk: its page, the bounding range of its rows, or its first to last line. */
+/** The locator of a chunk: its page (or page range), the bounding range of its rows, or its first to last line. */
 export function mergeLocators(locators: Locator[]): Locator {
   const first = locators[0];
   if (!first) throw new Error('mergeLocators needs at least one locator');
+  if (first.kind === 'page' || first.kind === 'pages') {
+    let from = first.kind === 'page' ? first.page : first.from;
+    let to = first.kind === 'page' ? first.page : first.to;
+    for (const l of locators) {
+      if (l.kind === 'page') [from, to] = [Math.min(from, l.page), Math.max(to, l.page)];
+      else if (l.kind === 'pages') [from, to] = [Math.min(from, l.from), Math.max(to, l.to)];
+    }
+    return from === to ? { kind: 'page', page: from } : { kind: 'pages', from, to };
+  }
   if (first.kind === 'lines') {
     let from = first.from;
     let to = first.to;

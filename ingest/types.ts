@@ -69,6 +69,8 @@ export interface IngestLimits {
 export interface ChunkingOptions {
   maxTokens: number;
   overlapTokens: number;
+  /** Let prose flow across page breaks (chunks then cite a page range, `pp. 3-4`). Off by default. */
+  acrossPages: boolean;
 }
 
 export interface ExtractInput {

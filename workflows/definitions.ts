@@ -57,6 +57,8 @@ export interface IngestDocumentInput {
   sourceName?: string;
   password?: string;
   includeHiddenSheets?: boolean;
+  /** Let PDF chunks flow across page breaks (they then cite page ranges). Default: chunks stay on one page. */
+  chunkAcrossPages?: boolean;
 }
 
 export interface IngestWarningSummary {

@@ -41,7 +41,7 @@ function expectWithinBound(chunks: Chunk[], maxTokens: number): void {
 
 describe('chunkBlocks', () => {
   it('defaults to 350 tokens with 50 tokens of overlap', () => {
-    expect(DEFAULT_CHUNKING).toEqual({ maxTokens: 350, overlapTokens: 50 });
+    expect(DEFAULT_CHUNKING).toEqual({ maxTokens: 350, overlapTokens: 50, acrossPages: false });
   });
 
   it('never lets a chunk cross a page boundary, and locates each chunk on its one page', () => {
@@ -251,6 +251,26 @@ describe('chunkBlocks', () => {
     }
   });
 
+  it('lets prose flow across pages when asked, citing the page range, while table rows stay on their page', () => {
+    const prose = pageBlocks(3, 2, 1);
+    const table: Block = { kind: 'row', text: 'Pump | 12 bar', locator: { kind: 'page', page: 2 }, tableHeader: 'Part | Pressure', tableId: 'p2-t1' };
+    const blocks = [prose[0] as Block, prose[1] as Block, table, prose[2] as Block];
+    const across = chunkBlocks(blocks, { maxTokens: 200, overlapTokens: 20, acrossPages: true });
+    const flowing = across.find((c) => c.text.includes('Page 1 sentence 0'));
+    expect(flowing?.locator).toEqual({ kind: 'pages', from: 1, to: 2 });
+    expect(flowing?.text).toContain('Page 2 sentence 0');
+    const row = across.find((c) => c.text.includes('Pump | 12 bar'));
+    expect(row?.locator).toEqual({ kind: 'page', page: 2 });
+    expect(row?.text).not.toContain('sentence');
+    // Off by default: the same blocks give one page per chunk.
+    for (const chunk of chunkBlocks(blocks, { maxTokens: 200, overlapTokens: 20 })) expect(chunk.locator.kind).toBe('page');
+  });
+
+  it('merges page locators into the covering range', () => {
+    expect(mergeLocators([{ kind: 'page', page: 3 }, { kind: 'pages', from: 4, to: 5 }])).toEqual({ kind: 'pages', from: 3, to: 5 });
+    expect(mergeLocators([{ kind: 'page', page: 7 }, { kind: 'page', page: 7 }])).toEqual({ kind: 'page', page: 7 });
+  });
+
   it('skips empty blocks and returns no chunks for no text', () => {
     expect(chunkBlocks([{ kind: 'paragraph', text: '  \n ', locator: { kind: 'page', page: 1 } }])).toEqual([]);
   });
@@ -258,6 +278,7 @@ describe('chunkBlocks', () => {
   it('rejects options that could not make progress', () => {
     expect(() => chunkBlocks([], { maxTokens: 8 })).toThrow(RangeError);
     expect(() => chunkBlocks([], { maxTokens: 100, overlapTokens: 60 })).toThrow(RangeError);
+    expect(() => chunkBlocks([], { acrossPages: 'yes' as unknown as boolean })).toThrow(RangeError);
   });
 });
 
