@@ -117,7 +117,9 @@ interface PdfJsPage {
   cleanup(): void;
 }
 interface PdfJsDocument {
+  numPages: number;
   getPage(num: number): Promise<PdfJsPage>;
+  getMetadata(): Promise<{ info?: unknown }>;
 }
 
 /**
@@ -204,17 +206,19 @@ export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<
     ...pdfjsDataPaths(),
   });
   try {
-    let info;
+    // The document's info dictionary only (pdf-parse's getInfo also walks the outline, permissions and page labels).
+    let doc: PdfJsDocument;
+    let info: { info?: unknown };
     try {
-      info = await parser.getInfo();
+      doc = await loadDocument(parser);
+      info = await doc.getMetadata();
     } catch (err) {
       throw classify(err, options.password);
     }
-    const total = info.total;
+    const total = doc.numPages;
     if (total > options.maxPages) throw new IngestError('TOO_MANY_PAGES', `The PDF has ${total} pages; the limit is ${options.maxPages}.`);
     const pages: PageLines[] = [];
     try {
-      const doc = await loadDocument(parser);
       for (let num = 1; num <= total; num++) pages.push(await readPage(doc, num));
     } catch (err) {
       if (err instanceof IngestError) throw err;

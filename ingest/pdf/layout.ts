@@ -115,15 +115,30 @@ export function findGutter(lines: readonly Line[], from: number, to: number): Gu
   const lo = Math.floor(from + width * 0.2);
   const hi = Math.ceil(to - width * 0.2);
   if (hi <= lo) return undefined;
-  const crossings = new Array<number>(hi - lo + 1).fill(0);
+  // How many lines cover each integer x in [lo, hi]: a difference array over each line's merged covered spans,
+  // so a line counts once even where its segments overlap. Linear in segments plus width.
+  const crossings = new Array<number>(hi - lo + 2).fill(0);
+  const mark = (a: number, b: number): void => {
+    crossings[a - lo] = (crossings[a - lo] ?? 0) + 1;
+    crossings[b - lo + 1] = (crossings[b - lo + 1] ?? 0) - 1;
+  };
   for (const line of lines) {
-    // One count per line, even if several of its segments cover x.
-    const covered = new Uint8Array(hi - lo + 1);
-    for (const s of line.segments) {
-      for (let x = Math.max(lo, Math.ceil(s.x0)); x <= Math.min(hi, Math.floor(s.x1)); x++) covered[x - lo] = 1;
+    const spans = line.segments
+      .map((s): [number, number] => [Math.max(lo, Math.ceil(s.x0)), Math.min(hi, Math.floor(s.x1))])
+      .filter(([a, b]) => a <= b)
+      .sort((p, q) => p[0] - q[0]);
+    let open: [number, number] | undefined;
+    for (const span of spans) {
+      if (open && span[0] <= open[1] + 1) open[1] = Math.max(open[1], span[1]);
+      else {
+        if (open) mark(...open);
+        open = span;
+      }
     }
-    for (let i = 0; i < covered.length; i++) crossings[i] = (crossings[i] ?? 0) + (covered[i] ?? 0);
+    if (open) mark(...open);
   }
+  crossings.pop();
+  for (let i = 1; i < crossings.length; i++) crossings[i] = (crossings[i] ?? 0) + (crossings[i - 1] ?? 0);
   const min = Math.min(...crossings);
   if (min > lines.length * 0.25) return undefined;
   // The widest run of x at the minimum; its middle is the gutter.
