@@ -54,6 +54,20 @@ test('shows dates as dates, booleans as TRUE/FALSE and marks error cells', () =>
   expect(row?.text).toContain('#DIV/0! (error)');
 });
 
+test('shows formulas by their cached value and numbers in their number format', () => {
+  const ws = XLSX.utils.aoa_to_sheet([['Item', 'Amount', 'Share'], ['bolts', 1200.5, 0.25], ['nuts', 30, 0.75], ['Total', 0, 1]]);
+  ws['B2'] = { t: 'n', v: 1200.5, z: '#,##0.00' };
+  ws['C2'] = { t: 'n', v: 0.25, z: '0%' };
+  ws['B4'] = { t: 'n', v: 1230.5, f: 'SUM(B2:B3)', z: '#,##0.00' };
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, ws, 'Costs');
+  // Written and read back, so the formula and formats go through the file as Excel would store them.
+  const bytes = new Uint8Array(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  const rows = parseSpreadsheet(bytes, opts).blocks.filter((b) => b.kind === 'row').map((b) => b.text);
+  expect(rows).toEqual(['Item: bolts; Amount: 1,200.50; Share: 25%', 'Item: nuts; Amount: 30; Share: 0.75', 'Item: Total; Amount: 1,230.50; Share: 1']);
+  expect(rows.join('\n')).not.toContain('SUM');
+});
+
 test('refuses a sheet larger than the cell limit with TOO_MANY_CELLS', () => {
   const ws = XLSX.utils.aoa_to_sheet([['a']]);
   ws['!ref'] = 'A1:Z100000';
