@@ -226,14 +226,15 @@ export async function parsePdf(bytes: Uint8Array, options: PdfOptions): Promise<
     }
     const warnings: IngestWarning[] = [];
     const plainOf = (p: PageLines): string[] => [...p.lines.map(lineText), ...p.rotated];
-    const needOcr = pages.filter((p) => meaningful(plainOf(p).join('')) < MIN_PAGE_CHARS).map((p) => p.num);
+    const layerChars = pages.map((p) => meaningful(plainOf(p).join('')));
+    const needOcr = pages.filter((p, i) => (layerChars[i] ?? 0) < MIN_PAGE_CHARS).map((p) => p.num);
     const ocr = options.ocr === false || needOcr.length === 0 ? new Map<number, OcrPage>() : await ocrPages(parser, needOcr, warnings);
     // An OCR result replaces the text layer only where it read more than the layer holds.
     const ocrUsed = new Set<number>();
-    for (const p of pages) {
+    pages.forEach((p, i) => {
       const o = ocr.get(p.num);
-      if (o && meaningful(o.text) > meaningful(plainOf(p).join(''))) ocrUsed.add(p.num);
-    }
+      if (o && meaningful(o.text) > (layerChars[i] ?? 0)) ocrUsed.add(p.num);
+    });
 
     // Per page: either positioned lines (text layer) or plain lines (OCR), normalised.
     const plainLines = pages.map((p) =>

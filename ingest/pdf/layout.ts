@@ -39,7 +39,19 @@ export const SEGMENT_GAP_EM = 0.8;
 /** Baselines closer than this fraction of the font size are one line. */
 const SAME_LINE_EM = 0.45;
 
-const lineText = (line: Line): string => line.segments.map((s) => s.text).join(' ');
+/** The plain text of a line, for header/footer detection and pages without geometry. */
+export const lineText = (line: Line): string => line.segments.map((s) => s.text).join(' ');
+
+/** Intervals sorted by start and merged where they overlap. */
+function mergeIntervals(spans: [number, number][]): [number, number][] {
+  const merged: [number, number][] = [];
+  for (const [a, b] of [...spans].sort((p, q) => p[0] - q[0])) {
+    const last = merged[merged.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  return merged;
+}
 
 /** Groups items into lines (top to bottom) and each line into segments (left to right). */
 export function buildLines(items: readonly PositionedText[]): Line[] {
@@ -97,9 +109,6 @@ export function buildLines(items: readonly PositionedText[]): Line[] {
   return lines;
 }
 
-/** The plain text of a line, for header/footer detection and pages without geometry. */
-export { lineText };
-
 interface Gutter {
   x: number;
 }
@@ -118,24 +127,12 @@ export function findGutter(lines: readonly Line[], from: number, to: number): Gu
   // How many lines cover each integer x in [lo, hi]: a difference array over each line's merged covered spans,
   // so a line counts once even where its segments overlap. Linear in segments plus width.
   const crossings = new Array<number>(hi - lo + 2).fill(0);
-  const mark = (a: number, b: number): void => {
-    crossings[a - lo] = (crossings[a - lo] ?? 0) + 1;
-    crossings[b - lo + 1] = (crossings[b - lo + 1] ?? 0) - 1;
-  };
   for (const line of lines) {
-    const spans = line.segments
-      .map((s): [number, number] => [Math.max(lo, Math.ceil(s.x0)), Math.min(hi, Math.floor(s.x1))])
-      .filter(([a, b]) => a <= b)
-      .sort((p, q) => p[0] - q[0]);
-    let open: [number, number] | undefined;
-    for (const span of spans) {
-      if (open && span[0] <= open[1] + 1) open[1] = Math.max(open[1], span[1]);
-      else {
-        if (open) mark(...open);
-        open = span;
-      }
+    const spans = line.segments.map((s): [number, number] => [Math.max(lo, Math.ceil(s.x0)), Math.min(hi, Math.floor(s.x1))]).filter(([a, b]) => a <= b);
+    for (const [a, b] of mergeIntervals(spans)) {
+      crossings[a - lo] = (crossings[a - lo] ?? 0) + 1;
+      crossings[b - lo + 1] = (crossings[b - lo + 1] ?? 0) - 1;
     }
-    if (open) mark(...open);
   }
   crossings.pop();
   for (let i = 1; i < crossings.length; i++) crossings[i] = (crossings[i] ?? 0) + (crossings[i - 1] ?? 0);
@@ -224,14 +221,7 @@ export function readingOrder(lines: readonly Line[], from: number, to: number, d
 
 /** Column intervals of a run of lines: the union of their segments' x ranges, merged where they overlap. */
 function columnsOf(lines: readonly Line[]): [number, number][] {
-  const spans = lines.flatMap((l) => l.segments.map((s) => [s.x0, s.x1] as [number, number])).sort((a, b) => a[0] - b[0]);
-  const columns: [number, number][] = [];
-  for (const [a, b] of spans) {
-    const last = columns[columns.length - 1];
-    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
-    else columns.push([a, b]);
-  }
-  return columns;
+  return mergeIntervals(lines.flatMap((l) => l.segments.map((s): [number, number] => [s.x0, s.x1])));
 }
 
 /** Cells of a line placed in the table's columns, or undefined if two segments fall into one column. */

@@ -81,6 +81,8 @@ function readGrid(ws: XLSX.WorkSheet, date1904: boolean, budget: { cells: number
 }
 
 const filled = (row: string[] | undefined): number => (row ?? []).filter((v) => v !== '').length;
+/** A title row's text: its distinct values (a merged title repeats across the covered cells), in order. */
+const titleOf = (row: string[]): string => [...new Set(row.filter(Boolean))].join(' ');
 const looksNumeric = (v: string): boolean => /^[-+]?[\d.,]+%?$/.test(v);
 
 /** First row, of the first few, whose cells are mostly text labels and that has data below it. */
@@ -191,14 +193,14 @@ function sheetBlocks(name: string, sheet: SheetGrid, blocks: Block[]): number {
     const part = grid.slice(g.r0, g.r1).map((row) => row.slice(g.c0, g.c1));
     const pcol = (c: number): string => col(g.c0 + c);
     if (part.length === 1 && filled(part[0]) <= 2 && followed) {
-      context.heading = [...new Set((part[0] as string[]).filter(Boolean))].join(' ');
+      context.heading = titleOf(part[0] as string[]);
       blocks.push({ kind: 'heading', text: context.heading, locator: locator(g, g.r0, g.r0 + 1) });
       return;
     }
     tableNo += 1;
     const header = findHeader(part, part.reduce((max, row) => Math.max(max, filled(row)), 0));
     if (header !== undefined && header > 0) {
-      const titles = part.slice(0, header).map((r) => [...new Set(r.filter(Boolean))].join(' ')).filter(Boolean);
+      const titles = part.slice(0, header).map(titleOf).filter(Boolean);
       if (titles.length) {
         context.heading = titles.join(' / ');
         blocks.push({ kind: 'heading', text: context.heading, locator: locator(g, g.r0, g.r0 + header) });
