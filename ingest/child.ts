@@ -2,9 +2,12 @@
 // in isolation (see isolate.ts): one job per process; the intrinsics are hardened before any untrusted byte is parsed.
 import { readFile, writeFile } from 'node:fs/promises';
 import { serialize } from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { createInflateRaw } from 'node:zlib';
 import { chunkBlocks } from './chunk';
 import { IngestError } from './errors';
+import { CHILD_DEADLINE_MESSAGE } from './isolate';
+import { DEFAULT_LIMITS } from './limits';
 import { localDataOffset, readZipDirectory, ZipFormatError } from './sniff';
 import { decodeText, parseText } from './text';
 import type { ChildMessage, ExtractJob, ParentMessage, TestHook, WireError } from './isolate';
@@ -63,16 +66,48 @@ function hardenOnce(): void {
   hardened = true;
   const typedArray = Object.getPrototypeOf(Uint8Array) as { prototype: object };
   const constructors: { prototype: object }[] = [
-    Object, Array, Function, String, Number, Boolean, Symbol, BigInt, Date, Promise, Map, Set, WeakMap, WeakSet,
-    ArrayBuffer, DataView, typedArray, Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array,
-    Float32Array, Float64Array, Uint8ClampedArray, BigInt64Array, BigUint64Array,
-    Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+    Object,
+    Array,
+    Function,
+    String,
+    Number,
+    Boolean,
+    Symbol,
+    BigInt,
+    Date,
+    Promise,
+    Map,
+    Set,
+    WeakMap,
+    WeakSet,
+    ArrayBuffer,
+    DataView,
+    typedArray,
+    Uint8Array,
+    Int8Array,
+    Uint16Array,
+    Int16Array,
+    Uint32Array,
+    Int32Array,
+    Float32Array,
+    Float64Array,
+    Uint8ClampedArray,
+    BigInt64Array,
+    BigUint64Array,
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
   ];
   for (const ctor of constructors) {
     makeOverridable(ctor.prototype);
     Object.freeze(ctor.prototype);
   }
-  for (const ctor of [Object, Array, Function, String, Number, Boolean, Symbol, Date, Promise, Map, Set]) Object.freeze(ctor);
+  for (const ctor of [Object, Array, Function, String, Number, Boolean, Symbol, Date, Promise, Map, Set])
+    Object.freeze(ctor);
   Object.freeze(JSON);
   Object.freeze(Math);
   Object.freeze(Reflect);
@@ -110,7 +145,8 @@ export async function checkInflatedSize(bytes: Uint8Array, limit: number): Promi
   try {
     entries = readZipDirectory(bytes);
   } catch (err) {
-    if (err instanceof ZipFormatError) throw new IngestError('SHEET_CORRUPT', 'The workbook is damaged: its zip directory cannot be read.');
+    if (err instanceof ZipFormatError)
+      throw new IngestError('SHEET_CORRUPT', 'The workbook is damaged: its zip directory cannot be read.');
     throw err;
   }
   let total = 0;
@@ -121,7 +157,10 @@ export async function checkInflatedSize(bytes: Uint8Array, limit: number): Promi
     if (entry.method === 0) total += end - start;
     else if (entry.method === 8) total += await inflatedSize(bytes.subarray(start, end), limit - total);
     if (total > limit) {
-      throw new IngestError('DECOMPRESSED_TOO_LARGE', `The workbook expands to more than ${Math.round(limit / 1048576)} MB when decompressed.`);
+      throw new IngestError(
+        'DECOMPRESSED_TOO_LARGE',
+        `The workbook expands to more than ${Math.round(limit / 1048576)} MB when decompressed.`,
+      );
     }
   }
 }
@@ -185,7 +224,7 @@ function warmUpPdf(): Uint8Array {
  * Parses one job with the parser for its sniffed format. `harden` is true only in the child: freezing the intrinsics
  * of a long-lived process (the worker, a test runner) would break unrelated code there.
  */
-export async function parseDocument(bytes: Uint8Array, job: ExtractJob, harden: boolean): Promise<ParsedDocument> {
+async function parseDocument(bytes: Uint8Array, job: ExtractJob, harden: boolean): Promise<ParsedDocument> {
   const { sniffed, limits } = job;
   const hardenIntrinsics = harden ? hardenOnce : (): void => undefined;
   switch (sniffed.format) {
@@ -201,13 +240,24 @@ export async function parseDocument(bytes: Uint8Array, job: ExtractJob, harden: 
     case 'ods':
       await checkInflatedSize(bytes, limits.maxDecompressedBytes);
       hardenIntrinsics(); // before xlsx is loaded
-      return loadSheet().parseSpreadsheet(bytes, { includeHiddenSheets: job.includeHiddenSheets, maxCells: limits.maxCells, password: job.password });
+      return loadSheet().parseSpreadsheet(bytes, {
+        includeHiddenSheets: job.includeHiddenSheets,
+        maxCells: limits.maxCells,
+        password: job.password,
+      });
     case 'xls':
       hardenIntrinsics();
-      return loadSheet().parseSpreadsheet(bytes, { includeHiddenSheets: job.includeHiddenSheets, maxCells: limits.maxCells, password: job.password });
+      return loadSheet().parseSpreadsheet(bytes, {
+        includeHiddenSheets: job.includeHiddenSheets,
+        maxCells: limits.maxCells,
+        password: job.password,
+      });
     case 'csv': {
       hardenIntrinsics();
-      return loadSheet().parseCsv(decodeText(bytes, sniffed.encoding), { delimiter: sniffed.delimiter, maxCells: limits.maxCells });
+      return loadSheet().parseCsv(decodeText(bytes, sniffed.encoding), {
+        delimiter: sniffed.delimiter,
+        maxCells: limits.maxCells,
+      });
     }
     case 'text':
       hardenIntrinsics();
@@ -224,34 +274,50 @@ export async function runExtraction(bytes: Uint8Array, job: ExtractJob, harden: 
   const document = await parseDocument(bytes, job, harden);
   const { limits } = job;
   if ((document.stats.pages ?? 0) > limits.maxPages) {
-    throw new IngestError('TOO_MANY_PAGES', `The document has ${document.stats.pages} pages; the limit is ${limits.maxPages}.`);
+    throw new IngestError(
+      'TOO_MANY_PAGES',
+      `The document has ${document.stats.pages} pages; the limit is ${limits.maxPages}.`,
+    );
   }
   if ((document.stats.cells ?? 0) > limits.maxCells) {
-    throw new IngestError('TOO_MANY_CELLS', `The workbook has ${document.stats.cells} cells; the limit is ${limits.maxCells}.`);
+    throw new IngestError(
+      'TOO_MANY_CELLS',
+      `The workbook has ${document.stats.cells} cells; the limit is ${limits.maxCells}.`,
+    );
   }
   const { blocks, ...rest } = document;
   return { document: rest, chunks: chunkBlocks(blocks, job.chunking) };
 }
 
 /** Unknown errors become the format's "corrupt" code; their messages are not forwarded (they may quote content). */
-export function toWireError(err: unknown, format: ExtractJob['sniffed']['format'] | undefined): WireError {
-  if (err instanceof IngestError) return { code: err.code, message: err.message, retryable: err.retryable };
+function toWireError(err: unknown, format: ExtractJob['sniffed']['format'] | undefined): WireError {
+  if (err instanceof IngestError) return err.toJSON();
   const name = err instanceof Error ? err.name : typeof err;
   const message = err instanceof Error ? err.message : '';
   const errno = (err as { code?: unknown } | null)?.code;
   if (errno === 'MODULE_NOT_FOUND' || errno === 'ERR_MODULE_NOT_FOUND') {
     // Our installation is broken, not the document: do not blame the file with a "corrupt" code.
-    return { code: 'PARSE_CRASHED', message: 'The parser for this format is not available in this installation.', retryable: false };
+    return {
+      code: 'PARSE_CRASHED',
+      message: 'The parser for this format is not available in this installation.',
+      retryable: false,
+    };
   }
-  if (err instanceof RangeError && /allocation failed|invalid (typed )?array length|invalid string length|out of memory/i.test(message)) {
+  if (
+    err instanceof RangeError &&
+    /allocation failed|invalid (typed )?array length|invalid string length|out of memory/i.test(message)
+  ) {
     return { code: 'PARSE_MEMORY', message: 'The document needs more memory than parsing allows.', retryable: false };
   }
   if (err instanceof RangeError && /call stack/i.test(message)) {
     return { code: 'PARSE_CRASHED', message: 'The document is nested too deeply to parse.', retryable: false };
   }
-  if (format === 'pdf') return { code: 'PDF_CORRUPT', message: `The PDF could not be read (${name}).`, retryable: false };
-  if (format === 'text') return { code: 'PARSE_CRASHED', message: `The text could not be parsed (${name}).`, retryable: false };
-  if (format !== undefined) return { code: 'SHEET_CORRUPT', message: `The spreadsheet could not be read (${name}).`, retryable: false };
+  if (format === 'pdf')
+    return { code: 'PDF_CORRUPT', message: `The PDF could not be read (${name}).`, retryable: false };
+  if (format === 'text')
+    return { code: 'PARSE_CRASHED', message: `The text could not be parsed (${name}).`, retryable: false };
+  if (format !== undefined)
+    return { code: 'SHEET_CORRUPT', message: `The spreadsheet could not be read (${name}).`, retryable: false };
   return { code: 'PARSE_CRASHED', message: `The parser failed (${name}).`, retryable: false };
 }
 
@@ -275,6 +341,56 @@ async function runTestHook(hook: TestHook): Promise<void> {
   }
 }
 
+// ---------- orphan guard ----------
+
+/** How often the guard thread looks at the parent and the clock. */
+const GUARD_POLL_MS = 250;
+/**
+ * The child's own deadline is the parse time limit plus this, counted from when the job arrives (after the parent
+ * started its own clock), so the parent's kill and its PARSE_TIMEOUT come first whenever the parent is responsive.
+ */
+const SELF_DEADLINE_GRACE_MS = 5000;
+
+/**
+ * The guard thread, plain JavaScript in its own V8 isolate and event loop. It runs while the main thread is stuck in a
+ * synchronous parse, when neither the 'disconnect' event nor a timer of the main thread can fire, and SIGKILLs the
+ * whole process once the parent is gone (the child was re-parented, so its parent pid changed) or the deadline passed.
+ * The line goes straight to file descriptor 2 because the main thread, which owns process.stderr, may be busy.
+ */
+const GUARD_SOURCE = `
+const { writeSync } = require('node:fs');
+const { workerData } = require('node:worker_threads');
+setInterval(() => {
+  const orphaned = process.ppid !== workerData.parentPid;
+  if (!orphaned && Date.now() < workerData.deadline) return;
+  try {
+    writeSync(2, orphaned ? 'ingest child: the parent process is gone; stopping.\\n' : workerData.deadlineMessage + '\\n');
+  } finally {
+    process.kill(process.pid, 'SIGKILL');
+  }
+}, workerData.pollMs);
+`;
+
+/**
+ * A second line behind the parent's time limit and behind 'disconnect': a child stuck in a synchronous loop must not
+ * outlive a parent that was SIGKILLed, nor run forever when the parent cannot kill it. Costs one small thread (about
+ * 10 MB of RSS) per child.
+ */
+function startGuard(timeoutMs: number): void {
+  const guard = new Worker(GUARD_SOURCE, {
+    eval: true,
+    execArgv: [], // not the child's --require tsx/cjs and heap cap: the guard is plain JavaScript
+    workerData: {
+      parentPid: process.ppid,
+      deadline: Date.now() + timeoutMs + SELF_DEADLINE_GRACE_MS,
+      pollMs: GUARD_POLL_MS,
+      deadlineMessage: CHILD_DEADLINE_MESSAGE,
+    },
+    resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 },
+  });
+  guard.unref(); // it never keeps the child alive
+}
+
 function send(message: ChildMessage): void {
   process.send?.(message, () => process.exit(0));
 }
@@ -283,6 +399,7 @@ async function handle(message: ParentMessage): Promise<void> {
   const format = message.job?.sniffed?.format;
   const hook = process.env.GROUNDWORK_INGEST_TEST_HOOKS === '1' ? message.testHook : undefined;
   try {
+    startGuard(message.job?.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs);
     if (hook) await runTestHook(hook);
     const bytes = new Uint8Array(await readFile(message.inputPath));
     const result = await runExtraction(bytes, message.job, true);
@@ -293,7 +410,10 @@ async function handle(message: ParentMessage): Promise<void> {
       } catch {
         // strict mode: the frozen prototype throws, which is the point
       }
-      result.document.warnings.push({ code: 'TEST_POLLUTION', message: String(({} as Record<string, unknown>).polluted) });
+      result.document.warnings.push({
+        code: 'TEST_POLLUTION',
+        message: String(({} as Record<string, unknown>).polluted),
+      });
     }
     // The result goes through a file: Node's IPC channel reassembles large messages quadratically (a 50 MB text took
     // 12 s and 2 GB of RSS that way), while a file is written once and read once.
@@ -307,6 +427,7 @@ async function handle(message: ParentMessage): Promise<void> {
 if (process.env.GROUNDWORK_INGEST_CHILD === '1' && process.send) {
   // One job per process: a second message, if any, is ignored.
   process.once('message', (message: ParentMessage) => void handle(message));
-  // The parent is gone (worker shut down or crashed): nothing is waiting for us.
+  // The parent is gone (worker shut down or crashed): nothing is waiting for us. This needs a free event loop; the
+  // guard thread (startGuard) covers a parse that never yields.
   process.on('disconnect', () => process.exit(0));
 }

@@ -15,7 +15,11 @@ import { countTokens } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
 import { CL100K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/cjs/encodingParams/constants';
 import type { Block, Chunk, ChunkingOptions, Locator } from './types';
 
-export const DEFAULT_CHUNKING: Readonly<ChunkingOptions> = Object.freeze({ maxTokens: 350, overlapTokens: 50, acrossPages: false });
+export const DEFAULT_CHUNKING: Readonly<ChunkingOptions> = Object.freeze({
+  maxTokens: 350,
+  overlapTokens: 50,
+  acrossPages: false,
+});
 
 /** Separators may merge with neighbouring tokens; a couple of tokens of headroom keeps the bound without re-counting. */
 const SEPARATOR_HEADROOM = 2;
@@ -57,7 +61,8 @@ export function tokenCount(text: string): number {
 export function resolveChunking(options: Partial<ChunkingOptions> | undefined): ChunkingOptions {
   const maxTokens = options?.maxTokens ?? DEFAULT_CHUNKING.maxTokens;
   const overlapTokens = options?.overlapTokens ?? DEFAULT_CHUNKING.overlapTokens;
-  if (!Number.isInteger(maxTokens) || maxTokens < 16) throw new RangeError('chunking.maxTokens must be an integer of at least 16.');
+  if (!Number.isInteger(maxTokens) || maxTokens < 16)
+    throw new RangeError('chunking.maxTokens must be an integer of at least 16.');
   if (!Number.isInteger(overlapTokens) || overlapTokens < 0 || overlapTokens >= maxTokens / 2) {
     throw new RangeError('chunking.overlapTokens must be an integer between 0 and half of maxTokens.');
   }
@@ -95,97 +100,141 @@ interface Draft {
  */
 export function chunkBlocks(blocks: readonly Block[], options?: Partial<ChunkingOptions>): Chunk[] {
   const { maxTokens, overlapTokens, acrossPages } = resolveChunking(options);
-  const units = toUnits(blocks, maxTokens, overlapTokens, acrossPages);
-  let next = 0;
-  // Units handed back by finish() (a draft that did not fit after exact counting), to be taken before units[next].
-  const requeued: Unit[] = [];
-  const take = (): Unit | undefined => requeued.pop() ?? units[next++];
-  const giveBack = (...back: Unit[]): void => {
-    for (let i = back.length - 1; i >= 0; i--) requeued.push(back[i] as Unit);
-  };
-  const chunks: Chunk[] = [];
-  const headerTokenCache = new Map<string, number>();
-  const headerTokensOf = (header: string | undefined): number => {
+  return new Chunker(toUnits(blocks, maxTokens, overlapTokens, acrossPages), maxTokens, overlapTokens).run();
+}
+
+/**
+ * Packs units into chunks: a draft takes units while they stay in its container and section and fit its estimate,
+ * then is finished (counted exactly, trimmed if needed) and becomes a chunk.
+ */
+class Chunker {
+  private next = 0;
+  /** Units handed back by finish() (a draft that did not fit after exact counting), to be taken before units[next]. */
+  private readonly requeued: Unit[] = [];
+  private readonly chunks: Chunk[] = [];
+  private readonly headerTokenCache = new Map<string, number>();
+  private draft: Draft | undefined;
+  private previous: Draft | undefined;
+
+  constructor(
+    private readonly units: readonly Unit[],
+    private readonly maxTokens: number,
+    private readonly overlapTokens: number,
+  ) {}
+
+  run(): Chunk[] {
+    for (;;) {
+      const unit = this.take();
+      if (unit === undefined) {
+        if (!this.draft) break;
+        this.finish(); // may requeue units
+        continue;
+      }
+      if (!this.draft) this.start(unit);
+      else if (!this.extend(this.draft, unit)) {
+        this.giveBack(unit);
+        this.finish();
+      }
+    }
+    return this.chunks;
+  }
+
+  private take(): Unit | undefined {
+    return this.requeued.pop() ?? this.units[this.next++];
+  }
+
+  private giveBack(...back: Unit[]): void {
+    for (let i = back.length - 1; i >= 0; i--) this.requeued.push(back[i] as Unit);
+  }
+
+  private headerTokensOf(header: string | undefined): number {
     if (header === undefined) return 0;
-    let n = headerTokenCache.get(header);
-    if (n === undefined) headerTokenCache.set(header, (n = tokenCount(header) + 1));
+    let n = this.headerTokenCache.get(header);
+    if (n === undefined) this.headerTokenCache.set(header, (n = tokenCount(header) + 1));
     return n;
-  };
+  }
 
-  let draft: Draft | undefined;
-  let previous: Draft | undefined;
+  /** A new draft from `unit`, opening with the overlap from the previous chunk when it continues the same flow. */
+  private start(unit: Unit): void {
+    const headerTokens =
+      unit.kind === 'row' && unit.tableHeader !== undefined && unit.text !== unit.tableHeader
+        ? this.headerTokensOf(unit.tableHeader)
+        : 0;
+    const draft: Draft = {
+      container: unit.container,
+      section: unit.section,
+      overlap: [],
+      units: [unit],
+      tokens: headerTokens + unit.tokens,
+      headerTokens,
+    };
+    this.draft = draft;
+    const previous = this.previous;
+    const sameFlow =
+      previous && previous.container === unit.container && previous.section === unit.section && unit.kind !== 'heading';
+    if (sameFlow && this.overlapTokens > 0 && previous) {
+      const room = Math.min(this.overlapTokens, this.maxTokens - SEPARATOR_HEADROOM - draft.tokens);
+      const overlap = overlapFrom(previous, room);
+      draft.overlap = overlap;
+      draft.tokens += overlap.reduce((sum, u) => sum + u.tokens + 1, 0);
+    }
+  }
 
-  const finish = (): void => {
+  /** Adds `unit` to the draft when it is in the same container and section and fits; false leaves the draft as it is. */
+  private extend(draft: Draft, unit: Unit): boolean {
+    const onlyHeadings = draft.units.every((u) => u.kind === 'heading');
+    const sameSection = draft.section === unit.section || onlyHeadings;
+    const sectionBreak = unit.kind === 'heading' && !onlyHeadings;
+    const fits = draft.tokens + 1 + unit.tokens + SEPARATOR_HEADROOM <= this.maxTokens;
+    if (draft.container !== unit.container || !sameSection || sectionBreak || !fits) return false;
+    draft.units.push(unit);
+    draft.tokens += 1 + unit.tokens;
+    // Consecutive headings ("Chapter 2" then "2.1 Scope"): the chunk belongs to the innermost one.
+    if (onlyHeadings) draft.section = unit.section;
+    return true;
+  }
+
+  /** Turns the draft into a chunk, after trimming it to the exact bound; units that do not fit go back in the queue. */
+  private finish(): void {
+    const draft = this.draft;
     if (!draft || draft.units.length === 0) return;
-    let text = renderDraft(draft);
-    let tokens = tokenCount(text);
-    // The estimate can be off by a token or two where separators merge; trim until the exact count fits.
-    while (tokens > maxTokens && draft.overlap.length > 0) {
-      draft.overlap.shift();
-      text = renderDraft(draft);
-      tokens = tokenCount(text);
-    }
-    while (tokens > maxTokens && draft.units.length > 1) {
-      giveBack(draft.units.pop() as Unit);
-      text = renderDraft(draft);
-      tokens = tokenCount(text);
-    }
-    if (tokens > maxTokens) {
+    const { text, tokens } = this.fitDraft(draft);
+    this.draft = undefined;
+    if (tokens > this.maxTokens) {
       // One unit plus header still over the bound (pathological tokenisation): split it further and requeue.
       const unit = draft.units.pop() as Unit;
-      giveBack(...splitUnit(unit, Math.max(4, Math.floor((maxTokens - draft.headerTokens) / 2))));
-      draft = undefined;
+      this.giveBack(...splitUnit(unit, Math.max(4, Math.floor((this.maxTokens - draft.headerTokens) / 2))));
       return;
     }
-    chunks.push({
-      index: chunks.length,
+    this.chunks.push({
+      index: this.chunks.length,
       text,
       locator: mergeLocators([...draft.overlap, ...draft.units].map((u) => u.locator)),
       ...(draft.section !== undefined ? { heading: draft.section } : {}),
       tokens,
     });
-    previous = draft;
-    draft = undefined;
-  };
-
-  const start = (unit: Unit): void => {
-    const headerTokens = unit.kind === 'row' && unit.tableHeader !== undefined && unit.text !== unit.tableHeader ? headerTokensOf(unit.tableHeader) : 0;
-    draft = { container: unit.container, section: unit.section, overlap: [], units: [unit], tokens: headerTokens + unit.tokens, headerTokens };
-    const sameFlow = previous && previous.container === unit.container && previous.section === unit.section && unit.kind !== 'heading';
-    if (sameFlow && overlapTokens > 0 && previous) {
-      const room = Math.min(overlapTokens, maxTokens - SEPARATOR_HEADROOM - draft.tokens);
-      const overlap = overlapFrom(previous, room);
-      draft.overlap = overlap;
-      draft.tokens += overlap.reduce((sum, u) => sum + u.tokens + 1, 0);
-    }
-  };
-
-  for (;;) {
-    const unit = take();
-    if (unit === undefined) {
-      if (!draft) break;
-      finish(); // may requeue units
-      continue;
-    }
-    if (!draft) {
-      start(unit);
-      continue;
-    }
-    const onlyHeadings = draft.units.every((u) => u.kind === 'heading');
-    const sameSection = draft.section === unit.section || onlyHeadings;
-    const sectionBreak = unit.kind === 'heading' && !onlyHeadings;
-    const fits = draft.tokens + 1 + unit.tokens + SEPARATOR_HEADROOM <= maxTokens;
-    if (draft.container === unit.container && sameSection && !sectionBreak && fits) {
-      draft.units.push(unit);
-      draft.tokens += 1 + unit.tokens;
-      // Consecutive headings ("Chapter 2" then "2.1 Scope"): the chunk belongs to the innermost one.
-      if (onlyHeadings) draft.section = unit.section;
-      continue;
-    }
-    giveBack(unit);
-    finish();
+    this.previous = draft;
   }
-  return chunks;
+
+  /**
+   * The draft's text and exact token count. The estimate can be off by a token or two where separators merge: the
+   * overlap is dropped first, then units go back to the queue, until the exact count fits or one unit is left.
+   */
+  private fitDraft(draft: Draft): { text: string; tokens: number } {
+    let text = renderDraft(draft);
+    let tokens = tokenCount(text);
+    while (tokens > this.maxTokens && draft.overlap.length > 0) {
+      draft.overlap.shift();
+      text = renderDraft(draft);
+      tokens = tokenCount(text);
+    }
+    while (tokens > this.maxTokens && draft.units.length > 1) {
+      this.giveBack(draft.units.pop() as Unit);
+      text = renderDraft(draft);
+      tokens = tokenCount(text);
+    }
+    return { text, tokens };
+  }
 }
 
 function renderDraft(draft: Draft): string {
@@ -285,7 +334,8 @@ function toUnits(blocks: readonly Block[], maxTokens: number, overlapTokens: num
       tableHeader: block.kind === 'row' ? fitHeader(block.tableHeader, maxTokens) : undefined,
       block: index,
     };
-    const headerTokens = base.tableHeader !== undefined && base.tableHeader !== text ? tokenCount(base.tableHeader) + 1 : 0;
+    const headerTokens =
+      base.tableHeader !== undefined && base.tableHeader !== text ? tokenCount(base.tableHeader) + 1 : 0;
     const budget = maxTokens - headerTokens - SEPARATOR_HEADROOM;
     if (base.tokens <= budget) units.push(base);
     // Pieces of a split block leave room for the overlap, so each continuation can repeat the previous sentences.
@@ -315,7 +365,12 @@ function splitUnit(unit: Unit, budget: number, linesFirst = false): Unit[] {
 }
 
 /** Greedily packs consecutive spans into pieces within budget; a span that alone exceeds it goes to `fallback`. */
-function packSpans(text: string, spans: [number, number][], budget: number, fallback: (text: string) => string[]): string[] {
+function packSpans(
+  text: string,
+  spans: [number, number][],
+  budget: number,
+  fallback: (text: string) => string[],
+): string[] {
   const pieces: string[] = [];
   let start = -1;
   let end = -1;
@@ -391,7 +446,8 @@ function* atoms(text: string): Generator<string> {
       yield word;
       continue;
     }
-    for (let i = 0; i < word.length; i += MAX_RUN) yield i + MAX_RUN >= run ? word.slice(i) : word.slice(i, i + MAX_RUN);
+    for (let i = 0; i < word.length; i += MAX_RUN)
+      yield i + MAX_RUN >= run ? word.slice(i) : word.slice(i, i + MAX_RUN);
   }
 }
 
@@ -472,7 +528,14 @@ export function mergeLocators(locators: Locator[]): Locator {
       if (l.kind !== 'sheet' || l.sheet !== first.sheet) continue;
       const b = parseRange(l.range);
       if (!b) continue;
-      box = box ? { c1: Math.min(box.c1, b.c1), r1: Math.min(box.r1, b.r1), c2: Math.max(box.c2, b.c2), r2: Math.max(box.r2, b.r2) } : b;
+      box = box
+        ? {
+            c1: Math.min(box.c1, b.c1),
+            r1: Math.min(box.r1, b.r1),
+            c2: Math.max(box.c2, b.c2),
+            r2: Math.max(box.r2, b.r2),
+          }
+        : b;
     }
     return box ? { kind: 'sheet', sheet: first.sheet, range: formatRange(box) } : first;
   }
@@ -494,7 +557,7 @@ function parseCell(ref: string): { c: number; r: number } | undefined {
   return { c, r: Number(m[2]) };
 }
 
-export function parseRange(range: string): Box | undefined {
+function parseRange(range: string): Box | undefined {
   const [a, b] = range.split(':');
   const p = a !== undefined ? parseCell(a) : undefined;
   const q = b !== undefined ? parseCell(b) : p;

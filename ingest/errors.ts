@@ -1,4 +1,6 @@
 // Typed ingestion failures: a stable `code` for machines and a human sentence that never quotes document content.
+// IngestError is the ingestion flavour of the project's one error model (common/errors.ts).
+import { GroundworkError } from '../common/errors';
 
 export const INGEST_ERROR_CODES = [
   'EMPTY_FILE',
@@ -21,17 +23,20 @@ export const INGEST_ERROR_CODES = [
 
 export type IngestErrorCode = (typeof INGEST_ERROR_CODES)[number];
 
-export class IngestError extends Error {
+/**
+ * A GroundworkError whose code is one of INGEST_ERROR_CODES. Bad input unless `retryable` says trying again can help
+ * (a parser process killed from outside, or that could not start). Crosses the child-process boundary as its
+ * toJSON() shape (WireError in isolate.ts).
+ */
+export class IngestError extends GroundworkError {
   override readonly name = 'IngestError';
-  constructor(
-    readonly code: IngestErrorCode,
-    message: string,
-    readonly retryable = false,
-  ) {
-    super(message);
+  declare readonly code: IngestErrorCode;
+
+  constructor(code: IngestErrorCode, message: string, retryable = false) {
+    super(code, message, { retryable });
   }
 
-  toJSON(): { code: IngestErrorCode; message: string; retryable: boolean } {
+  override toJSON(): { code: IngestErrorCode; message: string; retryable: boolean } {
     return { code: this.code, message: this.message, retryable: this.retryable };
   }
 }

@@ -1,6 +1,7 @@
 // Runs every parse of untrusted bytes in a short-lived child process under a wall-clock limit, a V8 heap cap and an
 // RSS watchdog, so a hostile file can crash, hang or pollute only that child, never the worker that started it.
 import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,11 +30,20 @@ export interface ExtractJob {
 export type TestHook = 'allocate' | 'hang' | 'crash' | 'pollute';
 
 /** Bytes and result travel as files (see child.ts for why); the IPC channel carries only these small messages. */
-export type ParentMessage = { type: 'extract'; job: ExtractJob; inputPath: string; outputPath: string; testHook?: TestHook };
+export type ParentMessage = {
+  type: 'extract';
+  job: ExtractJob;
+  inputPath: string;
+  outputPath: string;
+  testHook?: TestHook;
+};
 
 export type WireError = { code: IngestErrorCode; message: string; retryable: boolean };
 
 export type ChildMessage = { type: 'done'; peakRssMb: number } | { type: 'error'; error: WireError; peakRssMb: number };
+
+/** What the child's guard thread writes to stderr before it stops a child that ran past its own deadline (child.ts). */
+export const CHILD_DEADLINE_MESSAGE = 'ingest child: the parse passed its own deadline; stopping.';
 
 /** How the child ended, for benchmarks and the corpus check. */
 export interface IsolationReport {
@@ -86,7 +96,11 @@ function childEnv(testHooks: boolean): NodeJS.ProcessEnv {
  * Runs the extraction of `bytes` in a fresh child process. Resolves with the result or rejects with an IngestError
  * (or the abort reason of `options.signal`). The temporary directory holding input and output is always removed.
  */
-export async function extractIsolated(bytes: Uint8Array, job: ExtractJob, options: IsolateOptions = {}): Promise<ExtractResult> {
+export async function extractIsolated(
+  bytes: Uint8Array,
+  job: ExtractJob,
+  options: IsolateOptions = {},
+): Promise<ExtractResult> {
   if (options.signal?.aborted) throw abortReason(options.signal);
   // mkdtemp creates the directory readable by this user only; the bytes never sit anywhere more public.
   const dir = await mkdtemp(path.join(os.tmpdir(), 'groundwork-ingest-'));
@@ -94,13 +108,23 @@ export async function extractIsolated(bytes: Uint8Array, job: ExtractJob, option
     const inputPath = path.join(dir, 'input');
     const outputPath = path.join(dir, 'result');
     await writeFile(inputPath, bytes);
-    await runChild({ type: 'extract', job, inputPath, outputPath, ...(options.testHook ? { testHook: options.testHook } : {}) }, job.limits, options);
+    await runChild(
+      { type: 'extract', job, inputPath, outputPath, ...(options.testHook ? { testHook: options.testHook } : {}) },
+      job.limits,
+      options,
+    );
     // The result size is bounded before reading, so a document that explodes into text cannot exhaust the worker.
     const maxResultBytes = Math.max(64 * 1048576, 4 * job.limits.maxBytes);
-    const size = await stat(outputPath).then((s) => s.size, () => -1);
+    const size = await stat(outputPath).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (size < 0) throw new IngestError('PARSE_CRASHED', 'The parser reported success but wrote no result.');
     if (size > maxResultBytes) {
-      throw new IngestError('PARSE_MEMORY', `The document yields more than ${Math.round(maxResultBytes / 1048576)} MB of extracted text.`);
+      throw new IngestError(
+        'PARSE_MEMORY',
+        `The document yields more than ${Math.round(maxResultBytes / 1048576)} MB of extracted text.`,
+      );
     }
     let result: unknown;
     try {
@@ -115,80 +139,61 @@ export async function extractIsolated(bytes: Uint8Array, job: ExtractJob, option
   }
 }
 
+type KillReason = 'timeout' | 'memory' | 'abort';
+
+/** What the parent learns about one child while it runs. */
+interface ChildRun {
+  outcome: { ok: true } | { ok: false; error: unknown } | undefined;
+  /** Set when this module killed the child, which decides the error whatever the child said or how it exited. */
+  killedFor: KillReason | undefined;
+  /** As reported by the child with its answer. */
+  peakRssMb: number | undefined;
+  watchdogPeakMb: number;
+  stderrTail: string;
+  /** Kills a child that answered but does not exit by itself. */
+  graceTimer: NodeJS.Timeout | undefined;
+}
+
 function runChild(message: ParentMessage, limits: IngestLimits, options: IsolateOptions): Promise<void> {
-  const { modulePath, execArgv } = childEntry();
   const started = Date.now();
   const heapMb = Math.max(16, Math.floor(limits.maxMemoryMb));
   const rssCapMb = heapMb * 2 + RSS_BASELINE_MB;
 
   return new Promise<void>((resolve, reject) => {
-    const child = fork(modulePath, [], {
-      execArgv: [...execArgv, `--max-old-space-size=${heapMb}`],
-      env: childEnv(options.testHook !== undefined),
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-
-    let outcome: { ok: true } | { ok: false; error: unknown } | undefined;
-    let killedFor: 'timeout' | 'memory' | 'abort' | undefined;
-    let peakRssMb: number | undefined;
-    let watchdogPeakMb = 0;
-    let stderrTail = '';
-    let settled = false;
-
-    // Parser libraries print warnings; they must not reach our stdout (the corpus check prints JSON lines there).
-    child.stdout?.resume();
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
-    });
-
-    const kill = (reason: 'timeout' | 'memory' | 'abort'): void => {
-      if (killedFor === undefined && child.exitCode === null && child.signalCode === null) {
-        killedFor = reason;
-        child.kill('SIGKILL'); // SIGTERM could be ignored by a busy or hostile child
-      }
+    const child = forkChild(heapMb, options.testHook !== undefined);
+    const run: ChildRun = {
+      outcome: undefined,
+      killedFor: undefined,
+      peakRssMb: undefined,
+      watchdogPeakMb: 0,
+      stderrTail: '',
+      graceTimer: undefined,
     };
-    const timer = setTimeout(() => kill('timeout'), limits.timeoutMs);
-    const watchdog = setInterval(() => {
-      void sampleRssMb(child.pid).then((mb) => {
-        if (mb === undefined) return;
-        watchdogPeakMb = Math.max(watchdogPeakMb, mb);
-        if (mb > rssCapMb) kill('memory');
-      });
-    }, RSS_POLL_MS);
-    let graceTimer: NodeJS.Timeout | undefined;
-    const onAbort = (): void => kill('abort');
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    collectOutput(child, run);
+    const stopLimits = enforceLimits(child, run, limits.timeoutMs, rssCapMb, options.signal);
+    child.on('message', (raw: unknown) => receiveAnswer(child, run, raw));
 
-    child.on('message', (raw: unknown) => {
-      if (outcome) return;
-      const reply = raw as Partial<ChildMessage> | null;
-      peakRssMb = typeof reply?.peakRssMb === 'number' ? reply.peakRssMb : undefined;
-      if (reply?.type === 'done') outcome = { ok: true };
-      else if (reply?.type === 'error') outcome = { ok: false, error: fromWire(reply.error) };
-      else outcome = { ok: false, error: new IngestError('PARSE_CRASHED', 'The parser sent an unexpected message.') };
-      graceTimer = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
-    });
-
+    let settled = false;
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      clearInterval(watchdog);
-      if (graceTimer) clearTimeout(graceTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      options.onReport?.({ pid: child.pid, ms: Date.now() - started, peakRssMb: peakRssMb ?? (watchdogPeakMb || undefined), exitCode, signal });
-      if (killedFor === 'abort' && options.signal) return reject(abortReason(options.signal));
-      if (killedFor === 'timeout') {
-        return reject(new IngestError('PARSE_TIMEOUT', `Parsing took longer than ${formatSeconds(limits.timeoutMs)} and was stopped.`));
-      }
-      if (killedFor === 'memory') {
-        return reject(new IngestError('PARSE_MEMORY', `Parsing used more than ${rssCapMb} MB of memory and was stopped.`));
-      }
-      if (outcome?.ok) return resolve();
-      if (outcome) return reject(outcome.error);
-      if (spawnError) return reject(new IngestError('PARSE_CRASHED', `The parser process could not start (${spawnError.name}).`, true));
-      reject(classifyCrash(exitCode, signal, stderrTail, heapMb));
+      stopLimits();
+      if (run.graceTimer) clearTimeout(run.graceTimer);
+      options.onReport?.({
+        pid: child.pid,
+        ms: Date.now() - started,
+        peakRssMb: run.peakRssMb ?? (run.watchdogPeakMb || undefined),
+        exitCode,
+        signal,
+      });
+      const failure = runFailure(run, exitCode, signal, spawnError, {
+        limits,
+        heapMb,
+        rssCapMb,
+        abortSignal: options.signal,
+      });
+      if (failure) reject(failure.error);
+      else resolve();
     };
     child.on('exit', (code, signal) => finish(code, signal));
     child.on('error', (err) => {
@@ -203,18 +208,136 @@ function runChild(message: ParentMessage, limits: IngestLimits, options: Isolate
   });
 }
 
+function forkChild(heapMb: number, testHooks: boolean): ChildProcess {
+  const { modulePath, execArgv } = childEntry();
+  return fork(modulePath, [], {
+    execArgv: [...execArgv, `--max-old-space-size=${heapMb}`],
+    env: childEnv(testHooks),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+}
+
+/** Parser libraries print warnings; they must not reach our stdout (the corpus check prints JSON lines there). */
+function collectOutput(child: ChildProcess, run: ChildRun): void {
+  child.stdout?.resume();
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    run.stderrTail = (run.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+  });
+}
+
+/**
+ * Kills the child (SIGKILL: SIGTERM could be ignored by a busy or hostile child) when the time limit passes, when its
+ * RSS passes the cap, or when `signal` aborts, recording why. Returns the function that stops watching.
+ */
+function enforceLimits(
+  child: ChildProcess,
+  run: ChildRun,
+  timeoutMs: number,
+  rssCapMb: number,
+  signal: AbortSignal | undefined,
+): () => void {
+  const kill = (reason: KillReason): void => {
+    if (run.killedFor === undefined && child.exitCode === null && child.signalCode === null) {
+      run.killedFor = reason;
+      child.kill('SIGKILL');
+    }
+  };
+  const timer = setTimeout(() => kill('timeout'), timeoutMs);
+  const watchdog = setInterval(() => {
+    void sampleRssMb(child.pid).then((mb) => {
+      if (mb === undefined) return;
+      run.watchdogPeakMb = Math.max(run.watchdogPeakMb, mb);
+      if (mb > rssCapMb) kill('memory');
+    });
+  }, RSS_POLL_MS);
+  const onAbort = (): void => kill('abort');
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    clearTimeout(timer);
+    clearInterval(watchdog);
+    signal?.removeEventListener('abort', onAbort);
+  };
+}
+
+/** The child's one answer; after it the child has EXIT_GRACE_MS to exit by itself. */
+function receiveAnswer(child: ChildProcess, run: ChildRun, raw: unknown): void {
+  if (run.outcome) return;
+  const reply = raw as Partial<ChildMessage> | null;
+  run.peakRssMb = typeof reply?.peakRssMb === 'number' ? reply.peakRssMb : undefined;
+  if (reply?.type === 'done') run.outcome = { ok: true };
+  else if (reply?.type === 'error') run.outcome = { ok: false, error: fromWire(reply.error) };
+  else run.outcome = { ok: false, error: new IngestError('PARSE_CRASHED', 'The parser sent an unexpected message.') };
+  run.graceTimer = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+}
+
+/**
+ * Why the run failed, once the child is gone; undefined when it succeeded. Our own kills come first (abort, time,
+ * memory), then the child's answer, then how it ended without one.
+ */
+function runFailure(
+  run: ChildRun,
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  spawnError: Error | undefined,
+  context: { limits: IngestLimits; heapMb: number; rssCapMb: number; abortSignal: AbortSignal | undefined },
+): { error: unknown } | undefined {
+  if (run.killedFor === 'abort' && context.abortSignal) return { error: abortReason(context.abortSignal) };
+  if (run.killedFor === 'timeout') {
+    return {
+      error: new IngestError(
+        'PARSE_TIMEOUT',
+        `Parsing took longer than ${formatSeconds(context.limits.timeoutMs)} and was stopped.`,
+      ),
+    };
+  }
+  if (run.killedFor === 'memory') {
+    return {
+      error: new IngestError(
+        'PARSE_MEMORY',
+        `Parsing used more than ${context.rssCapMb} MB of memory and was stopped.`,
+      ),
+    };
+  }
+  const outcome = run.outcome;
+  if (outcome?.ok) return undefined;
+  if (outcome) return { error: outcome.error };
+  if (spawnError)
+    return {
+      error: new IngestError('PARSE_CRASHED', `The parser process could not start (${spawnError.name}).`, true),
+    };
+  return { error: classifyCrash(exitCode, signal, run.stderrTail, context.heapMb) };
+}
+
 function formatSeconds(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 }
 
 /** An exit without a result: the V8 heap limit (abort with its tell-tale message), the kernel, or a plain crash. */
-function classifyCrash(exitCode: number | null, signal: NodeJS.Signals | null, stderr: string, heapMb: number): IngestError {
-  if (/heap out of memory|Reached heap limit|Allocation failed|ERR_WORKER_OUT_OF_MEMORY|Array buffer allocation failed/i.test(stderr)) {
+function classifyCrash(
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: string,
+  heapMb: number,
+): IngestError {
+  if (
+    /heap out of memory|Reached heap limit|Allocation failed|ERR_WORKER_OUT_OF_MEMORY|Array buffer allocation failed/i.test(
+      stderr,
+    )
+  ) {
     return new IngestError('PARSE_MEMORY', `Parsing needed more than the ${heapMb} MB memory limit.`);
+  }
+  if (signal === 'SIGKILL' && stderr.includes(CHILD_DEADLINE_MESSAGE)) {
+    // The child's second line (child.ts startGuard) stopped it: our own timer should have, but could not run in time.
+    return new IngestError('PARSE_TIMEOUT', 'Parsing took longer than the time limit and was stopped.');
   }
   if (signal === 'SIGKILL') {
     // Not ours (we record our own kills): most likely the kernel's OOM killer under memory pressure; may pass later.
-    return new IngestError('PARSE_MEMORY', 'The parser process was killed by the system, probably for lack of memory.', true);
+    return new IngestError(
+      'PARSE_MEMORY',
+      'The parser process was killed by the system, probably for lack of memory.',
+      true,
+    );
   }
   if (signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP') {
     return new IngestError('PARSE_CRASHED', `The parser process was stopped from outside (${signal}).`, true);
@@ -262,7 +385,13 @@ function isExtractResult(value: unknown): value is ExtractResult {
     Array.isArray(chunks) &&
     chunks.every(
       (c, i) =>
-        typeof c === 'object' && c !== null && c.index === i && typeof c.text === 'string' && typeof c.tokens === 'number' && typeof c.locator === 'object' && c.locator !== null,
+        typeof c === 'object' &&
+        c !== null &&
+        c.index === i &&
+        typeof c.text === 'string' &&
+        typeof c.tokens === 'number' &&
+        typeof c.locator === 'object' &&
+        c.locator !== null,
     )
   );
 }

@@ -40,7 +40,10 @@ export function formatBytes(bytes: number): string {
 /** Throws FILE_TOO_LARGE / EMPTY_FILE; the size check comes first so an oversized file costs nothing else. */
 export function checkSize(byteLength: number, limits: IngestLimits): void {
   if (byteLength > limits.maxBytes) {
-    throw new IngestError('FILE_TOO_LARGE', `The file is ${formatBytes(byteLength)}; the limit is ${formatBytes(limits.maxBytes)}.`);
+    throw new IngestError(
+      'FILE_TOO_LARGE',
+      `The file is ${formatBytes(byteLength)}; the limit is ${formatBytes(limits.maxBytes)}.`,
+    );
   }
   if (byteLength === 0) throw new IngestError('EMPTY_FILE', 'The file is empty.');
 }

@@ -15,6 +15,6 @@ export function formatLocator(locator: Locator): string {
 }
 
 /** Sheet names with spaces or punctuation are quoted as Excel does: 'Q1 Sales'!A1:B2. */
-export function quoteSheetName(name: string): string {
+function quoteSheetName(name: string): string {
   return /^[A-Za-z0-9_.]+$/.test(name) ? name : `'${name.replace(/'/g, "''")}'`;
 }

@@ -1,5 +1,6 @@
 // Decides what a file is from its bytes. The file name is a weak hint only: it can choose between two error codes or
 // tip an ambiguous text file into CSV, never turn one format into another.
+import { GroundworkError } from '../common/errors';
 import { IngestError } from './errors';
 
 export type TextEncodingName = 'utf-8' | 'utf-16le' | 'utf-16be';
@@ -17,9 +18,7 @@ export type SniffResult =
   | { kind: 'spreadsheet'; format: 'csv'; mediaType: string; encoding: TextEncodingName; delimiter: string }
   | { kind: 'text'; format: 'text'; mediaType: string; encoding: TextEncodingName };
 
-export type SniffedFormat = SniffResult['format'];
-
-export const MEDIA_TYPES = {
+const MEDIA_TYPES = {
   pdf: 'application/pdf',
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   xlsm: 'application/vnd.ms-excel.sheet.macroEnabled.12',
@@ -59,7 +58,8 @@ function sniffZip(bytes: Uint8Array, ext: string): SniffResult {
   } catch (err) {
     if (err instanceof ZipFormatError) {
       // A broken zip named like a workbook is most likely a damaged workbook; anything else we do not support.
-      if (SPREADSHEET_EXTENSIONS.has(ext)) throw new IngestError('SHEET_CORRUPT', 'The workbook is damaged: its zip directory cannot be read.');
+      if (SPREADSHEET_EXTENSIONS.has(ext))
+        throw new IngestError('SHEET_CORRUPT', 'The workbook is damaged: its zip directory cannot be read.');
       throw new IngestError('UNSUPPORTED_TYPE', 'The file is a zip archive that is not a spreadsheet.');
     }
     throw err;
@@ -103,8 +103,12 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
-export class ZipFormatError extends Error {
+/** A zip structure that cannot be read. Callers turn it into the ingestion code that fits (SHEET_CORRUPT, UNSUPPORTED_TYPE). */
+export class ZipFormatError extends GroundworkError {
   override readonly name = 'ZipFormatError';
+  constructor(message: string) {
+    super('ZIP_CORRUPT', message);
+  }
 }
 
 const EOCD_SIGNATURE = 0x06054b50;
@@ -114,11 +118,15 @@ const CENTRAL_HEADER_SIGNATURE = 0x02014b50;
 const LOCAL_HEADER_SIGNATURE = 0x04034b50;
 const U32_MAX = 0xffffffff;
 
-/**
- * Reads the zip central directory (with zip64 sizes) without inflating anything. Every offset is bounds-checked, so a
- * hostile archive can only make this throw ZipFormatError. Cost is linear in the directory size.
- */
-export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
+/** Little-endian reads that throw ZipFormatError outside the bytes. */
+interface ZipReader {
+  view: DataView;
+  u16(at: number): number;
+  u32(at: number): number;
+  u64(at: number): number;
+}
+
+function zipReader(bytes: Uint8Array): ZipReader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u16 = (at: number): number => {
     if (at < 0 || at + 2 > bytes.length) throw new ZipFormatError('zip structure out of bounds');
@@ -129,29 +137,16 @@ export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
     return view.getUint32(at, true);
   };
   const u64 = (at: number): number => u32(at) + u32(at + 4) * 0x100000000;
+  return { view, u16, u32, u64 };
+}
 
-  // The end-of-central-directory record sits in the last 22 + 65535 (max comment) bytes.
-  let eocd = -1;
-  for (let at = bytes.length - 22; at >= Math.max(0, bytes.length - 22 - 0xffff); at--) {
-    if (view.getUint32(at, true) === EOCD_SIGNATURE) {
-      eocd = at;
-      break;
-    }
-  }
-  if (eocd < 0) throw new ZipFormatError('no end of central directory');
-  let count = u16(eocd + 10);
-  let dirSize = u32(eocd + 12);
-  let dirOffset = u32(eocd + 16);
-  if (count === 0xffff || dirSize === U32_MAX || dirOffset === U32_MAX) {
-    const locator = eocd - 20;
-    if (locator >= 0 && u32(locator) === ZIP64_LOCATOR_SIGNATURE) {
-      const record = u64(locator + 8);
-      if (u32(record) !== ZIP64_EOCD_SIGNATURE) throw new ZipFormatError('bad zip64 record');
-      count = u64(record + 32);
-      dirSize = u64(record + 40);
-      dirOffset = u64(record + 48);
-    }
-  }
+/**
+ * Reads the zip central directory (with zip64 sizes) without inflating anything. Every offset is bounds-checked, so a
+ * hostile archive can only make this throw ZipFormatError. Cost is linear in the directory size.
+ */
+export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
+  const read = zipReader(bytes);
+  const { count, dirSize, dirOffset } = centralDirectoryLocation(bytes, read);
   if (dirOffset + dirSize > bytes.length) throw new ZipFormatError('central directory out of bounds');
   // Each central header is at least 46 bytes: a count beyond that is a lie we refuse before looping on it.
   if (count * 46 > dirSize) throw new ZipFormatError('entry count exceeds directory size');
@@ -159,41 +154,89 @@ export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
   const entries: ZipEntry[] = [];
   let at = dirOffset;
   for (let i = 0; i < count; i++) {
-    if (u32(at) !== CENTRAL_HEADER_SIGNATURE) throw new ZipFormatError('bad central header');
-    const method = u16(at + 10);
-    let compressedSize = u32(at + 20);
-    let uncompressedSize = u32(at + 24);
-    const nameLength = u16(at + 28);
-    const extraLength = u16(at + 30);
-    const commentLength = u16(at + 32);
-    let localHeaderOffset = u32(at + 42);
-    const nameStart = at + 46;
-    if (nameStart + nameLength + extraLength > bytes.length) throw new ZipFormatError('entry out of bounds');
-    const name = Buffer.from(bytes.buffer, bytes.byteOffset + nameStart, nameLength).toString('utf8');
-    // Zip64 extended information: present fields appear in this order only for values that overflowed 32 bits.
-    let extra = nameStart + nameLength;
-    const extraEnd = extra + extraLength;
-    while (extra + 4 <= extraEnd) {
-      const id = u16(extra);
-      const size = u16(extra + 2);
-      if (id === 0x0001) {
-        let field = extra + 4;
-        if (uncompressedSize === U32_MAX && field + 8 <= extraEnd) {
-          uncompressedSize = u64(field);
-          field += 8;
-        }
-        if (compressedSize === U32_MAX && field + 8 <= extraEnd) {
-          compressedSize = u64(field);
-          field += 8;
-        }
-        if (localHeaderOffset === U32_MAX && field + 8 <= extraEnd) localHeaderOffset = u64(field);
-      }
-      extra += 4 + size;
-    }
-    entries.push({ name, method, compressedSize, uncompressedSize, localHeaderOffset });
-    at = extraEnd + commentLength;
+    const { entry, next } = readCentralHeader(bytes, read, at);
+    entries.push(entry);
+    at = next;
   }
   return entries;
+}
+
+/** Entry count, size and offset of the central directory: from the end record, or its zip64 twin where a field overflowed. */
+function centralDirectoryLocation(
+  bytes: Uint8Array,
+  read: ZipReader,
+): { count: number; dirSize: number; dirOffset: number } {
+  // The end-of-central-directory record sits in the last 22 + 65535 (max comment) bytes.
+  let eocd = -1;
+  for (let at = bytes.length - 22; at >= Math.max(0, bytes.length - 22 - 0xffff); at--) {
+    if (read.view.getUint32(at, true) === EOCD_SIGNATURE) {
+      eocd = at;
+      break;
+    }
+  }
+  if (eocd < 0) throw new ZipFormatError('no end of central directory');
+  let count = read.u16(eocd + 10);
+  let dirSize = read.u32(eocd + 12);
+  let dirOffset = read.u32(eocd + 16);
+  if (count === 0xffff || dirSize === U32_MAX || dirOffset === U32_MAX) {
+    const locator = eocd - 20;
+    if (locator >= 0 && read.u32(locator) === ZIP64_LOCATOR_SIGNATURE) {
+      const record = read.u64(locator + 8);
+      if (read.u32(record) !== ZIP64_EOCD_SIGNATURE) throw new ZipFormatError('bad zip64 record');
+      count = read.u64(record + 32);
+      dirSize = read.u64(record + 40);
+      dirOffset = read.u64(record + 48);
+    }
+  }
+  return { count, dirSize, dirOffset };
+}
+
+/** One central directory header at `at`, and the offset of the next one. */
+function readCentralHeader(bytes: Uint8Array, read: ZipReader, at: number): { entry: ZipEntry; next: number } {
+  if (read.u32(at) !== CENTRAL_HEADER_SIGNATURE) throw new ZipFormatError('bad central header');
+  const method = read.u16(at + 10);
+  const compressedSize = read.u32(at + 20);
+  const uncompressedSize = read.u32(at + 24);
+  const nameLength = read.u16(at + 28);
+  const extraLength = read.u16(at + 30);
+  const commentLength = read.u16(at + 32);
+  const localHeaderOffset = read.u32(at + 42);
+  const nameStart = at + 46;
+  if (nameStart + nameLength + extraLength > bytes.length) throw new ZipFormatError('entry out of bounds');
+  const name = Buffer.from(bytes.buffer, bytes.byteOffset + nameStart, nameLength).toString('utf8');
+  const extraEnd = nameStart + nameLength + extraLength;
+  const sizes = applyZip64Extra(read, nameStart + nameLength, extraEnd, {
+    compressedSize,
+    uncompressedSize,
+    localHeaderOffset,
+  });
+  return { entry: { name, method, ...sizes }, next: extraEnd + commentLength };
+}
+
+type EntrySizes = Pick<ZipEntry, 'compressedSize' | 'uncompressedSize' | 'localHeaderOffset'>;
+
+/** Zip64 extended information: present fields appear in this order only for values that overflowed 32 bits. */
+function applyZip64Extra(read: ZipReader, start: number, end: number, sizes: EntrySizes): EntrySizes {
+  let { compressedSize, uncompressedSize, localHeaderOffset } = sizes;
+  let extra = start;
+  while (extra + 4 <= end) {
+    const id = read.u16(extra);
+    const size = read.u16(extra + 2);
+    if (id === 0x0001) {
+      let field = extra + 4;
+      if (uncompressedSize === U32_MAX && field + 8 <= end) {
+        uncompressedSize = read.u64(field);
+        field += 8;
+      }
+      if (compressedSize === U32_MAX && field + 8 <= end) {
+        compressedSize = read.u64(field);
+        field += 8;
+      }
+      if (localHeaderOffset === U32_MAX && field + 8 <= end) localHeaderOffset = read.u64(field);
+    }
+    extra += 4 + size;
+  }
+  return { compressedSize, uncompressedSize, localHeaderOffset };
 }
 
 /** Offset of an entry's data, after its local header (whose name/extra lengths may differ from the central copy). */
@@ -215,7 +258,8 @@ function sniffOle(bytes: Uint8Array): SniffResult {
   if (streams.has('encryptioninfo') || streams.has('encryptedpackage')) {
     throw new IngestError('SHEET_ENCRYPTED', 'The workbook is password-protected (encrypted Office file).');
   }
-  if (streams.has('workbook') || streams.has('book')) return { kind: 'spreadsheet', format: 'xls', mediaType: MEDIA_TYPES.xls };
+  if (streams.has('workbook') || streams.has('book'))
+    return { kind: 'spreadsheet', format: 'xls', mediaType: MEDIA_TYPES.xls };
   throw new IngestError('UNSUPPORTED_TYPE', 'The file is an Office document that is not a spreadsheet.');
 }
 
@@ -260,12 +304,15 @@ function sniffText(bytes: Uint8Array, ext: string): SniffResult {
     if (encoding === 'utf-8' && looksLikeLegacyText(bytes)) {
       throw new IngestError('TEXT_ENCODING', 'The file looks like text but is not UTF-8 or UTF-16; save it as UTF-8.');
     }
-    if (encoding !== 'utf-8') throw new IngestError('TEXT_ENCODING', 'The file starts with a UTF-16 byte order mark but is not valid UTF-16.');
+    if (encoding !== 'utf-8')
+      throw new IngestError('TEXT_ENCODING', 'The file starts with a UTF-16 byte order mark but is not valid UTF-16.');
     throw new IngestError('UNSUPPORTED_TYPE', 'The file type is not supported (not a PDF, spreadsheet or text file).');
   }
-  if (!looksLikeText(text)) throw new IngestError('UNSUPPORTED_TYPE', 'The file type is not supported (not a PDF, spreadsheet or text file).');
+  if (!looksLikeText(text))
+    throw new IngestError('UNSUPPORTED_TYPE', 'The file type is not supported (not a PDF, spreadsheet or text file).');
   const delimiter = detectDelimiter(text, ext === 'csv' || ext === 'tsv');
-  if (delimiter !== undefined) return { kind: 'spreadsheet', format: 'csv', mediaType: MEDIA_TYPES.csv, encoding, delimiter };
+  if (delimiter !== undefined)
+    return { kind: 'spreadsheet', format: 'csv', mediaType: MEDIA_TYPES.csv, encoding, delimiter };
   const markdown = ext === 'md' || ext === 'markdown';
   return { kind: 'text', format: 'text', mediaType: markdown ? MEDIA_TYPES.markdown : MEDIA_TYPES.text, encoding };
 }
@@ -277,12 +324,13 @@ function detectEncoding(bytes: Uint8Array): TextEncodingName {
 }
 
 /** No NUL, few control characters. Tab, line feed, carriage return and form feed are ordinary in text files. */
-export function looksLikeText(text: string): boolean {
+function looksLikeText(text: string): boolean {
   let controls = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0) return false;
-    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c) || c === 0x7f || (c >= 0x80 && c < 0xa0)) controls++;
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c) || c === 0x7f || (c >= 0x80 && c < 0xa0))
+      controls++;
   }
   return controls <= Math.max(0, text.length * MAX_CONTROL_RATIO);
 }
@@ -321,7 +369,8 @@ export function detectDelimiter(text: string, csvName: boolean): string | undefi
     const ok = csvName
       ? share >= 0.8
       : share === 1 && perRecord.length >= 3 && (delimiter === '\t' || mode >= 2 || perRecord.length >= 5);
-    if (ok && (!best || share > best.share || (share === best.share && mode > best.fields))) best = { delimiter, share, fields: mode };
+    if (ok && (!best || share > best.share || (share === best.share && mode > best.fields)))
+      best = { delimiter, share, fields: mode };
   }
   return best?.delimiter;
 }

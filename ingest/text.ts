@@ -1,5 +1,6 @@
 // Plain text and Markdown: decode, normalise, and split into heading and paragraph blocks located by line numbers.
 import { IngestError } from './errors';
+import { normalizeLine } from './normalize';
 import type { TextEncodingName } from './sniff';
 import type { Block, ParsedDocument } from './types';
 
@@ -18,25 +19,8 @@ export function decodeText(bytes: Uint8Array, encoding: TextEncodingName): strin
   }
 }
 
-const LIGATURES: Record<string, string> = { '\uFB00': 'ff', '\uFB01': 'fi', '\uFB02': 'fl', '\uFB03': 'ffi', '\uFB04': 'ffl', '\uFB05': 'st', '\uFB06': 'st' };
-
-/**
- * Normalises one line of text for indexing: NFC; no-break and other fixed-width spaces become plain spaces;
- * zero-width spaces, word joiners, BOMs and soft hyphens go; typographic ligatures are spelled out; control characters
- * other than tab go; trailing whitespace goes. ZWJ/ZWNJ stay: they carry meaning in several scripts and in emoji.
- */
-export function normalizeLine(line: string): string {
-  return line
-    .normalize('NFC')
-    .replace(/[\u00A0\u2000-\u200A\u202F\u205F\u3000]/g, ' ')
-    .replace(/[\u200B\u2060\uFEFF\u00AD]/g, '')
-    .replace(/[\uFB00-\uFB06]/g, (c) => LIGATURES[c] ?? c)
-    .replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g, '')
-    .trimEnd();
-}
-
 /** Splits on CRLF, CR and LF: editors count each as one line, and our line numbers must match theirs. */
-export function splitLines(text: string): string[] {
+function splitLines(text: string): string[] {
   return text.split(/\r\n|\r|\n/);
 }
 
@@ -72,9 +56,17 @@ export function parseText(text: string, mediaType = 'text/plain'): ParsedDocumen
     emit(p, start, p.lines.length - 1);
   };
   const emit = (p: Pending, first: number, last: number): void => {
-    const body = p.lines.slice(first, last + 1).join('\n').trim();
+    const body = p.lines
+      .slice(first, last + 1)
+      .join('\n')
+      .trim();
     if (body.length === 0) return;
-    blocks.push({ kind: 'paragraph', text: body, locator: { kind: 'lines', from: p.from + first, to: p.from + last }, heading });
+    blocks.push({
+      kind: 'paragraph',
+      text: body,
+      locator: { kind: 'lines', from: p.from + first, to: p.from + last },
+      heading,
+    });
   };
   const flush = (): void => {
     if (pending) pushParagraph(pending);

@@ -35,7 +35,7 @@ export type PageElement =
 /** Gap between items, in ems, above which a space is inserted. pdf.js usually supplies spaces itself. */
 const SPACE_GAP_EM = 0.15;
 /** Gap, in ems, that separates segments (table cells, columns) rather than words. */
-export const SEGMENT_GAP_EM = 0.8;
+const SEGMENT_GAP_EM = 0.8;
 /** Baselines closer than this fraction of the font size are one line. */
 const SAME_LINE_EM = 0.45;
 
@@ -102,7 +102,9 @@ export function buildLines(items: readonly PositionedText[]): Line[] {
       pendingSpace = false;
     }
     if (seg) segments.push(seg);
-    const cleaned = segments.map((s) => ({ ...s, text: s.text.replace(/\s+/g, ' ').trim() })).filter((s) => s.text.length > 0);
+    const cleaned = segments
+      .map((s) => ({ ...s, text: s.text.replace(/\s+/g, ' ').trim() }))
+      .filter((s) => s.text.length > 0);
     if (cleaned.length === 0) continue;
     lines.push({ y: group[0]?.y ?? 0, size: chars > 0 ? sizes / chars : 0, segments: cleaned });
   }
@@ -128,7 +130,9 @@ export function findGutter(lines: readonly Line[], from: number, to: number): Gu
   // so a line counts once even where its segments overlap. Linear in segments plus width.
   const crossings = new Array<number>(hi - lo + 2).fill(0);
   for (const line of lines) {
-    const spans = line.segments.map((s): [number, number] => [Math.max(lo, Math.ceil(s.x0)), Math.min(hi, Math.floor(s.x1))]).filter(([a, b]) => a <= b);
+    const spans = line.segments
+      .map((s): [number, number] => [Math.max(lo, Math.ceil(s.x0)), Math.min(hi, Math.floor(s.x1))])
+      .filter(([a, b]) => a <= b);
     for (const [a, b] of mergeIntervals(spans)) {
       crossings[a - lo] = (crossings[a - lo] ?? 0) + 1;
       crossings[b - lo + 1] = (crossings[b - lo + 1] ?? 0) - 1;
@@ -175,7 +179,10 @@ export function findGutter(lines: readonly Line[], from: number, to: number): Gu
   // Columns of prose are filled with long lines; table columns and form fields are not. One side of prose is enough
   // (the other may hold a code listing or a figure's labels), which is how two-column papers tell from tables.
   const prose = (list: { extent: number; chars: number }[], span: number): boolean =>
-    list.length >= 3 && span > 0 && median(list.map((v) => v.extent / span)) >= 0.6 && median(list.map((v) => v.chars)) >= 25;
+    list.length >= 3 &&
+    span > 0 &&
+    median(list.map((v) => v.extent / span)) >= 0.6 &&
+    median(list.map((v) => v.chars)) >= 25;
   if (!prose(sides.l, x - leftStart) && !prose(sides.r, rightEnd - x)) return undefined;
   return { x };
 }
@@ -273,7 +280,13 @@ export function toElements(lines: readonly Line[]): PageElement[] {
     }
     // Not a table: the line's segments read left to right as ordinary text.
     const line = lines[i] as Line;
-    out.push({ kind: 'text', text: lineText(line), y: line.y, size: line.size, gapBefore: previousY === undefined ? 0 : line.y - previousY });
+    out.push({
+      kind: 'text',
+      text: lineText(line),
+      y: line.y,
+      size: line.size,
+      gapBefore: previousY === undefined ? 0 : line.y - previousY,
+    });
     previousY = line.y;
     i++;
   }

@@ -4,7 +4,7 @@
 // (ingest/child.ts), which freezes prototypes first.
 import * as XLSX from 'xlsx';
 import { IngestError } from '../errors';
-import { normalizeInline } from '../pdf/normalize';
+import { normalizeInline } from '../normalize';
 import { detectDelimiter } from '../sniff';
 import type { Block, DocumentMetadata, IngestWarning, ParsedDocument } from '../types';
 
@@ -52,7 +52,8 @@ function readGrid(ws: XLSX.WorkSheet, date1904: boolean, budget: { cells: number
   const rows = range.e.r - range.s.r + 1;
   const cols = range.e.c - range.s.c + 1;
   budget.cells += rows * cols;
-  if (budget.cells > budget.max) throw new IngestError('TOO_MANY_CELLS', `The workbook has more than ${budget.max} cells.`);
+  if (budget.cells > budget.max)
+    throw new IngestError('TOO_MANY_CELLS', `The workbook has more than ${budget.max} cells.`);
   const grid: Grid = [];
   for (let r = 0; r < rows; r++) {
     const row: string[] = [];
@@ -185,7 +186,11 @@ function sheetBlocks(name: string, sheet: SheetGrid, blocks: Block[]): number {
   const { grid, origin } = sheet;
   const col = (c: number): string => XLSX.utils.encode_col(origin.c + c);
   const line = (r: number): number => origin.r + r + 1;
-  const locator = (g: Region, r0: number, r1: number): Block['locator'] => ({ kind: 'sheet', sheet: name, range: `${col(g.c0)}${line(r0)}:${col(g.c1 - 1)}${line(r1 - 1)}` });
+  const locator = (g: Region, r0: number, r1: number): Block['locator'] => ({
+    kind: 'sheet',
+    sheet: name,
+    range: `${col(g.c0)}${line(r0)}:${col(g.c1 - 1)}${line(r1 - 1)}`,
+  });
   let tableNo = 0;
   let chars = 0;
 
@@ -198,7 +203,10 @@ function sheetBlocks(name: string, sheet: SheetGrid, blocks: Block[]): number {
       return;
     }
     tableNo += 1;
-    const header = findHeader(part, part.reduce((max, row) => Math.max(max, filled(row)), 0));
+    const header = findHeader(
+      part,
+      part.reduce((max, row) => Math.max(max, filled(row)), 0),
+    );
     if (header !== undefined && header > 0) {
       const titles = part.slice(0, header).map(titleOf).filter(Boolean);
       if (titles.length) {
@@ -209,14 +217,29 @@ function sheetBlocks(name: string, sheet: SheetGrid, blocks: Block[]): number {
     const headerRows = header === undefined ? 0 : multiRowHeader(part, header) ? 2 : 1;
     const labels = header === undefined ? undefined : headerLabels(part, header, headerRows, pcol);
     const tableHeader = labels?.join(' | ');
-    const headerKeys = header === undefined ? [] : part.slice(header, header + headerRows).map((row) => row.map((v, c) => v || pcol(c)).join('\u0000'));
+    const headerKeys =
+      header === undefined
+        ? []
+        : part.slice(header, header + headerRows).map((row) => row.map((v, c) => v || pcol(c)).join('\u0000'));
     for (let r = header === undefined ? 0 : header + headerRows; r < part.length; r++) {
       const row = part[r] as string[];
       if (filled(row) === 0) continue;
       if (headerKeys.includes(row.map((v, c) => v || pcol(c)).join('\u0000'))) continue; // repeated header block
-      const text = labels ? row.map((v, c) => (v ? `${labels[c]}: ${v}` : '')).filter(Boolean).join('; ') : row.filter(Boolean).join(' | ');
+      const text = labels
+        ? row
+            .map((v, c) => (v ? `${labels[c]}: ${v}` : ''))
+            .filter(Boolean)
+            .join('; ')
+        : row.filter(Boolean).join(' | ');
       chars += text.length;
-      blocks.push({ kind: 'row', text, locator: locator(g, g.r0 + r, g.r0 + r + 1), heading: context.heading, tableHeader, tableId: `${name}#${tableNo}` });
+      blocks.push({
+        kind: 'row',
+        text,
+        locator: locator(g, g.r0 + r, g.r0 + r + 1),
+        heading: context.heading,
+        tableHeader,
+        tableId: `${name}#${tableNo}`,
+      });
     }
   };
 
@@ -244,10 +267,16 @@ function sheetBlocks(name: string, sheet: SheetGrid, blocks: Block[]): number {
 export function parseSpreadsheet(bytes: Uint8Array, options: SheetOptions): ParsedDocument {
   let wb: XLSX.WorkBook;
   try {
-    wb = XLSX.read(bytes, { type: 'array', cellDates: false, cellNF: true, password: options.password } as XLSX.ParsingOptions);
+    wb = XLSX.read(bytes, {
+      type: 'array',
+      cellDates: false,
+      cellNF: true,
+      password: options.password,
+    } as XLSX.ParsingOptions);
   } catch (err) {
     const message = err instanceof Error ? err.message : '';
-    if (/password|encrypt/i.test(message)) throw new IngestError('SHEET_ENCRYPTED', 'The workbook is password-protected.');
+    if (/password|encrypt/i.test(message))
+      throw new IngestError('SHEET_ENCRYPTED', 'The workbook is password-protected.');
     throw new IngestError('SHEET_CORRUPT', 'The workbook is damaged or not a spreadsheet SheetJS can read.');
   }
   const date1904 = Boolean(wb.Workbook?.WBProps?.date1904);
@@ -269,11 +298,24 @@ export function parseSpreadsheet(bytes: Uint8Array, options: SheetOptions): Pars
   const metadata: DocumentMetadata = {
     title: props.Title || undefined,
     author: props.Author || undefined,
-    createdAt: props.CreatedDate instanceof Date && !Number.isNaN(props.CreatedDate.getTime()) ? props.CreatedDate.toISOString() : undefined,
-    modifiedAt: props.ModifiedDate instanceof Date && !Number.isNaN(props.ModifiedDate.getTime()) ? props.ModifiedDate.toISOString() : undefined,
+    createdAt:
+      props.CreatedDate instanceof Date && !Number.isNaN(props.CreatedDate.getTime())
+        ? props.CreatedDate.toISOString()
+        : undefined,
+    modifiedAt:
+      props.ModifiedDate instanceof Date && !Number.isNaN(props.ModifiedDate.getTime())
+        ? props.ModifiedDate.toISOString()
+        : undefined,
     sheetNames: wb.SheetNames,
   };
-  return { kind: 'spreadsheet', mediaType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', metadata, blocks, warnings, stats: { sheets: wb.SheetNames.length, cells: budget.cells, chars } };
+  return {
+    kind: 'spreadsheet',
+    mediaType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    metadata,
+    blocks,
+    warnings,
+    stats: { sheets: wb.SheetNames.length, cells: budget.cells, chars },
+  };
 }
 
 // ---------- CSV ----------
@@ -285,7 +327,7 @@ export interface CsvOptions {
 }
 
 /** The sheet name SheetJS gives a CSV file; CSV locators use it too, e.g. Sheet1!A2:C2. */
-export const CSV_SHEET_NAME = 'Sheet1';
+const CSV_SHEET_NAME = 'Sheet1';
 
 /**
  * CSV (or TSV, or any single-character delimiter) already decoded to text, split with the sniffed delimiter and
@@ -303,11 +345,13 @@ export function parseCsv(text: string, options: CsvOptions): ParsedDocument {
   const sep = /^sep=([^"\r\n])(?:\r\n|\n|\r)/i.exec(body);
   if (sep) body = body.slice(sep[0].length);
   const given = sep?.[1] ?? options.delimiter;
-  const delimiter = given && given.length === 1 && !'"\r\n'.includes(given) ? given : (detectDelimiter(body, true) ?? ',');
+  const delimiter =
+    given && given.length === 1 && !'"\r\n'.includes(given) ? given : (detectDelimiter(body, true) ?? ',');
   const records = readCsv(body, delimiter, options.maxCells);
   const width = records.reduce((max, record) => Math.max(max, record.length), 0);
   const cells = records.length * width;
-  if (cells > options.maxCells) throw new IngestError('TOO_MANY_CELLS', `The workbook has more than ${options.maxCells} cells.`);
+  if (cells > options.maxCells)
+    throw new IngestError('TOO_MANY_CELLS', `The workbook has more than ${options.maxCells} cells.`);
   const grid: Grid = records.map((record) => {
     const row = record.map(normalizeInline);
     while (row.length < width) row.push('');
@@ -315,7 +359,14 @@ export function parseCsv(text: string, options: CsvOptions): ParsedDocument {
   });
   const blocks: Block[] = [];
   const chars = sheetBlocks(CSV_SHEET_NAME, { grid, origin: { r: 0, c: 0 }, spanned: undefined }, blocks);
-  return { kind: 'spreadsheet', mediaType: 'text/csv', metadata: { sheetNames: [CSV_SHEET_NAME] }, blocks, warnings: [], stats: { sheets: 1, cells, chars } };
+  return {
+    kind: 'spreadsheet',
+    mediaType: 'text/csv',
+    metadata: { sheetNames: [CSV_SHEET_NAME] },
+    blocks,
+    warnings: [],
+    stats: { sheets: 1, cells, chars },
+  };
 }
 
 /** RFC 4180 records: a field starting with a quote runs to the closing quote ("" is a quote); CRLF, LF or CR end a record. */

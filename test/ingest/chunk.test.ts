@@ -13,7 +13,9 @@ function pageBlocks(pages: number, sentencesPerParagraph: number, paragraphs: nu
   const blocks: Block[] = [];
   for (let p = 1; p <= pages; p++) {
     for (let q = 0; q < paragraphs; q++) {
-      const text = Array.from({ length: sentencesPerParagraph }, (_, i) => sentence(p, q * sentencesPerParagraph + i)).join(' ');
+      const text = Array.from({ length: sentencesPerParagraph }, (_, i) =>
+        sentence(p, q * sentencesPerParagraph + i),
+      ).join(' ');
       blocks.push({ kind: 'paragraph', text, locator: { kind: 'page', page: p } });
     }
   }
@@ -106,11 +108,13 @@ describe('chunkBlocks', () => {
     const chunks = chunkBlocks(rowBlocks('Q1 Sales', 5, 8), { maxTokens: 350, overlapTokens: 0 });
     expect(chunks).toHaveLength(1);
     expect(chunks[0]?.locator).toEqual({ kind: 'sheet', sheet: 'Q1 Sales', range: 'A5:D12' });
-    expect(mergeLocators([
-      { kind: 'sheet', sheet: 'S', range: 'C7' },
-      { kind: 'sheet', sheet: 'S', range: 'A5:B5' },
-      { kind: 'sheet', sheet: 'S', range: 'AA9:AB9' },
-    ])).toEqual({ kind: 'sheet', sheet: 'S', range: 'A5:AB9' });
+    expect(
+      mergeLocators([
+        { kind: 'sheet', sheet: 'S', range: 'C7' },
+        { kind: 'sheet', sheet: 'S', range: 'A5:B5' },
+        { kind: 'sheet', sheet: 'S', range: 'AA9:AB9' },
+      ]),
+    ).toEqual({ kind: 'sheet', sheet: 'S', range: 'A5:AB9' });
   });
 
   it('never mixes sheets or tables in one chunk', () => {
@@ -125,7 +129,15 @@ describe('chunkBlocks', () => {
 
   it('splits a single over-long row at sentence boundaries and still repeats the header', () => {
     const long = Array.from({ length: 30 }, (_, i) => `Note ${i} says the part was recalled.`).join(' ');
-    const blocks: Block[] = [{ kind: 'row', text: long, locator: { kind: 'sheet', sheet: 'S', range: 'A2:D2' }, tableHeader: HEADER, tableId: 't' }];
+    const blocks: Block[] = [
+      {
+        kind: 'row',
+        text: long,
+        locator: { kind: 'sheet', sheet: 'S', range: 'A2:D2' },
+        tableHeader: HEADER,
+        tableId: 't',
+      },
+    ];
     const chunks = chunkBlocks(blocks, OPTIONS);
     expect(chunks.length).toBeGreaterThan(2);
     expectWithinBound(chunks, OPTIONS.maxTokens);
@@ -162,8 +174,20 @@ describe('chunkBlocks', () => {
       { kind: 'paragraph', text: 'Clean the filter.', locator: { kind: 'lines', from: 8, to: 9 } },
     ];
     expect(chunkBlocks(blocks, OPTIONS)).toEqual([
-      { index: 0, text: 'Installation\n\nMount the unit on a wall.', locator: { kind: 'lines', from: 1, to: 3 }, heading: 'Installation', tokens: expect.any(Number) },
-      { index: 1, text: 'Maintenance\n\nMonthly\n\nClean the filter.', locator: { kind: 'lines', from: 5, to: 9 }, heading: 'Monthly', tokens: expect.any(Number) },
+      {
+        index: 0,
+        text: 'Installation\n\nMount the unit on a wall.',
+        locator: { kind: 'lines', from: 1, to: 3 },
+        heading: 'Installation',
+        tokens: expect.any(Number),
+      },
+      {
+        index: 1,
+        text: 'Maintenance\n\nMonthly\n\nClean the filter.',
+        locator: { kind: 'lines', from: 5, to: 9 },
+        heading: 'Monthly',
+        tokens: expect.any(Number),
+      },
     ]);
   });
 
@@ -238,7 +262,11 @@ describe('chunkBlocks', () => {
       const kind = rand(10) === 0 ? 'heading' : 'paragraph';
       blocks.push({ kind, text: words, locator: { kind: 'page', page } });
     }
-    for (const options of [{ maxTokens: 40, overlapTokens: 10 }, { maxTokens: 350, overlapTokens: 50 }, { maxTokens: 100, overlapTokens: 0 }]) {
+    for (const options of [
+      { maxTokens: 40, overlapTokens: 10 },
+      { maxTokens: 350, overlapTokens: 50 },
+      { maxTokens: 100, overlapTokens: 0 },
+    ]) {
       const chunks = chunkBlocks(blocks, options);
       expectWithinBound(chunks, options.maxTokens);
       const words = (texts: string[]): Map<string, number> => {
@@ -247,13 +275,20 @@ describe('chunkBlocks', () => {
         return counts;
       };
       const inChunks = words(chunks.map((c) => c.text));
-      for (const [word, n] of words(blocks.map((b) => b.text))) expect(inChunks.get(word) ?? 0).toBeGreaterThanOrEqual(n);
+      for (const [word, n] of words(blocks.map((b) => b.text)))
+        expect(inChunks.get(word) ?? 0).toBeGreaterThanOrEqual(n);
     }
   });
 
   it('lets prose flow across pages when asked, citing the page range, while table rows stay on their page', () => {
     const prose = pageBlocks(3, 2, 1);
-    const table: Block = { kind: 'row', text: 'Pump | 12 bar', locator: { kind: 'page', page: 2 }, tableHeader: 'Part | Pressure', tableId: 'p2-t1' };
+    const table: Block = {
+      kind: 'row',
+      text: 'Pump | 12 bar',
+      locator: { kind: 'page', page: 2 },
+      tableHeader: 'Part | Pressure',
+      tableId: 'p2-t1',
+    };
     const blocks = [prose[0] as Block, prose[1] as Block, table, prose[2] as Block];
     const across = chunkBlocks(blocks, { maxTokens: 200, overlapTokens: 20, acrossPages: true });
     const flowing = across.find((c) => c.text.includes('Page 1 sentence 0'));
@@ -263,12 +298,23 @@ describe('chunkBlocks', () => {
     expect(row?.locator).toEqual({ kind: 'page', page: 2 });
     expect(row?.text).not.toContain('sentence');
     // Off by default: the same blocks give one page per chunk.
-    for (const chunk of chunkBlocks(blocks, { maxTokens: 200, overlapTokens: 20 })) expect(chunk.locator.kind).toBe('page');
+    for (const chunk of chunkBlocks(blocks, { maxTokens: 200, overlapTokens: 20 }))
+      expect(chunk.locator.kind).toBe('page');
   });
 
   it('merges page locators into the covering range', () => {
-    expect(mergeLocators([{ kind: 'page', page: 3 }, { kind: 'pages', from: 4, to: 5 }])).toEqual({ kind: 'pages', from: 3, to: 5 });
-    expect(mergeLocators([{ kind: 'page', page: 7 }, { kind: 'page', page: 7 }])).toEqual({ kind: 'page', page: 7 });
+    expect(
+      mergeLocators([
+        { kind: 'page', page: 3 },
+        { kind: 'pages', from: 4, to: 5 },
+      ]),
+    ).toEqual({ kind: 'pages', from: 3, to: 5 });
+    expect(
+      mergeLocators([
+        { kind: 'page', page: 7 },
+        { kind: 'page', page: 7 },
+      ]),
+    ).toEqual({ kind: 'page', page: 7 });
   });
 
   it('skips empty blocks and returns no chunks for no text', () => {
@@ -314,8 +360,16 @@ describe('token counting', () => {
   });
 
   test('treats text that looks like a special token as ordinary text instead of throwing', () => {
-    expect(tokenCount('before <|endoftext|> after')).toBe(countTokens('before <|endoftext|> after', { disallowedSpecial: new Set() }));
-    const chunks = chunkBlocks([{ kind: 'paragraph', text: 'A prompt-injection attempt <|endoftext|> in a document.', locator: { kind: 'page', page: 1 } }]);
+    expect(tokenCount('before <|endoftext|> after')).toBe(
+      countTokens('before <|endoftext|> after', { disallowedSpecial: new Set() }),
+    );
+    const chunks = chunkBlocks([
+      {
+        kind: 'paragraph',
+        text: 'A prompt-injection attempt <|endoftext|> in a document.',
+        locator: { kind: 'page', page: 1 },
+      },
+    ]);
     expect(chunks[0]?.text).toContain('<|endoftext|>');
   });
 

@@ -1,7 +1,7 @@
 // Isolation of parsing: time and memory limits, crashes, zip bombs, hardened intrinsics, cancellation. A hostile file
 // may take down its child process, never the test process (which stands in for the Temporal worker).
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { extractChunks, IngestError } from '../../ingest';
 import { checkInflatedSize } from '../../ingest/child';
@@ -12,11 +12,9 @@ import { resolveLimits } from '../../ingest/limits';
 import { sniff } from '../../ingest/sniff';
 import type { IngestLimits } from '../../ingest/types';
 import { POLLUTING_CSV, zipBombLying } from '../fixtures/hostile-fixtures';
+import { childPidsOf, isRunning, killQuietly, waitFor } from '../support/processes';
 
 jest.setTimeout(30_000);
-
-const hasSheetParser = existsSync(path.join(__dirname, '../../ingest/sheet'));
-const itWithSheetParser = hasSheetParser ? it : it.skip;
 
 const TEXT = new Uint8Array(Buffer.from('# Note\n\nThe filter is cleaned monthly.\n'));
 
@@ -34,7 +32,11 @@ async function failure(promise: Promise<unknown>): Promise<IngestError> {
   throw new Error('expected an IngestError');
 }
 
-function runHook(hook: TestHook, limits: Partial<IngestLimits> = {}, onReport?: (r: IsolationReport) => void): Promise<unknown> {
+function runHook(
+  hook: TestHook,
+  limits: Partial<IngestLimits> = {},
+  onReport?: (r: IsolationReport) => void,
+): Promise<unknown> {
   return extractIsolated(TEXT, textJob(limits), { testHook: hook, onReport });
 }
 
@@ -87,7 +89,10 @@ describe('isolated extraction', () => {
 
   it('returns an IngestError raised in the child with its code', async () => {
     const notUtf8 = new Uint8Array([0x61, 0xff, 0x62]);
-    const job: ExtractJob = { ...textJob(), sniffed: { kind: 'text', format: 'text', mediaType: 'text/plain', encoding: 'utf-8' } };
+    const job: ExtractJob = {
+      ...textJob(),
+      sniffed: { kind: 'text', format: 'text', mediaType: 'text/plain', encoding: 'utf-8' },
+    };
     const err = await failure(extractIsolated(notUtf8, job));
     expect(err.code).toBe('TEXT_ENCODING');
   });
@@ -98,8 +103,10 @@ describe('isolated extraction', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  itWithSheetParser('parses a CSV full of __proto__ keys without polluting the parent', async () => {
-    await extractChunks({ bytes: new Uint8Array(Buffer.from(POLLUTING_CSV)), fileName: 'evil.csv' }).catch(() => undefined);
+  it('parses a CSV full of __proto__ keys without polluting the parent', async () => {
+    await extractChunks({ bytes: new Uint8Array(Buffer.from(POLLUTING_CSV)), fileName: 'evil.csv' }).catch(
+      () => undefined,
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
   });
@@ -123,13 +130,69 @@ describe('isolated extraction', () => {
     expect(bomb.length).toBeLessThan(20_000);
     const declared = sniff(bomb);
     expect('zip' in declared && declared.zip.declaredUncompressedBytes).toBeLessThan(1024);
-    const err = await failure(extractChunks({ bytes: bomb, fileName: 'bomb.xlsx', limits: { maxDecompressedBytes: 1024 * 1024 } }));
+    const err = await failure(
+      extractChunks({ bytes: bomb, fileName: 'bomb.xlsx', limits: { maxDecompressedBytes: 1024 * 1024 } }),
+    );
     expect(err.code).toBe('DECOMPRESSED_TOO_LARGE');
   });
 
   it('counts inflated bytes without keeping them and stops at the limit', async () => {
-    await expect(checkInflatedSize(zipBombLying(2 * 1024 * 1024), 1024 * 1024)).rejects.toMatchObject({ code: 'DECOMPRESSED_TOO_LARGE' });
+    await expect(checkInflatedSize(zipBombLying(2 * 1024 * 1024), 1024 * 1024)).rejects.toMatchObject({
+      code: 'DECOMPRESSED_TOO_LARGE',
+    });
     await expect(checkInflatedSize(zipBombLying(512 * 1024), 1024 * 1024)).resolves.toBeUndefined();
+  });
+});
+
+describe('a child whose parent cannot stop it', () => {
+  /**
+   * Starts a stand-in for the worker in its own process: it runs one extraction whose child hangs in a busy loop
+   * (no event loop turn, so no 'disconnect' event or timer of the child's main thread can run) and returns the ids
+   * of both processes once the child has had time to read its job.
+   */
+  async function startHangingExtraction(timeoutMs: number): Promise<{ parent: ChildProcess; child: number }> {
+    const ingest = (name: string): string => JSON.stringify(path.join(__dirname, '../../ingest', name));
+    const script = `
+      const { extractIsolated } = require(${ingest('isolate.ts')});
+      const { sniff } = require(${ingest('sniff.ts')});
+      const { resolveLimits } = require(${ingest('limits.ts')});
+      const { DEFAULT_CHUNKING } = require(${ingest('chunk.ts')});
+      const bytes = new Uint8Array(Buffer.from('# Note\\n'));
+      const job = { sniffed: sniff(bytes), limits: resolveLimits({ timeoutMs: ${timeoutMs} }), chunking: { ...DEFAULT_CHUNKING } };
+      extractIsolated(bytes, job, { testHook: 'hang' }).catch(() => undefined);
+    `;
+    const parent = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], {
+      stdio: 'ignore',
+    });
+    const parentPid = parent.pid as number;
+    const child = await waitFor('the parser child', 10_000, () => childPidsOf(parentPid)[0]);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // loading tsx, reading the job, entering the loop
+    return { parent, child };
+  }
+
+  it('stops by itself in the middle of a synchronous parse when its parent was SIGKILLed', async () => {
+    const { parent, child } = await startHangingExtraction(60_000);
+    try {
+      expect(isRunning(child)).toBe(true);
+      parent.kill('SIGKILL');
+      await waitFor('the orphaned child to stop', 5000, () => (isRunning(child) ? undefined : true));
+    } finally {
+      killQuietly(child);
+      killQuietly(parent.pid);
+    }
+  });
+
+  it('stops by itself a little after its own deadline when its parent is alive but frozen', async () => {
+    const { parent, child } = await startHangingExtraction(2500);
+    try {
+      parent.kill('SIGSTOP'); // the parent's own 2.5 s timer cannot fire now
+      expect(isRunning(child)).toBe(true);
+      // The child's deadline: 2.5 s plus a 5 s grace from when it read its job.
+      await waitFor('the child to stop at its own deadline', 12_000, () => (isRunning(child) ? undefined : true));
+    } finally {
+      killQuietly(child);
+      killQuietly(parent.pid);
+    }
   });
 });
 
@@ -154,7 +217,10 @@ describe('hardenIntrinsics', () => {
       out.plainToString = String({});
       process.stdout.write(JSON.stringify(out));
     `;
-    const run = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const run = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({
       strictAssign: 'TypeError',

@@ -39,7 +39,9 @@ describe.each(['rc4-128', 'aes-128'] as const)('encrypted PDF (%s)', (algorithm)
   });
 
   it('with a wrong password fails with PDF_BAD_PASSWORD', async () => {
-    await expect(extractChunks({ bytes, fileName: 'locked.pdf', password: 'not it' })).rejects.toMatchObject({ code: 'PDF_BAD_PASSWORD' });
+    await expect(extractChunks({ bytes, fileName: 'locked.pdf', password: 'not it' })).rejects.toMatchObject({
+      code: 'PDF_BAD_PASSWORD',
+    });
   });
 
   it.each([

@@ -6,7 +6,13 @@ import type { PositionedText } from '../../ingest/pdf/layout';
 import { makePlacedPdf, twoColumnPage } from '../support/documents';
 
 /** Items of width 5 points per character at 10 pt, as Helvetica roughly has. */
-const at = (x: number, y: number, str: string, size = 10): PositionedText => ({ str, x, y, width: str.length * size * 0.5, size });
+const at = (x: number, y: number, str: string, size = 10): PositionedText => ({
+  str,
+  x,
+  y,
+  width: str.length * size * 0.5,
+  size,
+});
 
 const LEFT = Array.from({ length: 8 }, (_, i) => `Left column sentence number ${i} continues here.`);
 const RIGHT = Array.from({ length: 8 }, (_, i) => `Right column sentence number ${i} goes on there.`);
@@ -46,14 +52,22 @@ describe('reading order', () => {
   });
 
   it('reads three columns left to right', () => {
-    const cols = [40, 220, 400].map((x, c) => Array.from({ length: 6 }, (_, i) => `Col ${c} line ${i} of the newsletter.`).map((t, i) => at(x, 80 + i * 12, t)));
-    const order = toElements(readingOrder(buildLines(cols.flat()), 0, 595)).map((e) => (e.kind === 'text' ? e.text : ''));
-    expect(order).toEqual([0, 1, 2].flatMap((c) => Array.from({ length: 6 }, (_, i) => `Col ${c} line ${i} of the newsletter.`)));
+    const cols = [40, 220, 400].map((x, c) =>
+      Array.from({ length: 6 }, (_, i) => `Col ${c} line ${i} of the newsletter.`).map((t, i) => at(x, 80 + i * 12, t)),
+    );
+    const order = toElements(readingOrder(buildLines(cols.flat()), 0, 595)).map((e) =>
+      e.kind === 'text' ? e.text : '',
+    );
+    expect(order).toEqual(
+      [0, 1, 2].flatMap((c) => Array.from({ length: 6 }, (_, i) => `Col ${c} line ${i} of the newsletter.`)),
+    );
   });
 
   it('does not take a table for columns', () => {
     const items = [at(50, 100, 'Region'), at(200, 100, 'Q1 revenue'), at(350, 100, 'Q2 revenue')];
-    ['EMEA', 'APAC', 'AMER', 'LATAM', 'NORDICS', 'BENELUX'].forEach((r, i) => items.push(at(50, 112 + i * 12, r), at(200, 112 + i * 12, `${1000 + i}`), at(350, 112 + i * 12, `${2000 + i}`)));
+    ['EMEA', 'APAC', 'AMER', 'LATAM', 'NORDICS', 'BENELUX'].forEach((r, i) =>
+      items.push(at(50, 112 + i * 12, r), at(200, 112 + i * 12, `${1000 + i}`), at(350, 112 + i * 12, `${2000 + i}`)),
+    );
     const lines = buildLines(items);
     expect(findGutter(lines, 0, 595)).toBeUndefined();
     const elements = layoutPage(lines, 595);
@@ -67,7 +81,15 @@ describe('reading order', () => {
   it('keeps a wide table whole on a two-column page instead of reading its halves as columns', () => {
     const items = twoColumns().map((i) => ({ ...i, y: i.y + 200 }));
     items.push(at(120, 40, 'Loops'), at(220, 40, 'Trees'), at(320, 40, 'Traces'), at(420, 40, 'Speedup'));
-    ['alpha', 'beta', 'gamma'].forEach((n, i) => items.push(at(50, 52 + i * 12, n), at(120, 52 + i * 12, `${i}`), at(220, 52 + i * 12, `${i + 1}`), at(320, 52 + i * 12, `${i + 2}`), at(420, 52 + i * 12, `${i}.5x`)));
+    ['alpha', 'beta', 'gamma'].forEach((n, i) =>
+      items.push(
+        at(50, 52 + i * 12, n),
+        at(120, 52 + i * 12, `${i}`),
+        at(220, 52 + i * 12, `${i + 1}`),
+        at(320, 52 + i * 12, `${i + 2}`),
+        at(420, 52 + i * 12, `${i}.5x`),
+      ),
+    );
     const elements = layoutPage(buildLines(items), 595);
     const table = elements.find((e) => e.kind === 'table') as { header: string[]; rows: string[][] };
     expect(table.header).toEqual(['', 'Loops', 'Trees', 'Traces', 'Speedup']);
@@ -84,8 +106,10 @@ describe('reading order', () => {
 });
 
 describe('layout through generated PDFs', () => {
-  const left = 'Pumps must be inspected every month. The inspector records the valve pressure in the log book. Seals that leak are replaced before the next shift starts work.';
-  const right = 'Forklifts are charged overnight in bay four. Drivers check the brakes before each shift. A damaged fork is tagged out and reported to the yard manager.';
+  const left =
+    'Pumps must be inspected every month. The inspector records the valve pressure in the log book. Seals that leak are replaced before the next shift starts work.';
+  const right =
+    'Forklifts are charged overnight in bay four. Drivers check the brakes before each shift. A damaged fork is tagged out and reported to the yard manager.';
 
   it('reads a two-column page column by column, and takes the large title for a heading', async () => {
     const bytes = await makePlacedPdf([twoColumnPage('Maintenance Handbook', left, right)]);
@@ -99,7 +123,12 @@ describe('layout through generated PDFs', () => {
   }, 60_000);
 
   it('keeps a table row by row with its header', async () => {
-    const rows = [['Region', 'Q1 revenue', 'Q2 revenue'], ['EMEA', '1,200', '1,350'], ['APAC', '980', '1,010'], ['AMER', '2,400', '2,150']];
+    const rows = [
+      ['Region', 'Q1 revenue', 'Q2 revenue'],
+      ['EMEA', '1,200', '1,350'],
+      ['APAC', '980', '1,010'],
+      ['AMER', '2,400', '2,150'],
+    ];
     const items = rows.flatMap((row, i) => row.map((cell, k) => ({ x: 60 + k * 150, y: 700 - i * 14, text: cell })));
     items.unshift({ x: 60, y: 740, text: 'Revenue by region, in thousands of euros.' });
     const r = await extractChunks({ bytes: await makePlacedPdf([items]), fileName: 'table.pdf' });
@@ -116,7 +145,11 @@ describe('layout through generated PDFs', () => {
   }, 60_000);
 
   it('keeps short real text on a page instead of dropping it as empty', async () => {
-    const r = await extractChunks({ bytes: await makePlacedPdf([[{ x: 100, y: 700, text: 'Issue 42' }]]), fileName: 'short.pdf', ocr: false });
+    const r = await extractChunks({
+      bytes: await makePlacedPdf([[{ x: 100, y: 700, text: 'Issue 42' }]]),
+      fileName: 'short.pdf',
+      ocr: false,
+    });
     expect(r.chunks.map((c) => c.text)).toEqual(['Issue 42']);
   }, 60_000);
 });

@@ -2,11 +2,13 @@
 // worker, which runs in the parser child process and not inside jest's module sandbox).
 import { extractChunks } from '../../ingest';
 import { IngestError } from '../../ingest/errors';
-import { joinHyphenation, normalizeInline } from '../../ingest/pdf/normalize';
 import { makeScannedPdf, makeTextPdf } from '../support/documents';
 
 test('extracts text per page with 1-based page locators and the metadata', async () => {
-  const bytes = await makeTextPdf([['The first page talks about apples.'], ['The second page talks about pears.']], 'Fruit report');
+  const bytes = await makeTextPdf(
+    [['The first page talks about apples.'], ['The second page talks about pears.']],
+    'Fruit report',
+  );
   const r = await extractChunks({ bytes, fileName: 'fruit.pdf' });
   expect(r.document.kind).toBe('pdf');
   expect(r.document.stats.pages).toBe(2);
@@ -16,7 +18,11 @@ test('extracts text per page with 1-based page locators and the metadata', async
 });
 
 test('removes a header and footer repeated on most pages', async () => {
-  const pages = [1, 2, 3, 4].map((n) => ['ACME CONFIDENTIAL', `Body text number ${n} is unique to this page.`, `Page ${n} of 4`]);
+  const pages = [1, 2, 3, 4].map((n) => [
+    'ACME CONFIDENTIAL',
+    `Body text number ${n} is unique to this page.`,
+    `Page ${n} of 4`,
+  ]);
   const r = await extractChunks({ bytes: await makeTextPdf(pages), fileName: 'h.pdf' });
   const all = r.chunks.map((c) => c.text).join('\n');
   expect(all).not.toContain('ACME CONFIDENTIAL');
@@ -26,7 +32,9 @@ test('removes a header and footer repeated on most pages', async () => {
 
 test('rejects more pages than the limit with TOO_MANY_PAGES', async () => {
   const bytes = await makeTextPdf([['a page'], ['b page'], ['c page']]);
-  await expect(extractChunks({ bytes, fileName: 'p.pdf', limits: { maxPages: 2 } })).rejects.toMatchObject({ code: 'TOO_MANY_PAGES' });
+  await expect(extractChunks({ bytes, fileName: 'p.pdf', limits: { maxPages: 2 } })).rejects.toMatchObject({
+    code: 'TOO_MANY_PAGES',
+  });
 });
 
 test('a PDF without any readable structure fails with PDF_CORRUPT and a message without its content', async () => {
@@ -39,18 +47,17 @@ test('a PDF without any readable structure fails with PDF_CORRUPT and a message 
 
 test('a truncated PDF yields the text pdf.js recovers or PDF_CORRUPT, never an untyped error', async () => {
   const bytes = await makeTextPdf([['Recoverable text on the first page.'], ['More text on the second page.']]);
-  const result = await extractChunks({ bytes: bytes.slice(0, Math.floor(bytes.length * 0.7)), fileName: 't.pdf' }).catch((e: unknown) => e);
+  const result = await extractChunks({
+    bytes: bytes.slice(0, Math.floor(bytes.length * 0.7)),
+    fileName: 't.pdf',
+  }).catch((e: unknown) => e);
   if (result instanceof Error) expect((result as IngestError).code).toBe('PDF_CORRUPT');
   else expect(Array.isArray((result as { chunks: unknown[] }).chunks)).toBe(true);
 });
 
-test('normalises ligatures, odd spaces and soft hyphens, and joins hyphenated line breaks', () => {
-  expect(normalizeInline('ﬁnance\u00a0oﬃce\u00ad \u200bteam')).toBe('finance office team');
-  expect(joinHyphenation(['the infor-', 'mation desk', 'Well-known'])).toEqual(['the information', 'desk', 'Well-known']);
-});
-
 describe('scanned pages', () => {
-  const words = 'Quarterly safety inspection found three blocked exits near the north loading dock and two expired fire extinguishers in the basement workshop';
+  const words =
+    'Quarterly safety inspection found three blocked exits near the north loading dock and two expired fire extinguishers in the basement workshop';
 
   test('OCR of a generated scan recovers at least 90% of its words, offline', async () => {
     const bytes = await makeScannedPdf([[words.slice(0, 70), words.slice(70)]]);
@@ -65,7 +72,10 @@ describe('scanned pages', () => {
   }, 120_000);
 
   test('a mixed document OCRs only the page without a text layer', async () => {
-    const bytes = await makeScannedPdf([['This page has a real text layer about invoices.'], ['This scanned page mentions the warehouse inventory.']], [1]);
+    const bytes = await makeScannedPdf(
+      [['This page has a real text layer about invoices.'], ['This scanned page mentions the warehouse inventory.']],
+      [1],
+    );
     const r = await extractChunks({ bytes, fileName: 'mixed.pdf' });
     expect(r.document.stats.ocrPages).toBe(1);
     expect(r.chunks.find((c) => /warehouse/i.test(c.text))?.locator).toEqual({ kind: 'page', page: 2 });

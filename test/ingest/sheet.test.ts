@@ -11,7 +11,14 @@ const opts = { maxCells: 100_000 };
 
 test('finds a header below a title row and renders rows as header-qualified text with cell ranges', () => {
   const bytes = makeWorkbook(
-    { Revenue: [['Revenue by region', '', ''], ['Region', 'Q1', 'Q2'], ['EMEA', 1200, 1350], ['APAC', 800, 900]] },
+    {
+      Revenue: [
+        ['Revenue by region', '', ''],
+        ['Region', 'Q1', 'Q2'],
+        ['EMEA', 1200, 1350],
+        ['APAC', 800, 900],
+      ],
+    },
     { Revenue: ['A1:C1'] },
   );
   const doc = parseSpreadsheet(bytes, opts);
@@ -23,15 +30,38 @@ test('finds a header below a title row and renders rows as header-qualified text
 });
 
 test('applies a merged value to every covered cell', () => {
-  const bytes = makeWorkbook({ S: [['Team', 'Member'], ['Core', 'Ann'], ['', 'Bob']] }, { S: ['A2:A3'] });
+  const bytes = makeWorkbook(
+    {
+      S: [
+        ['Team', 'Member'],
+        ['Core', 'Ann'],
+        ['', 'Bob'],
+      ],
+    },
+    { S: ['A2:A3'] },
+  );
   const rows = parseSpreadsheet(bytes, opts).blocks.filter((b) => b.kind === 'row');
   expect(rows.map((r) => r.text)).toEqual(['Team: Core; Member: Ann', 'Team: Core; Member: Bob']);
 });
 
 test('skips hidden sheets with a warning unless asked, and names every sheet in locators', () => {
   const wb = XLSX.utils.book_new();
-  XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['Key', 'Value'], ['a', 1]]), 'Visible');
-  XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['Secret', 'Value'], ['b', 2]]), 'Hidden');
+  XLSX.utils.book_append_sheet(
+    wb,
+    XLSX.utils.aoa_to_sheet([
+      ['Key', 'Value'],
+      ['a', 1],
+    ]),
+    'Visible',
+  );
+  XLSX.utils.book_append_sheet(
+    wb,
+    XLSX.utils.aoa_to_sheet([
+      ['Secret', 'Value'],
+      ['b', 2],
+    ]),
+    'Hidden',
+  );
   wb.Workbook = { Sheets: [{ Hidden: 0 }, { Hidden: 1 }] };
   const bytes = new Uint8Array(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
   const plain = parseSpreadsheet(bytes, opts);
@@ -43,7 +73,13 @@ test('skips hidden sheets with a warning unless asked, and names every sheet in 
 });
 
 test('shows dates as dates, booleans as TRUE/FALSE and marks error cells', () => {
-  const ws = XLSX.utils.aoa_to_sheet([['When', 'Ok', 'Ratio'], [new Date(Date.UTC(2024, 1, 29)), true, 0]], { cellDates: true });
+  const ws = XLSX.utils.aoa_to_sheet(
+    [
+      ['When', 'Ok', 'Ratio'],
+      [new Date(Date.UTC(2024, 1, 29)), true, 0],
+    ],
+    { cellDates: true },
+  );
   ws['C2'] = { t: 'e', v: 0x07, w: '#DIV/0!' };
   const wb = XLSX.utils.book_new();
   XLSX.utils.book_append_sheet(wb, ws, 'S');
@@ -55,7 +91,12 @@ test('shows dates as dates, booleans as TRUE/FALSE and marks error cells', () =>
 });
 
 test('shows formulas by their cached value and numbers in their number format', () => {
-  const ws = XLSX.utils.aoa_to_sheet([['Item', 'Amount', 'Share'], ['bolts', 1200.5, 0.25], ['nuts', 30, 0.75], ['Total', 0, 1]]);
+  const ws = XLSX.utils.aoa_to_sheet([
+    ['Item', 'Amount', 'Share'],
+    ['bolts', 1200.5, 0.25],
+    ['nuts', 30, 0.75],
+    ['Total', 0, 1],
+  ]);
   ws['B2'] = { t: 'n', v: 1200.5, z: '#,##0.00' };
   ws['C2'] = { t: 'n', v: 0.25, z: '0%' };
   ws['B4'] = { t: 'n', v: 1230.5, f: 'SUM(B2:B3)', z: '#,##0.00' };
@@ -63,8 +104,14 @@ test('shows formulas by their cached value and numbers in their number format', 
   XLSX.utils.book_append_sheet(wb, ws, 'Costs');
   // Written and read back, so the formula and formats go through the file as Excel would store them.
   const bytes = new Uint8Array(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
-  const rows = parseSpreadsheet(bytes, opts).blocks.filter((b) => b.kind === 'row').map((b) => b.text);
-  expect(rows).toEqual(['Item: bolts; Amount: 1,200.50; Share: 25%', 'Item: nuts; Amount: 30; Share: 0.75', 'Item: Total; Amount: 1,230.50; Share: 1']);
+  const rows = parseSpreadsheet(bytes, opts)
+    .blocks.filter((b) => b.kind === 'row')
+    .map((b) => b.text);
+  expect(rows).toEqual([
+    'Item: bolts; Amount: 1,200.50; Share: 25%',
+    'Item: nuts; Amount: 30; Share: 0.75',
+    'Item: Total; Amount: 1,230.50; Share: 1',
+  ]);
   expect(rows.join('\n')).not.toContain('SUM');
 });
 
@@ -74,12 +121,21 @@ test('refuses a sheet larger than the cell limit with TOO_MANY_CELLS', () => {
   const wb = XLSX.utils.book_new();
   XLSX.utils.book_append_sheet(wb, ws, 'Huge');
   const bytes = new Uint8Array(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
-  expect(() => parseSpreadsheet(bytes, { maxCells: 10_000 })).toThrow(expect.objectContaining({ code: 'TOO_MANY_CELLS' }));
+  expect(() => parseSpreadsheet(bytes, { maxCells: 10_000 })).toThrow(
+    expect.objectContaining({ code: 'TOO_MANY_CELLS' }),
+  );
 });
 
 test('a truncated workbook fails with SHEET_CORRUPT through the isolated pipeline', async () => {
-  const bytes = makeWorkbook({ S: [['a', 'b'], [1, 2]] });
-  await expect(extractChunks({ bytes: bytes.slice(0, Math.floor(bytes.length / 2)), fileName: 'x.xlsx' })).rejects.toMatchObject({ code: 'SHEET_CORRUPT' });
+  const bytes = makeWorkbook({
+    S: [
+      ['a', 'b'],
+      [1, 2],
+    ],
+  });
+  await expect(
+    extractChunks({ bytes: bytes.slice(0, Math.floor(bytes.length / 2)), fileName: 'x.xlsx' }),
+  ).rejects.toMatchObject({ code: 'SHEET_CORRUPT' });
 });
 
 test('splits tables separated by a blank row, each with its own header, and uses a lone title as heading', () => {
@@ -115,12 +171,18 @@ test('joins a two-row header under a merged group label as "Group / Label"', () 
     { S: ['B1:C1', 'A1:A2'] },
   );
   const rows = parseSpreadsheet(bytes, opts).blocks.filter((b) => b.kind === 'row');
-  expect(rows.map((r) => r.text)).toEqual(['Region: EMEA; Revenue / Q1: 1200; Revenue / Q2: 1350', 'Region: APAC; Revenue / Q1: 800; Revenue / Q2: 900']);
+  expect(rows.map((r) => r.text)).toEqual([
+    'Region: EMEA; Revenue / Q1: 1200; Revenue / Q2: 1350',
+    'Region: APAC; Revenue / Q1: 800; Revenue / Q2: 900',
+  ]);
   expect(rows[0]!.locator).toEqual({ kind: 'sheet', sheet: 'S', range: 'A3:C3' });
 });
 
 test('reads dates of a 1904-based workbook as the dates a person sees', () => {
-  const ws = XLSX.utils.aoa_to_sheet([['Day', 'Event'], [0, 'Epoch']]);
+  const ws = XLSX.utils.aoa_to_sheet([
+    ['Day', 'Event'],
+    [0, 'Epoch'],
+  ]);
   ws['A2'] = { t: 'n', v: 0, z: 'yyyy-mm-dd' };
   const wb = XLSX.utils.book_new();
   XLSX.utils.book_append_sheet(wb, ws, 'S');
@@ -195,7 +257,12 @@ test('splits a band beside a taller table again at blank rows, with absolute cel
     ['S#2', 'F4:G4', 'Name: Bob; Role: CTO'],
     ['S#3', 'F7:G7', 'Office: HQ; City: Paris'],
   ]);
-  expect(rows.map((r) => r.tableHeader)).toEqual([...Array<string>(5).fill('Region | Q1 | Q2'), 'Name | Role', 'Name | Role', 'Office | City']);
+  expect(rows.map((r) => r.tableHeader)).toEqual([
+    ...Array<string>(5).fill('Region | Q1 | Q2'),
+    'Name | Role',
+    'Name | Role',
+    'Office | City',
+  ]);
 });
 
 test('keeps one table when a merged cell spans the blank column', () => {
@@ -212,44 +279,77 @@ test('keeps one table when a merged cell spans the blank column', () => {
     { S: ['B1:D1', 'A1:A2'] },
   );
   const rows = parseSpreadsheet(grouped, opts).blocks.filter((b) => b.kind === 'row');
-  expect(rows.map((r) => r.text)).toEqual(['Region: EMEA; Sales / Q1: 1200; Sales / Q2: 1350', 'Region: APAC; Sales / Q1: 800; Sales / Q2: 900']);
+  expect(rows.map((r) => r.text)).toEqual([
+    'Region: EMEA; Sales / Q1: 1200; Sales / Q2: 1350',
+    'Region: APAC; Sales / Q1: 800; Sales / Q2: 900',
+  ]);
   expect(rows.map((r) => [r.tableId, sheetRange(r)])).toEqual([
     ['S#1', 'A3:D3'],
     ['S#1', 'A4:D4'],
   ]);
   // An empty merged cell (C2:D2) holds its columns together too.
-  const empty = makeWorkbook({ S: [['Key', 'Value', '', 'Extra'], ['a', 1, '', ''], ['b', 2, '', 'y']] }, { S: ['C2:D2'] });
+  const empty = makeWorkbook(
+    {
+      S: [
+        ['Key', 'Value', '', 'Extra'],
+        ['a', 1, '', ''],
+        ['b', 2, '', 'y'],
+      ],
+    },
+    { S: ['C2:D2'] },
+  );
   const emptyRows = parseSpreadsheet(empty, opts).blocks.filter((b) => b.kind === 'row');
   expect(emptyRows.map((r) => [r.tableId, sheetRange(r), r.text])).toEqual([
     ['S#1', 'A2:D2', 'Key: a; Value: 1'],
     ['S#1', 'A3:D3', 'Key: b; Value: 2; Extra: y'],
   ]);
   // Without the merge the same cells are two tables.
-  const split = parseSpreadsheet(makeWorkbook({ S: [['Key', 'Value', '', 'Extra'], ['a', 1, '', ''], ['b', 2, '', 'y']] }), opts).blocks;
+  const split = parseSpreadsheet(
+    makeWorkbook({
+      S: [
+        ['Key', 'Value', '', 'Extra'],
+        ['a', 1, '', ''],
+        ['b', 2, '', 'y'],
+      ],
+    }),
+    opts,
+  ).blocks;
   expect(new Set(split.filter((b) => b.kind === 'row').map((b) => b.tableId)).size).toBe(2);
 });
 
 // ---------- CSV through the public pipeline ----------
 
 const csv = (text: string | Buffer, fileName = 'data.csv', chunking?: { maxTokens: number; overlapTokens: number }) =>
-  extractInProcess({ bytes: Buffer.isBuffer(text) ? text : Buffer.from(text), fileName, ...(chunking ? { chunking } : {}) });
+  extractInProcess({
+    bytes: Buffer.isBuffer(text) ? text : Buffer.from(text),
+    fileName,
+    ...(chunking ? { chunking } : {}),
+  });
 
 test('CSV with a header: header-qualified rows on the sheet SheetJS names Sheet1', async () => {
   const text = 'Name,Qty,Price\nbolt,3,0.5\nnut,10,0.1\n';
   expect(XLSX.read(text, { type: 'string' }).SheetNames).toEqual(['Sheet1']); // the name we keep for CSV locators
   const { document, chunks } = await csv(text, 'stock.csv', { maxTokens: 32, overlapTokens: 0 }); // one row per chunk
-  expect(document).toMatchObject({ kind: 'spreadsheet', mediaType: 'text/csv', metadata: { sheetNames: ['Sheet1'] }, stats: { sheets: 1, cells: 9 } });
+  expect(document).toMatchObject({
+    kind: 'spreadsheet',
+    mediaType: 'text/csv',
+    metadata: { sheetNames: ['Sheet1'] },
+    stats: { sheets: 1, cells: 9 },
+  });
   expect(chunks.map((c) => formatLocator(c.locator))).toEqual(['Sheet1!A2:C2', 'Sheet1!A3:C3']);
   expect(chunks[0]!.text).toContain('Name: bolt; Qty: 3; Price: 0.5');
   expect(chunks[1]!.text).toContain('Name: nut; Qty: 10; Price: 0.1');
 });
 
 test('CSV quoted fields keep commas, quotes and line breaks in one cell, and a record is one row', async () => {
-  const text = 'Name,Address,Notes\r\n"Smith, J","1 Main St, Springfield","first line\r\nsecond ""quoted"" line"\r\nDoe,Elm St,plain\r\n';
+  const text =
+    'Name,Address,Notes\r\n"Smith, J","1 Main St, Springfield","first line\r\nsecond ""quoted"" line"\r\nDoe,Elm St,plain\r\n';
   const { document, chunks } = await csv(text);
   expect(document.stats.cells).toBe(9);
   expect(chunks).toHaveLength(1);
-  expect(chunks[0]!.text).toContain('Name: Smith, J; Address: 1 Main St, Springfield; Notes: first line\nsecond "quoted" line');
+  expect(chunks[0]!.text).toContain(
+    'Name: Smith, J; Address: 1 Main St, Springfield; Notes: first line\nsecond "quoted" line',
+  );
   expect(chunks[0]!.text).toContain('Name: Doe; Address: Elm St; Notes: plain');
   expect(formatLocator(chunks[0]!.locator)).toBe('Sheet1!A2:C3'); // the second record is row 3 though it starts on line 4
 });
@@ -264,14 +364,17 @@ test('a UTF-8 byte order mark is not part of the first header', async () => {
 });
 
 test('semicolon CSV splits on the sniffed delimiter, even where SheetJS would guess commas from the header', async () => {
-  const text = 'Artikel;Preis (netto, EUR, je Stück);Datum\nSchraube;0,05;01.02.2024\nMutter;1.200,50;31.12.2023\nScheibe;2;15.03.2024\n';
+  const text =
+    'Artikel;Preis (netto, EUR, je Stück);Datum\nSchraube;0,05;01.02.2024\nMutter;1.200,50;31.12.2023\nScheibe;2;15.03.2024\n';
   // What SheetJS does: it guesses the delimiter by counting over the first 1 KB, so ';' wins here, but it reads
   // "0,05" as 5 and "01.02.2024" month-first as 2 January ...
   const sheetjs = XLSX.read(text, { type: 'string' }).Sheets['Sheet1']!;
   expect(sheetjs['B2']).toMatchObject({ t: 'n', v: 5 });
   expect(sheetjs['C2']).toMatchObject({ t: 'n', w: '1/2/24' });
   // ... and in a short file a header with more commas than semicolons makes it split on ','.
-  expect(XLSX.read('Name;Betrag, EUR, netto\nA;1,5\n', { type: 'string' }).Sheets['Sheet1']?.['A1']?.v).toBe('Name;Betrag');
+  expect(XLSX.read('Name;Betrag, EUR, netto\nA;1,5\n', { type: 'string' }).Sheets['Sheet1']?.['A1']?.v).toBe(
+    'Name;Betrag',
+  );
   // What we do: split on the sniffed delimiter and keep every field as written.
   const { chunks } = await csv(text, 'bestand.csv');
   expect(chunks.map((c) => formatLocator(c.locator))).toEqual(['Sheet1!A2:C4']);
@@ -292,7 +395,8 @@ test('semicolon CSV splits on the sniffed delimiter, even where SheetJS would gu
 });
 
 test('CSV numbers, dates and formula-like text come through as written', async () => {
-  const text = 'Item,Amount,Date,Zip,Note\nA,"1,200.50",2024-03-01,02134,=SUM(B2:B3)\nB,"-3,000",01/02/2024,10115,12%\n';
+  const text =
+    'Item,Amount,Date,Zip,Note\nA,"1,200.50",2024-03-01,02134,=SUM(B2:B3)\nB,"-3,000",01/02/2024,10115,12%\n';
   const { chunks } = await csv(text);
   expect(chunks[0]!.text).toContain('Item: A; Amount: 1,200.50; Date: 2024-03-01; Zip: 02134; Note: =SUM(B2:B3)');
   expect(chunks[0]!.text).toContain('Item: B; Amount: -3,000; Date: 01/02/2024; Zip: 10115; Note: 12%');
