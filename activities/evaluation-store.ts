@@ -2,6 +2,7 @@
 // metrics baseline that drift is measured against.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { normalizeQuestion } from '../common/ids';
 import type { EvaluationMetrics, EvaluationReport, GoldenQuestion } from '../workflows/definitions';
 
 export interface CorrectionRecord {
@@ -35,7 +36,7 @@ export class EvaluationStore {
       if (!line.trim()) continue;
       try {
         const rec = JSON.parse(line) as CorrectionRecord;
-        latest.set(rec.question.trim().toLowerCase(), rec);
+        latest.set(normalizeQuestion(rec.question), rec);
       } catch {
         // A torn last line from a crash mid-append is skipped rather than failing every evaluation.
       }

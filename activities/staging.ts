@@ -1,8 +1,9 @@
 // Parsed chunks wait here between the parse and the embed steps, so that large data never travels through
-// workflow history (DESIGN invariant 3). One JSON file per document version; with several worker hosts,
-// GROUNDWORK_DATA_DIR must be shared storage.
+// workflow history: the workflow carries only a reference to the file. One JSON file per document version; with
+// several worker hosts, GROUNDWORK_DATA_DIR must be shared storage.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { GroundworkError } from '../common/errors';
 
 export interface StagedChunk {
   index: number;
@@ -31,7 +32,9 @@ export class StagingArea {
 
   private resolve(ref: string): string {
     const full = path.resolve(this.root, ref);
-    if (!full.startsWith(path.resolve(this.root) + path.sep)) throw new Error('Staging reference escapes the staging area.');
+    if (!full.startsWith(path.resolve(this.root) + path.sep)) {
+      throw new GroundworkError('STAGING_INVALID_REF', 'The staging reference points outside the staging area.');
+    }
     return full;
   }
 
@@ -46,17 +49,25 @@ export class StagingArea {
   }
 
   async read(ref: string): Promise<StagedDocument> {
-    return JSON.parse(await fs.readFile(this.resolve(ref), 'utf8')) as StagedDocument;
-  }
-
-  async exists(ref: string): Promise<boolean> {
-    return fs.access(this.resolve(ref)).then(
-      () => true,
-      () => false,
-    );
+    const raw = await fs.readFile(this.resolve(ref), 'utf8').catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new GroundworkError(
+        'STAGING_MISSING',
+        'The staged chunks of this ingestion are gone; ingest the document again.',
+      );
+    });
+    return JSON.parse(raw) as StagedDocument;
   }
 
   async remove(ref: string): Promise<void> {
     await fs.rm(this.resolve(ref), { force: true });
+  }
+
+  /** Every staged version of a document: the clean-up after a cancelled or failed ingestion. */
+  async removeDocument(tenantId: string, documentId: string): Promise<void> {
+    await fs.rm(this.resolve(path.posix.join(encodeURIComponent(tenantId), encodeURIComponent(documentId))), {
+      recursive: true,
+      force: true,
+    });
   }
 }

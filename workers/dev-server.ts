@@ -45,7 +45,7 @@ export async function isTemporalReachable(address: string, timeoutMs = 3000): Pr
   try {
     const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
     try {
-      await connection.workflowService.getSystemInfo({}, );
+      await connection.workflowService.getSystemInfo({});
       return true;
     } finally {
       await connection.close();
@@ -67,7 +67,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
   }
-  for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=${searchAttributeCliType(key.type)}`);
+  for (const key of SEARCH_ATTRIBUTE_KEYS)
+    args.push('--search-attribute', `${key.name}=${searchAttributeCliType(key.type)}`);
 
   let out: number | 'ignore' = 'ignore';
   if (options.logFile) {
@@ -108,7 +109,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 }
 
 function searchAttributeCliType(type: string): string {
-  const map: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', BOOL: 'Bool', INT: 'Int', DOUBLE: 'Double', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+  const map: Record<string, string> = {
+    KEYWORD: 'Keyword',
+    TEXT: 'Text',
+    BOOL: 'Bool',
+    INT: 'Int',
+    DOUBLE: 'Double',
+    DATETIME: 'Datetime',
+    KEYWORD_LIST: 'KeywordList',
+  };
   const t = map[type.toUpperCase()];
   if (!t) throw new Error(`Unsupported search attribute type ${type}`);
   return t;

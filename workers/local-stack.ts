@@ -1,6 +1,6 @@
 // Everything a laptop needs in one call: a reachable Temporal (existing, or a dev server we start) and a worker.
 import path from 'node:path';
-import type { Config } from './config';
+import type { Config } from '../common/config';
 import { isTemporalReachable, startDevServer } from './dev-server';
 import type { DevServer } from './dev-server';
 import { startWorker } from './worker';
@@ -28,7 +28,8 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
   let address = config.temporal.address;
   let uiUrl = config.temporal.uiUrl;
   if (address) {
-    if (!(await isTemporalReachable(address))) throw new Error('TEMPORAL_ADDRESS is set but no Temporal server answers there.');
+    if (!(await isTemporalReachable(address)))
+      throw new Error('TEMPORAL_ADDRESS is set but no Temporal server answers there.');
   } else {
     const wanted = `127.0.0.1:${options.port ?? 7233}`;
     if (options.port && (await isTemporalReachable(wanted, 1500))) {

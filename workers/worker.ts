@@ -1,12 +1,14 @@
 // Builds the worker's dependencies from configuration and runs the Temporal Worker.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
 import { createActivities } from '../activities';
-import type { Activities } from '../activities';
+import type { Activities, ActivityDeps } from '../activities';
+import { failureMapping } from '../activities/failures';
 import { createModels } from '../activities/models';
 import { createVectorStore } from '../activities/vectors';
 import type { VectorStore } from '../activities/vectors/types';
-import type { Config } from './config';
+import type { Config } from '../common/config';
 
 export interface RunningWorker {
   worker: Worker;
@@ -16,16 +18,35 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-export async function createDependencies(config: Config) {
-  const models = createModels(config.models);
+/** Stores, models and the narrow options each activity domain needs; secrets stay inside the store and model clients. */
+export async function createActivityDeps(config: Config): Promise<ActivityDeps> {
+  const { embedder, answerer } = createModels(config.models);
   const vectors = createVectorStore({
     qdrantUrl: config.vectors.qdrantUrl,
     qdrantApiKey: config.vectors.qdrantApiKey,
     qdrantCollection: config.vectors.qdrantCollection,
     lancedbDir: config.vectors.lancedbDir,
   });
-  await vectors.ensureReady(models.embedder.dimensions);
-  return { vectors, embedder: models.embedder, answerer: models.answerer };
+  await vectors.ensureReady(embedder.dimensions);
+  return {
+    vectors,
+    embedder,
+    answerer,
+    dataDir: config.dataDir,
+    parseLimits: {
+      maxBytes: config.ingest.maxFileBytes,
+      timeoutMs: config.ingest.parseTimeoutMs,
+      maxMemoryMb: config.ingest.parseMemoryMb,
+    },
+    embedBatch: config.ingest.embedBatch,
+    policy: {
+      defaultThreshold: config.answering.defaultThreshold,
+      tenantThresholds: config.answering.tenantThresholds,
+      reviewTimeout: config.answering.reviewTimeout as Duration, // validated by the config schema
+      topK: config.answering.topK,
+      driftTolerance: config.evaluation.driftTolerance,
+    },
+  };
 }
 
 export async function startWorker(
@@ -35,18 +56,24 @@ export async function startWorker(
   wrapActivities: (activities: Activities) => object = (a) => a,
 ): Promise<RunningWorker> {
   if (!config.temporal.address) throw new Error('TEMPORAL_ADDRESS is not set and no dev server was started.');
-  const deps = await createDependencies(config);
+  const deps = await createActivityDeps(config);
   const connection = await NativeConnection.connect({
     address: config.temporal.address,
-    tls: config.temporal.tls || undefined,
+    tls: config.temporal.tls,
     apiKey: config.temporal.apiKey,
+    metadata: config.temporal.metadata,
   });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
-    ...(overrides.workflowBundle ? { workflowBundle: overrides.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: wrapActivities(createActivities({ ...deps, config })),
+    ...(overrides.workflowBundle
+      ? { workflowBundle: overrides.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities: wrapActivities(createActivities(deps)),
+    interceptors: { activity: [failureMapping] },
+    // Cancellation reaches an activity only in a heartbeat's answer: send them at least this often.
+    maxHeartbeatThrottleInterval: '5s',
     shutdownGraceTime: overrides.shutdownGraceTime ?? '10s',
   });
   const done = worker.run().finally(async () => {

@@ -1,7 +1,7 @@
 // Answering: retrieve (tenant-scoped) → generate → verify → confidence. Below the tenant's threshold the
 // answer goes to a human-review task and the reviewed outcome is returned.
-import { ParentClosePolicy, allHandlersFinished, condition, executeChild, log, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { AnswerQuestionInput, AnswerResult } from './definitions';
+import { ParentClosePolicy, executeChild, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { AnswerQuestionInput, AnswerResult, AnswerStage } from './definitions';
 import {
   EXPIRED_ANSWER,
   REJECTED_ANSWER,
@@ -15,10 +15,8 @@ import { answering } from './proxies';
 import { runAnswerPipeline } from './pipeline';
 import { reviewTask } from './review';
 
-type Stage = 'retrieving' | 'generating' | 'verifying' | 'awaiting_review' | 'done';
-
 export async function answerQuestion(input: AnswerQuestionInput): Promise<AnswerResult> {
-  let stage: Stage = 'retrieving';
+  let stage: AnswerStage = 'retrieving';
   let reviewTaskId: string | undefined;
   setHandler(answerProgressQuery, () => ({ stage, reviewTaskId }));
 
@@ -45,8 +43,12 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
       {
         tenantId: input.tenantId,
         question: input.question,
-        answerWorkflowId: info.workflowId,
-        draft: { status: result.status, answer: result.answer, citations: result.citations, confidence: result.confidence },
+        draft: {
+          status: result.status,
+          answer: result.answer,
+          citations: result.citations,
+          confidence: result.confidence,
+        },
         threshold,
         retrieved: result.retrieved,
         timeout: policy.reviewTimeout,
@@ -61,7 +63,6 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
     staticSummary: `Review a low-confidence answer for ${input.tenantId} (confidence ${result.confidence.toFixed(2)} < ${threshold})`,
   });
   stage = 'done';
-  await condition(allHandlersFinished);
 
   const reviewed = { ...base, escalated: true, reviewTaskId, review: outcome };
   switch (outcome.decision) {

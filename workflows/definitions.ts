@@ -1,6 +1,6 @@
 // What clients and workflows share: messages, search attribute keys, workflow ID builders and the
 // input/output types of every workflow. Deterministic and dependency-light: safe in the workflow sandbox.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Duration } from '@temporalio/common';
 
@@ -12,39 +12,21 @@ export const EvalDriftKey = defineSearchAttributeKey('EvalDrift', SearchAttribut
 export const SEARCH_ATTRIBUTE_KEYS = [TenantIdKey, DocumentIdKey, ReviewStatusKey, EvalDriftKey] as const;
 
 // ---------- identifiers ----------
-export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-export const DOCUMENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$/;
-
-/** A short, stable, non-cryptographic key (two FNV-1a 32-bit passes): pure JS so workflows may use it too. */
-export function stableKey(text: string): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ c, 0x01000193 ^ 0x2f) >>> 0;
-  }
-  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
-}
-
-/** Questions that differ only in case, spacing or final punctuation share one key. */
-export function questionKey(question: string): string {
-  return stableKey(question.toLowerCase().replace(/\s+/g, ' ').replace(/[\s?!.]+$/, '').trim());
-}
-
-export const ingestWorkflowId = (tenantId: string, documentId: string): string => `ingest:${tenantId}:${documentId}`;
-export const ingestBatchWorkflowId = (tenantId: string, batchKey: string): string => `ingest-batch:${tenantId}:${batchKey}`;
-export const answerWorkflowId = (tenantId: string, question: string): string => `answer:${tenantId}:${questionKey(question)}`;
-/** Review tasks are keyed by the answer run they belong to, so a retried answer never opens a second task. */
-export const reviewWorkflowId = (tenantId: string, answerRunKey: string): string => `review:${tenantId}:${answerRunKey}`;
-export const evaluationScheduleId = (tenantId: string): string => `evaluate:${tenantId}`;
-export const evaluationWorkflowId = (tenantId: string, stamp: string): string => `evaluate:${tenantId}:${stamp}`;
+// The rules live in common/ids.ts (one module for clients, activities and workflows); re-exported here so that
+// everything a client shares with workflows can be imported from this module.
+export {
+  answerWorkflowId,
+  evaluationScheduleId,
+  evaluationWorkflowId,
+  ingestBatchWorkflowId,
+  ingestWorkflowId,
+  questionKey,
+  reviewWorkflowId,
+} from '../common/ids';
 
 // ---------- ingestion ----------
 /** Sources are references: a path the worker can read, or small inline content (API uploads). */
-export type DocumentSource =
-  | { kind: 'path'; path: string }
-  | { kind: 'inline'; name: string; contentBase64: string };
+export type DocumentSource = { kind: 'path'; path: string } | { kind: 'inline'; name: string; contentBase64: string };
 
 /** Inline sources travel through workflow history, so they are capped well below Temporal's payload limit. */
 export const MAX_INLINE_BYTES = 192 * 1024;
@@ -99,7 +81,9 @@ export interface IngestBatchProgress {
 export type IngestBatchResult = IngestBatchProgress & { total: number };
 
 export const ingestProgressQuery = defineQuery<{ stage: string; detail?: string }>('ingestProgress');
-export const batchProgressQuery = defineQuery<IngestBatchProgress & { total: number; running: number }>('batchProgress');
+export const batchProgressQuery = defineQuery<IngestBatchProgress & { total: number; running: number }>(
+  'batchProgress',
+);
 
 // ---------- answering ----------
 export interface Citation {
@@ -130,7 +114,6 @@ export interface AnswerQuestionInput {
   escalate?: boolean;
   /** Overrides the tenant's configured threshold for this question. */
   threshold?: number;
-  requestedBy?: string;
 }
 
 export type AnswerStatus = 'answered' | 'not_found' | 'reviewed' | 'rejected' | 'review_expired';
@@ -148,9 +131,10 @@ export interface AnswerResult {
   model: string;
 }
 
-export const answerProgressQuery = defineQuery<{ stage: 'retrieving' | 'generating' | 'verifying' | 'awaiting_review' | 'done'; reviewTaskId?: string }>(
-  'answerProgress',
-);
+/** The stages of the answering path, in order; the progress query reports one of them. */
+export type AnswerStage = 'retrieving' | 'generating' | 'verifying' | 'awaiting_review' | 'done';
+
+export const answerProgressQuery = defineQuery<{ stage: AnswerStage; reviewTaskId?: string }>('answerProgress');
 
 export const NOT_FOUND_ANSWER = 'The documents do not contain an answer to this question.';
 export const REJECTED_ANSWER = 'A reviewer rejected the drafted answer; no answer can be given from the documents.';
@@ -162,7 +146,6 @@ export type ReviewStatus = 'open' | 'escalated' | 'approved' | 'edited' | 'rejec
 export interface ReviewTaskInput {
   tenantId: string;
   question: string;
-  answerWorkflowId: string;
   draft: { status: 'answered' | 'not_found'; answer: string; citations: Citation[]; confidence: number };
   threshold: number;
   retrieved: RetrievedRef[];
@@ -170,12 +153,13 @@ export interface ReviewTaskInput {
   timeout: Duration;
 }
 
-export interface ApproveSignal {
+/** Every decision names its tenant (from the caller's credential) and reviewer; the task checks both. */
+export interface ApproveDecision {
   tenantId: string;
   reviewerId: string;
   note?: string;
 }
-export interface EditSignal {
+export interface EditDecision {
   tenantId: string;
   reviewerId: string;
   answer: string;
@@ -183,15 +167,25 @@ export interface EditSignal {
   citations: { chunkId: string; quote?: string }[];
   note?: string;
 }
-export interface RejectSignal {
+export interface RejectDecision {
   tenantId: string;
   reviewerId: string;
   reason: string;
 }
 
-export const approveSignal = defineSignal<[ApproveSignal]>('approve');
-export const editSignal = defineSignal<[EditSignal]>('edit');
-export const rejectSignal = defineSignal<[RejectSignal]>('reject');
+/**
+ * Decisions are Workflow Updates: their validators refuse a bad decision to the caller (an ApplicationFailure whose
+ * type is REVIEW_CLOSED, REVIEW_NOT_FOUND, CITATION_NOT_RETRIEVED or INVALID_INPUT), and an accepted one returns
+ * the outcome.
+ */
+export const approveUpdate = defineUpdate<ReviewOutcome, [ApproveDecision]>('approveReview');
+export const editUpdate = defineUpdate<ReviewOutcome, [EditDecision]>('editReview');
+export const rejectUpdate = defineUpdate<ReviewOutcome, [RejectDecision]>('rejectReview');
+
+/** Signals of review tasks started before decisions became Updates: kept only so those runs can finish. */
+export const legacyApproveSignal = defineSignal<[ApproveDecision]>('approve');
+export const legacyEditSignal = defineSignal<[EditDecision]>('edit');
+export const legacyRejectSignal = defineSignal<[RejectDecision]>('reject');
 
 export interface ReviewOutcome {
   decision: 'approved' | 'edited' | 'rejected' | 'expired';
@@ -213,7 +207,9 @@ export interface ReviewTaskState {
   openedAt: string;
   escalatedAt?: string;
   outcome?: ReviewOutcome;
-  /** Signals that were refused (wrong tenant, citations not retrieved, empty answer), newest last. */
+  /** True while an accepted decision is being applied (an edit's citations are being resolved). */
+  deciding?: boolean;
+  /** Only review tasks started before decisions became Updates record refused signals here. */
   refused: { action: string; reviewerId: string; reason: string; at: string }[];
 }
 

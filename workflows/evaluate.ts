@@ -1,13 +1,21 @@
 // Re-evaluation: golden questions (given plus reviewer corrections) run through the answering path without
 // escalation; metrics are compared with the tenant's baseline and drift is flagged.
-import { log, upsertSearchAttributes } from '@temporalio/workflow';
-import type { EvaluateTenantInput, EvaluationMetrics, EvaluationQuestionResult, EvaluationReport, GoldenQuestion } from './definitions';
+import { log, patched, upsertSearchAttributes } from '@temporalio/workflow';
+import type {
+  EvaluateTenantInput,
+  EvaluationMetrics,
+  EvaluationQuestionResult,
+  EvaluationReport,
+  GoldenQuestion,
+} from './definitions';
+import { normalizeQuestion } from '../common/ids';
 import { EvalDriftKey } from './definitions';
 import { answering, evaluationStore } from './proxies';
 import { runAnswerPipeline } from './pipeline';
 
 export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: number }): Promise<EvaluationReport> {
-  const corrections = input.includeCorrections === false ? [] : await evaluationStore.loadCorrections({ tenantId: input.tenantId });
+  const corrections =
+    input.includeCorrections === false ? [] : await evaluationStore.loadCorrections({ tenantId: input.tenantId });
   const golden = dedupe([...input.golden, ...corrections]);
   const policy = await answering.tenantPolicy({ tenantId: input.tenantId });
 
@@ -18,7 +26,8 @@ export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: 
     const retrievalHit = expected.length === 0 ? null : r.retrieved.some((c) => expected.includes(c.documentId));
     const expectAnswer = g.expectAnswer !== false;
     let correct = expectAnswer ? r.status === 'answered' : r.status === 'not_found';
-    if (correct && expectAnswer && expected.length > 0) correct = r.citations.some((c) => expected.includes(c.documentId));
+    if (correct && expectAnswer && expected.length > 0)
+      correct = r.citations.some((c) => expected.includes(c.documentId));
     if (correct && expectAnswer && g.expectedAnswerContains) {
       correct = r.answer.toLowerCase().includes(g.expectedAnswerContains.toLowerCase());
     }
@@ -28,7 +37,14 @@ export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: 
   const metrics = computeMetrics(golden, results, policy.threshold);
   const baseline = (await evaluationStore.loadBaseline({ tenantId: input.tenantId })) ?? undefined;
   const drift = detectDrift(metrics, baseline, input.tolerance ?? policy.driftTolerance);
-  const report: EvaluationReport = { tenantId: input.tenantId, runAt: new Date().toISOString(), metrics, baseline, drift, results };
+  const report: EvaluationReport = {
+    tenantId: input.tenantId,
+    runAt: new Date().toISOString(),
+    metrics,
+    baseline,
+    drift,
+    results,
+  };
   await evaluationStore.saveEvaluation({ report, setBaseline: input.setBaseline === true || baseline === undefined });
   upsertSearchAttributes([{ key: EvalDriftKey, value: drift.detected }]);
   if (drift.detected) log.warn('quality drift detected', { tenantId: input.tenantId, reasons: drift.reasons });
@@ -36,14 +52,20 @@ export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: 
 }
 
 function dedupe(golden: GoldenQuestion[]): GoldenQuestion[] {
+  // Runs started before the one question rule keep the rule they began with.
+  const key = patched('one-question-rule') ? normalizeQuestion : (q: string) => q.trim().toLowerCase();
   const seen = new Map<string, GoldenQuestion>();
-  for (const g of golden) seen.set(g.question.trim().toLowerCase(), g);
+  for (const g of golden) seen.set(key(g.question), g);
   return [...seen.values()];
 }
 
 const rate = (num: number, den: number): number | null => (den === 0 ? null : num / den);
 
-export function computeMetrics(golden: GoldenQuestion[], results: EvaluationQuestionResult[], threshold: number): EvaluationMetrics {
+export function computeMetrics(
+  golden: GoldenQuestion[],
+  results: EvaluationQuestionResult[],
+  threshold: number,
+): EvaluationMetrics {
   const scored = results.filter((r) => r.retrievalHit !== null);
   const unanswerable = results.filter((_, i) => golden[i]?.expectAnswer === false);
   const n = results.length;
@@ -57,7 +79,11 @@ export function computeMetrics(golden: GoldenQuestion[], results: EvaluationQues
   };
 }
 
-export function detectDrift(metrics: EvaluationMetrics, baseline: EvaluationMetrics | undefined, tolerance: number): EvaluationReport['drift'] {
+export function detectDrift(
+  metrics: EvaluationMetrics,
+  baseline: EvaluationMetrics | undefined,
+  tolerance: number,
+): EvaluationReport['drift'] {
   if (!baseline) return { detected: false, reasons: [] };
   const reasons: string[] = [];
   const drop = (name: keyof EvaluationMetrics, higherIsBetter = true): void => {
@@ -65,7 +91,8 @@ export function detectDrift(metrics: EvaluationMetrics, baseline: EvaluationMetr
     const then = baseline[name];
     if (typeof now !== 'number' || typeof then !== 'number') return;
     const delta = higherIsBetter ? then - now : now - then;
-    if (delta > tolerance) reasons.push(`${name} ${higherIsBetter ? 'fell' : 'rose'} from ${then.toFixed(2)} to ${now.toFixed(2)}`);
+    if (delta > tolerance)
+      reasons.push(`${name} ${higherIsBetter ? 'fell' : 'rose'} from ${then.toFixed(2)} to ${now.toFixed(2)}`);
   };
   drop('retrievalHitRate');
   drop('answerAccuracy');

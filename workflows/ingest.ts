@@ -3,18 +3,26 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
-  allHandlersFinished,
   condition,
   continueAsNew,
+  isCancellation,
   log,
+  patched,
   setHandler,
   startChild,
   workflowInfo,
-  ChildWorkflowFailure,
 } from '@temporalio/workflow';
-import type { IngestBatchInput, IngestBatchProgress, IngestBatchResult, IngestDocumentInput, IngestDocumentResult } from './definitions';
+import type {
+  IngestBatchInput,
+  IngestBatchProgress,
+  IngestBatchResult,
+  IngestDocumentInput,
+  IngestDocumentResult,
+} from './definitions';
 import { DocumentIdKey, TenantIdKey, batchProgressQuery, ingestProgressQuery, ingestWorkflowId } from './definitions';
 import { embedding, parsing, storage } from './proxies';
 
@@ -48,7 +56,12 @@ async function ingestDocumentSteps(input: IngestDocumentInput): Promise<IngestDo
     stage = 'activating';
     const { retired } = await storage.activateDocument({ ...base, stagingRef });
     stage = 'done';
-    log.info('document ingested', { documentId: input.documentId, version: prepared.version, chunks: prepared.chunks, retired });
+    log.info('document ingested', {
+      documentId: input.documentId,
+      version: prepared.version,
+      chunks: prepared.chunks,
+      retired,
+    });
     return {
       ...base,
       status: 'ingested',
@@ -61,19 +74,26 @@ async function ingestDocumentSteps(input: IngestDocumentInput): Promise<IngestDo
     };
   } catch (err) {
     stage = 'cleaning up';
-    // Staged points of this run are removed; the active version (if any) was never touched.
-    await storage.discardStagedDocument({ tenantId: input.tenantId, documentId: input.documentId, stagingRef });
+    // Staged points and files of this run are removed; the active version (if any) was never touched. A cancelled
+    // scope refuses to schedule activities, so the clean-up runs in a scope that cancellation cannot reach.
+    const cleanup = { tenantId: input.tenantId, documentId: input.documentId, stagingRef };
+    if (patched('cleanup-survives-cancellation'))
+      await CancellationScope.nonCancellable(() => storage.discardStagedDocument(cleanup));
+    else await storage.discardStagedDocument(cleanup);
     throw err;
   }
 }
 
 /** Documents per run before continuing as new: keeps each history far below Temporal's limits. */
 const DOCUMENTS_PER_RUN = 100;
+/** Clients pass GROUNDWORK_INGEST_CONCURRENCY; these bound what any caller may ask for. */
+const DEFAULT_BATCH_CONCURRENCY = 4;
+const MAX_BATCH_CONCURRENCY = 32;
 
 export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchResult> {
   const total = input.documents.length;
   const progress: IngestBatchProgress = input.progress ?? { next: 0, ingested: 0, unchanged: 0, failed: [] };
-  const concurrency = Math.max(1, Math.min(input.concurrency ?? 4, 32));
+  const concurrency = Math.max(1, Math.min(input.concurrency ?? DEFAULT_BATCH_CONCURRENCY, MAX_BATCH_CONCURRENCY));
   let running = 0;
   setHandler(batchProgressQuery, () => ({ ...progress, total, running }));
 
@@ -105,6 +125,8 @@ export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchR
           if (result.status === 'unchanged') progress.unchanged += 1;
           else progress.ingested += 1;
         } catch (err) {
+          // A cancelled batch ends cancelled, not as a batch whose documents all "failed".
+          if (isCancellation(err) && patched('cancelled-batch-ends-cancelled')) throw err;
           const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
           const code = cause instanceof ApplicationFailure && cause.type ? cause.type : 'INGEST_FAILED';
           const message = cause instanceof Error ? cause.message : 'Ingestion failed.';
@@ -116,7 +138,6 @@ export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchR
     );
   }
   await Promise.all(pending);
-  await condition(allHandlersFinished);
   if (progress.next < total) {
     log.info('continuing batch as new', { next: progress.next, total, historyLength: workflowInfo().historyLength });
     await continueAsNew<typeof ingestBatch>({ ...input, progress });

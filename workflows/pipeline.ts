@@ -1,5 +1,5 @@
 // The answering path shared by answerQuestion and evaluateTenant: retrieve → generate → verify.
-import type { Citation, RetrievedRef } from './definitions';
+import type { AnswerStage, Citation, RetrievedRef } from './definitions';
 import { NOT_FOUND_ANSWER } from './definitions';
 import { answering, generation } from './proxies';
 
@@ -18,7 +18,7 @@ export async function runAnswerPipeline(
   tenantId: string,
   question: string,
   topK: number,
-  onStage: (stage: 'retrieving' | 'generating' | 'verifying') => void = () => undefined,
+  onStage: (stage: AnswerStage) => void = () => undefined,
 ): Promise<PipelineResult> {
   onStage('retrieving');
   const { chunks } = await answering.retrieveChunks({ tenantId, question, topK });

@@ -1,4 +1,4 @@
-// Verification: every citation must name a retrieved chunk (DESIGN invariant 4) and every claim must be
+// Verification: every citation must name a chunk retrieved for this tenant in this run, and every claim must be
 // supported by the text it cites; what fails is dropped and lowers the confidence.
 import type { Citation } from '../../workflows/definitions';
 import { NOT_FOUND_ANSWER } from '../../workflows/definitions';
@@ -52,7 +52,13 @@ export function verifyAnswer(input: { question: string; draft: DraftAnswer; cont
   const byRef = new Map(context.map((c) => [c.ref, c]));
   const checks = { droppedClaims: 0, unsupportedClaims: 0, invalidRefs: 0 };
   if (draft.notFound || draft.claims.length === 0) {
-    return { status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence: clamp(draft.confidence), checks };
+    return {
+      status: 'not_found',
+      answer: NOT_FOUND_ANSWER,
+      citations: [],
+      confidence: clamp(draft.confidence),
+      checks,
+    };
   }
   const citations: Citation[] = [];
   const numberOf = new Map<string, number>();
@@ -78,14 +84,21 @@ export function verifyAnswer(input: { question: string; draft: DraftAnswer; cont
       if (n === undefined) {
         n = citations.length + 1;
         numberOf.set(c.chunkId, n);
-        citations.push({ documentId: c.documentId, sourceName: c.sourceName, locator: c.locator, chunkId: c.chunkId, quote: bestQuote(claim.text, c.text) });
+        citations.push({
+          documentId: c.documentId,
+          sourceName: c.sourceName,
+          locator: c.locator,
+          chunkId: c.chunkId,
+          quote: bestQuote(claim.text, c.text),
+        });
       }
       marks.push(`[${n}]`);
     }
     supports.push(Math.max(...supported.map((x) => x.s)));
     sentences.push(`${claim.text.trim()} ${marks.join('')}`);
   }
-  if (sentences.length === 0) return { status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence: 0, checks };
+  if (sentences.length === 0)
+    return { status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence: 0, checks };
   const meanSupport = supports.reduce((a, b) => a + b, 0) / supports.length;
   const confidence = clamp(draft.confidence * (sentences.length / draft.claims.length) * meanSupport);
   return { status: 'answered', answer: sentences.join(' '), citations, confidence, checks };

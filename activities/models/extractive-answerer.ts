@@ -31,19 +31,32 @@ export class ExtractiveAnswerer implements Answerer {
     const candidates: Candidate[] = [];
     input.context.forEach((chunk) =>
       splitSentences(chunk.text).forEach((text) => {
-        candidates.push({ ref: chunk.ref, text, tokens: new Set(contentTokens(text)), chunkScore: chunk.score, order: candidates.length, coverage: 0 });
+        candidates.push({
+          ref: chunk.ref,
+          text,
+          tokens: new Set(contentTokens(text)),
+          chunkScore: chunk.score,
+          order: candidates.length,
+          coverage: 0,
+        });
       }),
     );
-    if (qTerms.length === 0 || candidates.length === 0) return { notFound: true, claims: [], confidence: qTerms.length === 0 ? 0 : 1, model: this.id };
+    if (qTerms.length === 0 || candidates.length === 0)
+      return { notFound: true, claims: [], confidence: qTerms.length === 0 ? 0 : 1, model: this.id };
 
     // IDF over the retrieved sentences: a term every sentence has says little about which one answers.
     const n = candidates.length;
-    const idf = new Map(qTerms.map((t) => [t, Math.log(1 + (n + 1) / (1 + candidates.filter((c) => c.tokens.has(t)).length))]));
+    const idf = new Map(
+      qTerms.map((t) => [t, Math.log(1 + (n + 1) / (1 + candidates.filter((c) => c.tokens.has(t)).length))]),
+    );
     const total = qTerms.reduce((s, t) => s + (idf.get(t) ?? 0), 0);
-    const coverageOf = (tokens: Set<string>): number => qTerms.reduce((s, t) => s + (tokens.has(t) ? (idf.get(t) ?? 0) : 0), 0) / total;
+    const coverageOf = (tokens: Set<string>): number =>
+      qTerms.reduce((s, t) => s + (tokens.has(t) ? (idf.get(t) ?? 0) : 0), 0) / total;
     for (const c of candidates) c.coverage = coverageOf(c.tokens);
 
-    const ranked = [...candidates].sort((a, b) => b.coverage - a.coverage || b.chunkScore - a.chunkScore || a.order - b.order);
+    const ranked = [...candidates].sort(
+      (a, b) => b.coverage - a.coverage || b.chunkScore - a.chunkScore || a.order - b.order,
+    );
     const best = ranked[0] as Candidate;
     if (best.coverage < this.options.floor) {
       // Confident the answer is absent when even the best sentence covers little of the question.
@@ -54,7 +67,11 @@ export class ExtractiveAnswerer implements Answerer {
     for (const c of ranked.slice(1)) {
       if (chosen.length >= this.options.maxSentences) break;
       const adds = qTerms.some((t) => c.tokens.has(t) && !covered.has(t));
-      if (c.coverage >= Math.max(this.options.floor, best.coverage * 0.75) && adds && !chosen.some((x) => x.text === c.text)) {
+      if (
+        c.coverage >= Math.max(this.options.floor, best.coverage * 0.75) &&
+        adds &&
+        !chosen.some((x) => x.text === c.text)
+      ) {
         chosen.push(c);
         for (const t of qTerms) if (c.tokens.has(t)) covered.add(t);
       }

@@ -3,6 +3,7 @@ import { ExtractiveAnswerer } from './extractive-answerer';
 import { LexicalEmbedder } from './lexical-embedder';
 import { OpenAiAnswerer, OpenAiEmbedder } from './openai';
 import type { Answerer, Embedder } from './types';
+import { ConfigError, KNOWN_EMBEDDING_DIMENSIONS } from '../../common/config';
 
 export interface ModelConfig {
   openaiApiKey?: string;
@@ -12,13 +13,14 @@ export interface ModelConfig {
   embeddingDimensions?: number;
 }
 
-const KNOWN_DIMENSIONS: Record<string, number> = { 'text-embedding-3-small': 1536, 'text-embedding-3-large': 3072, 'text-embedding-ada-002': 1536 };
-
 export function createModels(config: ModelConfig): { embedder: Embedder; answerer: Answerer } {
   if (!config.openaiApiKey) return { embedder: new LexicalEmbedder(), answerer: new ExtractiveAnswerer() };
   const options = { apiKey: config.openaiApiKey, baseURL: config.openaiBaseUrl };
   const model = config.embeddingModel ?? 'text-embedding-3-small';
-  const dims = config.embeddingDimensions ?? KNOWN_DIMENSIONS[model] ?? 1536;
+  const dims = config.embeddingDimensions ?? KNOWN_EMBEDDING_DIMENSIONS[model];
+  // Configuration refuses this at start-up; a programmatic caller gets the same sentence.
+  if (dims === undefined)
+    throw new ConfigError(`OPENAI_EMBEDDING_DIMENSIONS is required for the embedding model "${model}".`);
   return {
     embedder: new OpenAiEmbedder(options, model, dims, config.embeddingDimensions),
     answerer: new OpenAiAnswerer(options, config.chatModel),

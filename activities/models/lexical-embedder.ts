@@ -21,7 +21,8 @@ export class LexicalEmbedder implements Embedder {
   embedOne(text: string): number[] {
     const tokens = contentTokens(text);
     const counts = new Map<string, number>();
-    const add = (feature: string, weight: number): void => void counts.set(feature, (counts.get(feature) ?? 0) + weight);
+    const add = (feature: string, weight: number): void =>
+      void counts.set(feature, (counts.get(feature) ?? 0) + weight);
     tokens.forEach((t, i) => {
       add(`w:${t}`, 1);
       const next = tokens[i + 1];

@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import { z } from 'zod';
 import type { Answerer, ContextChunk, DraftAnswer, Embedder } from './types';
 import { ModelRequestError, ModelUnavailableError } from './types';
+import { retryAfterFromHeaders } from '../../common/errors';
 
 export interface OpenAiOptions {
   apiKey: string;
@@ -17,27 +18,21 @@ function client(o: OpenAiOptions): OpenAI {
   return new OpenAI({ apiKey: o.apiKey, baseURL: o.baseURL, maxRetries: 0, timeout: o.timeoutMs ?? 60_000 });
 }
 
-/** Retry-after in ms from `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
-export function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = Number(headers?.get('retry-after-ms'));
-  if (Number.isFinite(ms) && ms > 0) return ms;
-  const ra = headers?.get('retry-after');
-  if (!ra) return undefined;
-  const secs = Number(ra);
-  if (Number.isFinite(secs)) return secs * 1000;
-  const date = Date.parse(ra);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
-}
-
 /** Maps provider errors; messages never include request content or keys. */
 export function mapOpenAiError(err: unknown): Error {
-  if (err instanceof OpenAI.APIConnectionError) return new ModelUnavailableError('The model provider could not be reached or timed out.');
+  if (err instanceof OpenAI.APIConnectionError)
+    return new ModelUnavailableError('The model provider could not be reached or timed out.');
   if (err instanceof OpenAI.APIError) {
     const status = err.status ?? 0;
     if (status === 429 || status >= 500 || status === 408 || status === 409) {
-      return new ModelUnavailableError(`The model provider answered ${status}; retrying later.`, retryAfterMs(err.headers));
+      return new ModelUnavailableError(
+        `The model provider answered ${status}; retrying later.`,
+        retryAfterFromHeaders(err.headers),
+      );
     }
-    return new ModelRequestError(`The model provider rejected the request (${status}${err.code ? ` ${err.code}` : ''}).`);
+    return new ModelRequestError(
+      `The model provider rejected the request (${status}${err.code ? ` ${err.code}` : ''}).`,
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -61,7 +56,11 @@ export class OpenAiEmbedder implements Embedder {
     for (let i = 0; i < texts.length; i += EMBED_BATCH) {
       const input = texts.slice(i, i + EMBED_BATCH).map((t) => t || ' ');
       try {
-        const res = await this.api.embeddings.create({ model: this.model, input, ...(this.requestDimensions ? { dimensions: this.requestDimensions } : {}) });
+        const res = await this.api.embeddings.create({
+          model: this.model,
+          input,
+          ...(this.requestDimensions ? { dimensions: this.requestDimensions } : {}),
+        });
         const sorted = [...res.data].sort((a, b) => a.index - b.index);
         for (const d of sorted) out.push(d.embedding);
       } catch (err) {
@@ -87,7 +86,9 @@ export const SYSTEM_PROMPT = [
 ].join(' ');
 
 export function renderContext(question: string, context: ContextChunk[]): string {
-  const chunks = context.map((c) => `[${c.ref}] (${c.sourceName ?? c.documentId}, ${c.locator})\n${c.text}`).join('\n\n');
+  const chunks = context
+    .map((c) => `[${c.ref}] (${c.sourceName ?? c.documentId}, ${c.locator})\n${c.text}`)
+    .join('\n\n');
   return `Context chunks:\n\n${chunks}\n\nQuestion: ${question}`;
 }
 
@@ -129,6 +130,11 @@ export class OpenAiAnswerer implements Answerer {
       parsed = undefined;
     }
     if (!parsed) return { notFound: true, claims: [], confidence: 0, model: this.id };
-    return { notFound: parsed.notFound, claims: parsed.notFound ? [] : parsed.claims, confidence: parsed.confidence, model: this.id };
+    return {
+      notFound: parsed.notFound,
+      claims: parsed.notFound ? [] : parsed.claims,
+      confidence: parsed.confidence,
+      model: this.id,
+    };
   }
 }

@@ -1,4 +1,5 @@
 // Model providers behind small interfaces: openai when configured, deterministic offline defaults otherwise.
+import { GroundworkError } from '../../common/errors';
 
 export interface Embedder {
   /** Stable identity, stored with the collection so that vectors of different models never mix. */
@@ -38,18 +39,18 @@ export interface Answerer {
   answer(input: { question: string; context: ContextChunk[] }): Promise<DraftAnswer>;
 }
 
-/** A transient provider failure (429, 5xx, timeout): retry, honouring retryAfterMs when given. */
-export class ModelUnavailableError extends Error {
+/** A transient provider failure (429, 5xx, timeout): retried, honouring the provider's retry-after when given. */
+export class ModelUnavailableError extends GroundworkError {
   override readonly name = 'ModelUnavailableError';
-  constructor(
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
+  constructor(message: string, retryAfterMs?: number) {
+    super('MODEL_UNAVAILABLE', message, { retryable: true, retryAfterMs });
   }
 }
 
-/** A permanent provider failure (bad key, bad request): do not retry. */
-export class ModelRequestError extends Error {
+/** A permanent provider failure (bad key, bad request): not retried. */
+export class ModelRequestError extends GroundworkError {
   override readonly name = 'ModelRequestError';
+  constructor(message: string) {
+    super('MODEL_REQUEST_REJECTED', message);
+  }
 }

@@ -1,4 +1,4 @@
-// Deterministic point ids (DESIGN invariant 2): UUID v5 over tenant, document, version and chunk index,
+// Deterministic point ids: UUID v5 over tenant, document, version and chunk index,
 // so a retried or repeated upsert writes the same ids and never duplicates.
 import { createHash } from 'node:crypto';
 

@@ -17,6 +17,5 @@ export function createVectorStore(config: VectorStoreConfig): VectorStore {
 }
 
 export { LanceDbVectorStore, QdrantVectorStore };
-export { isQdrantReachable } from './qdrant';
 export { pointId } from './ids';
 export * from './types';

@@ -1,12 +1,13 @@
 // The embedded default store: LanceDB on local disk, one table, cosine distance. Every predicate is built
-// by tenantWhere(), which always starts with the tenant filter (DESIGN invariant 1).
+// by tenantWhere(), which always starts with the tenant filter, so no call can reach another tenant's rows.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Int32, Schema, Utf8 } from 'apache-arrow';
-import type { ChunkPayload, ChunkState, DocumentSummary, ScoredChunk, SearchOptions, VectorPoint, VectorStore } from './types';
-import { TenantMismatchError } from './types';
-import { assertTenant } from './tenant';
+import { GroundworkError } from '../../common/errors';
+import { assertTenantId } from '../../common/ids';
+import type { ChunkPayload, ChunkState, ScoredChunk, SearchOptions, VectorPoint, VectorStore } from './types';
+import { embedderMismatch, tenantMismatch, versionNotStaged } from './types';
 import { fromStored, toStored } from './payload';
 import type { StoredPayload } from './payload';
 
@@ -14,10 +15,6 @@ interface Row extends StoredPayload {
   id: string;
   vector: number[];
   _distance?: number;
-}
-
-export class EmbedderMismatchError extends Error {
-  override readonly name = 'EmbedderMismatchError';
 }
 
 const sql = (value: string): string => `'${value.replace(/'/g, "''")}'`;
@@ -39,9 +36,10 @@ export class LanceDbVectorStore implements VectorStore {
   ) {}
 
   private tenantWhere(tenantId: string, extra: Record<string, string | undefined> = {}, extraSql?: string): string {
-    assertTenant(tenantId);
+    assertTenantId(tenantId);
     const parts = [`tenant_id = ${sql(tenantId)}`];
-    for (const [column, value] of Object.entries(extra)) if (value !== undefined) parts.push(`${column} = ${sql(value)}`);
+    for (const [column, value] of Object.entries(extra))
+      if (value !== undefined) parts.push(`${column} = ${sql(value)}`);
     if (extraSql) parts.push(extraSql);
     return parts.join(' AND ');
   }
@@ -54,16 +52,18 @@ export class LanceDbVectorStore implements VectorStore {
 
   async ensureReady(dimensions: number): Promise<void> {
     if (this.table) {
-      if (this.dimensions !== dimensions) throw new EmbedderMismatchError(`The store holds ${this.dimensions}-dimensional vectors; the embedder produces ${dimensions}.`);
+      if (this.dimensions !== undefined && this.dimensions !== dimensions)
+        throw embedderMismatch(this.dimensions, dimensions);
       return;
     }
     await fs.mkdir(this.dir, { recursive: true });
     const metaFile = path.join(this.dir, `${this.tableName}.meta.json`);
-    const meta = await fs.readFile(metaFile, 'utf8').then((s) => JSON.parse(s) as { dimensions: number }, () => undefined);
+    const meta = await fs.readFile(metaFile, 'utf8').then(
+      (s) => JSON.parse(s) as { dimensions: number },
+      () => undefined,
+    );
     if (meta && meta.dimensions !== dimensions) {
-      throw new EmbedderMismatchError(
-        `The LanceDB table "${this.tableName}" holds ${meta.dimensions}-dimensional vectors but the embedder produces ${dimensions}: use another LANCEDB_DIR or re-ingest.`,
-      );
+      throw embedderMismatch(meta.dimensions, dimensions);
     }
     this.db ??= await lancedb.connect(this.dir);
     const names = await this.db.tableNames();
@@ -92,23 +92,41 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   private ready(): lancedb.Table {
-    if (!this.table) throw new Error('The vector store is not ready: call ensureReady(dimensions) first.');
+    if (!this.table)
+      throw new GroundworkError(
+        'VECTOR_STORE_NOT_READY',
+        'The vector store is not ready: call ensureReady(dimensions) first.',
+      );
     return this.table;
   }
 
   async upsert(tenantId: string, points: VectorPoint[]): Promise<void> {
-    assertTenant(tenantId);
-    if (points.some((p) => p.payload.tenantId !== tenantId)) throw new TenantMismatchError();
-    if (points.some((p) => p.vector.length !== this.dimensions)) throw new EmbedderMismatchError('A vector has the wrong number of dimensions.');
+    assertTenantId(tenantId);
+    if (points.some((p) => p.payload.tenantId !== tenantId)) throw tenantMismatch();
+    const wrong = points.find((p) => p.vector.length !== this.dimensions);
+    if (wrong) throw embedderMismatch(this.dimensions ?? 0, wrong.vector.length);
     if (points.length === 0) return;
     const table = this.ready();
-    await this.serial(() => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(points.map(toRow) as unknown as Record<string, unknown>[]));
+    await this.serial(() =>
+      table
+        .mergeInsert('id')
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute(points.map(toRow) as unknown as Record<string, unknown>[]),
+    );
   }
 
   async search(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]> {
-    const docs = options.documentIds?.length ? `document_id IN (${options.documentIds.map(sql).join(', ')})` : undefined;
+    const docs = options.documentIds?.length
+      ? `document_id IN (${options.documentIds.map(sql).join(', ')})`
+      : undefined;
     const where = this.tenantWhere(tenantId, { state: 'active' }, docs);
-    const rows = (await this.ready().vectorSearch(vector).distanceType('cosine').where(where).limit(options.limit).toArray()) as Row[];
+    const rows = (await this.ready()
+      .vectorSearch(vector)
+      .distanceType('cosine')
+      .where(where)
+      .limit(options.limit)
+      .toArray()) as Row[];
     return rows
       .map((r) => ({ id: r.id, score: 1 - (r._distance ?? 1), payload: fromRow(r) }))
       .filter((r) => options.minScore === undefined || r.score >= options.minScore)
@@ -116,15 +134,30 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   async activeVersion(tenantId: string, documentId: string): Promise<string | null> {
-    const rows = (await this.ready().query().where(this.tenantWhere(tenantId, { document_id: documentId, state: 'active' })).select(['version']).limit(1).toArray()) as Row[];
+    const rows = (await this.ready()
+      .query()
+      .where(this.tenantWhere(tenantId, { document_id: documentId, state: 'active' }))
+      .select(['version'])
+      .limit(1)
+      .toArray()) as Row[];
     return rows[0]?.version ?? null;
   }
 
-  async activateVersion(tenantId: string, documentId: string, version: string): Promise<{ activated: number; retired: number }> {
+  async activateVersion(
+    tenantId: string,
+    documentId: string,
+    version: string,
+  ): Promise<{ activated: number; retired: number }> {
     const table = this.ready();
     return this.serial(async () => {
       const staged = this.tenantWhere(tenantId, { document_id: documentId, version, state: 'staged' });
       const activated = await table.countRows(staged);
+      if (
+        activated === 0 &&
+        (await table.countRows(this.tenantWhere(tenantId, { document_id: documentId, version, state: 'active' }))) === 0
+      ) {
+        throw versionNotStaged();
+      }
       if (activated > 0) await table.update({ where: staged, values: { state: 'active' } });
       const others = this.tenantWhere(tenantId, { document_id: documentId }, `version <> ${sql(version)}`);
       const retired = await table.countRows(others);
@@ -136,17 +169,11 @@ export class LanceDbVectorStore implements VectorStore {
   async discardStaged(tenantId: string, documentId: string, keepVersion?: string): Promise<number> {
     const table = this.ready();
     return this.serial(async () => {
-      const where = this.tenantWhere(tenantId, { document_id: documentId, state: 'staged' }, keepVersion ? `version <> ${sql(keepVersion)}` : undefined);
-      const n = await table.countRows(where);
-      if (n > 0) await table.delete(where);
-      return n;
-    });
-  }
-
-  async deleteDocument(tenantId: string, documentId: string): Promise<number> {
-    const table = this.ready();
-    return this.serial(async () => {
-      const where = this.tenantWhere(tenantId, { document_id: documentId });
+      const where = this.tenantWhere(
+        tenantId,
+        { document_id: documentId, state: 'staged' },
+        keepVersion ? `version <> ${sql(keepVersion)}` : undefined,
+      );
       const n = await table.countRows(where);
       if (n > 0) await table.delete(where);
       return n;
@@ -155,21 +182,6 @@ export class LanceDbVectorStore implements VectorStore {
 
   async count(tenantId: string, filter: { documentId?: string; state?: ChunkState } = {}): Promise<number> {
     return this.ready().countRows(this.tenantWhere(tenantId, { document_id: filter.documentId, state: filter.state }));
-  }
-
-  async listDocuments(tenantId: string): Promise<DocumentSummary[]> {
-    const rows = (await this.ready()
-      .query()
-      .where(this.tenantWhere(tenantId, { state: 'active' }))
-      .select(['document_id', 'version', 'source_name'])
-      .toArray()) as Row[];
-    const docs = new Map<string, DocumentSummary>();
-    for (const r of rows) {
-      const d = docs.get(r.document_id) ?? { documentId: r.document_id, version: r.version, sourceName: r.source_name, chunks: 0 };
-      d.chunks += 1;
-      docs.set(r.document_id, d);
-    }
-    return [...docs.values()].sort((a, b) => a.documentId.localeCompare(b.documentId));
   }
 
   async getChunks(tenantId: string, ids: string[]): Promise<ScoredChunk[]> {

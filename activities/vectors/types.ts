@@ -1,4 +1,6 @@
-// The one vector-store contract. Every call is tenant-scoped and the adapter enforces it (DESIGN invariant 1).
+// The one vector-store contract. Every call takes a tenant id and the adapter enforces the tenant filter itself:
+// no unscoped search exists, so no query can see another tenant's chunks.
+import { GroundworkError } from '../../common/errors';
 
 export type ChunkState = 'staged' | 'active';
 
@@ -39,19 +41,12 @@ export interface SearchOptions {
   minScore?: number;
 }
 
-export interface DocumentSummary {
-  documentId: string;
-  version: string;
-  sourceName: string;
-  chunks: number;
-}
-
 export interface VectorStore {
   /** Short name for logs: 'lancedb' | 'qdrant'. */
   readonly kind: string;
   /** Create the collection/table and indexes if missing. Idempotent. */
   ensureReady(dimensions: number): Promise<void>;
-  /** Insert or replace points. Every point's payload.tenantId must equal tenantId, else TenantMismatchError. */
+  /** Insert or replace points. Every point's payload.tenantId must equal tenantId, else TENANT_MISMATCH. */
   upsert(tenantId: string, points: VectorPoint[]): Promise<void>;
   /** Nearest active chunks of this tenant only. */
   search(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]>;
@@ -59,25 +54,39 @@ export interface VectorStore {
   activeVersion(tenantId: string, documentId: string): Promise<string | null>;
   /**
    * Make `version` the live one: its staged points become active, then every point of the document
-   * with another version is deleted. Idempotent; returns counts.
+   * with another version is deleted. Idempotent; returns counts. A version with no points at all is refused
+   * (VERSION_NOT_STAGED) rather than leaving the document without its live version.
    */
-  activateVersion(tenantId: string, documentId: string, version: string): Promise<{ activated: number; retired: number }>;
+  activateVersion(
+    tenantId: string,
+    documentId: string,
+    version: string,
+  ): Promise<{ activated: number; retired: number }>;
   /** Delete staged points of a document that are not `keepVersion` (leftovers of a failed run). */
   discardStaged(tenantId: string, documentId: string, keepVersion?: string): Promise<number>;
-  /** Remove every point of a document. */
-  deleteDocument(tenantId: string, documentId: string): Promise<number>;
   /** Count points of a tenant, optionally for one document and/or state. */
   count(tenantId: string, filter?: { documentId?: string; state?: ChunkState }): Promise<number>;
-  /** Active documents of the tenant. */
-  listDocuments(tenantId: string): Promise<DocumentSummary[]>;
   /** Fetch chunks by id, tenant-scoped (ids of other tenants are silently absent). */
   getChunks(tenantId: string, ids: string[]): Promise<ScoredChunk[]>;
   close(): Promise<void>;
 }
 
-export class TenantMismatchError extends Error {
-  override readonly name = 'TenantMismatchError';
-  constructor() {
-    super('A point was written with a tenant id other than the one the call is scoped to.');
-  }
-}
+export const tenantMismatch = (): GroundworkError =>
+  new GroundworkError(
+    'TENANT_MISMATCH',
+    'A point was written with a tenant id other than the one the call is scoped to.',
+  );
+
+/** Activation of a version with nothing staged would retire the live version and leave the document empty. */
+export const versionNotStaged = (): GroundworkError =>
+  new GroundworkError(
+    'VERSION_NOT_STAGED',
+    'No chunks of this document version are staged or live; nothing was activated.',
+  );
+
+/** The store's collection holds vectors of another size: another embedder wrote it. Retrying cannot help. */
+export const embedderMismatch = (stored: number, produced: number): GroundworkError =>
+  new GroundworkError(
+    'EMBEDDER_MISMATCH',
+    `The vector store holds ${stored}-dimensional vectors but the embedder produces ${produced}.`,
+  );

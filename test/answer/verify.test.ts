@@ -3,10 +3,29 @@ import type { ContextChunk, DraftAnswer } from '../../activities/models/types';
 import { NOT_FOUND_ANSWER } from '../../workflows/definitions';
 
 const context: ContextChunk[] = [
-  { ref: 'C1', chunkId: 'c1', documentId: 'hr.pdf', locator: 'p. 2', score: 0.6, text: 'Intro line. Employees receive 25 vacation days per year. Unused days expire in March.' },
-  { ref: 'C2', chunkId: 'c2', documentId: 'sales.xlsx', locator: 'Revenue!A3:C3', score: 0.4, text: 'Region | Q1\nRegion: EMEA; Q1: 1200' },
+  {
+    ref: 'C1',
+    chunkId: 'c1',
+    documentId: 'hr.pdf',
+    locator: 'p. 2',
+    score: 0.6,
+    text: 'Intro line. Employees receive 25 vacation days per year. Unused days expire in March.',
+  },
+  {
+    ref: 'C2',
+    chunkId: 'c2',
+    documentId: 'sales.xlsx',
+    locator: 'Revenue!A3:C3',
+    score: 0.4,
+    text: 'Region | Q1\nRegion: EMEA; Q1: 1200',
+  },
 ];
-const draft = (claims: DraftAnswer['claims'], confidence = 0.9): DraftAnswer => ({ notFound: false, claims, confidence, model: 'test' });
+const draft = (claims: DraftAnswer['claims'], confidence = 0.9): DraftAnswer => ({
+  notFound: false,
+  claims,
+  confidence,
+  model: 'test',
+});
 
 test('cites supported claims with verbatim quotes, numbered in order and deduplicated by chunk', () => {
   const v = verifyAnswer({
@@ -19,7 +38,9 @@ test('cites supported claims with verbatim quotes, numbered in order and dedupli
     ]),
   });
   expect(v.status).toBe('answered');
-  expect(v.answer).toBe('Employees receive 25 vacation days per year. [1] Region: EMEA; Q1: 1200 [2] Unused days expire in March. [1]');
+  expect(v.answer).toBe(
+    'Employees receive 25 vacation days per year. [1] Region: EMEA; Q1: 1200 [2] Unused days expire in March. [1]',
+  );
   expect(v.citations.map((c) => c.chunkId)).toEqual(['c1', 'c2']);
   for (const c of v.citations) expect(context.find((x) => x.chunkId === c.chunkId)!.text).toContain(c.quote);
   expect(v.citations[1]!.quote).toBe('Region: EMEA; Q1: 1200');
@@ -42,14 +63,22 @@ test('drops a claim citing a chunk that was not retrieved, and lowers confidence
 });
 
 test('drops a claim its cited text does not support', () => {
-  const v = verifyAnswer({ question: 'q', context, draft: draft([{ text: 'Employees may work from Mars on Fridays.', refs: ['C1'] }]) });
+  const v = verifyAnswer({
+    question: 'q',
+    context,
+    draft: draft([{ text: 'Employees may work from Mars on Fridays.', refs: ['C1'] }]),
+  });
   expect(v.status).toBe('not_found');
   expect(v.confidence).toBe(0);
   expect(v.checks.unsupportedClaims).toBe(1);
 });
 
 test('a draft that says not found keeps its confidence that the answer is absent', () => {
-  const v = verifyAnswer({ question: 'q', context, draft: { notFound: true, claims: [], confidence: 0.8, model: 'test' } });
+  const v = verifyAnswer({
+    question: 'q',
+    context,
+    draft: { notFound: true, claims: [], confidence: 0.8, model: 'test' },
+  });
   expect(v).toMatchObject({ status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence: 0.8 });
 });
 

@@ -16,7 +16,11 @@ describe('lexical embedder', () => {
   });
 
   test('scores related texts above unrelated ones', async () => {
-    const [q, related, unrelated] = await e.embed(['How many vacation days do employees get?', 'Employees receive 25 vacation days per year.', 'The server room is cooled to 18 degrees.']);
+    const [q, related, unrelated] = await e.embed([
+      'How many vacation days do employees get?',
+      'Employees receive 25 vacation days per year.',
+      'The server room is cooled to 18 degrees.',
+    ]);
     expect(dot(q!, related!)).toBeGreaterThan(dot(q!, unrelated!) + 0.2);
   });
 
@@ -34,7 +38,10 @@ describe('tokeniser', () => {
   });
 
   test('splits sentences but keeps abbreviations, decimals and spreadsheet rows whole', () => {
-    expect(splitSentences('Rates rose 3.5 percent, e.g. in May. Then they fell.')).toEqual(['Rates rose 3.5 percent, e.g. in May.', 'Then they fell.']);
+    expect(splitSentences('Rates rose 3.5 percent, e.g. in May. Then they fell.')).toEqual([
+      'Rates rose 3.5 percent, e.g. in May.',
+      'Then they fell.',
+    ]);
     expect(splitSentences('Region: EMEA; Q1: 1,200; Q2: 1,350')).toEqual(['Region: EMEA; Q1: 1,200; Q2: 1,350']);
   });
 });
@@ -42,14 +49,31 @@ describe('tokeniser', () => {
 describe('extractive answerer', () => {
   const a = new ExtractiveAnswerer();
   const context: ContextChunk[] = [
-    { ref: 'C1', chunkId: 'c1', documentId: 'hr', locator: 'p. 1', score: 0.5, text: 'Our office is in Lyon. Full-time employees receive 25 vacation days per calendar year.' },
-    { ref: 'C2', chunkId: 'c2', documentId: 'it', locator: 'p. 4', score: 0.2, text: 'Laptops are replaced every three years.' },
+    {
+      ref: 'C1',
+      chunkId: 'c1',
+      documentId: 'hr',
+      locator: 'p. 1',
+      score: 0.5,
+      text: 'Our office is in Lyon. Full-time employees receive 25 vacation days per calendar year.',
+    },
+    {
+      ref: 'C2',
+      chunkId: 'c2',
+      documentId: 'it',
+      locator: 'p. 4',
+      score: 0.2,
+      text: 'Laptops are replaced every three years.',
+    },
   ];
 
   test('quotes the sentence that answers and cites its chunk', async () => {
     const d = await a.answer({ question: 'How many vacation days do full-time employees receive?', context });
     expect(d.notFound).toBe(false);
-    expect(d.claims[0]).toEqual({ text: 'Full-time employees receive 25 vacation days per calendar year.', refs: ['C1'] });
+    expect(d.claims[0]).toEqual({
+      text: 'Full-time employees receive 25 vacation days per calendar year.',
+      refs: ['C1'],
+    });
   });
 
   test('says not found when no sentence covers the question', async () => {

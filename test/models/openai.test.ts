@@ -39,9 +39,18 @@ test('embeds in batches of 96 and returns vectors in input order', async () => {
   reply = (_p, body) => {
     const input = body.input as string[];
     // Reversed on purpose: the adapter must order by index.
-    return { status: 200, body: { data: input.map((_t, i) => ({ index: i, embedding: [i, input.length] })).reverse(), model: 'm', usage: {} } };
+    return {
+      status: 200,
+      body: {
+        data: input.map((_t, i) => ({ index: i, embedding: [i, input.length] })).reverse(),
+        model: 'm',
+        usage: {},
+      },
+    };
   };
-  const out = await new OpenAiEmbedder(options(), 'text-embedding-3-small', 2).embed(Array.from({ length: 100 }, (_, i) => `t${i}`));
+  const out = await new OpenAiEmbedder(options(), 'text-embedding-3-small', 2).embed(
+    Array.from({ length: 100 }, (_, i) => `t${i}`),
+  );
   expect(requests.map((r) => (r.body.input as string[]).length)).toEqual([96, 4]);
   expect(requests[0]!.body.model).toBe('text-embedding-3-small');
   expect(out[0]).toEqual([0, 96]);
@@ -70,16 +79,32 @@ test('a 401 is a permanent ModelRequestError whose message holds no key', async 
 
 const chat = (content: string): Reply => ({
   status: 200,
-  body: { id: 'x', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }] },
+  body: {
+    id: 'x',
+    object: 'chat.completion',
+    created: 0,
+    model: 'm',
+    choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }],
+  },
 });
 
 test('parses the JSON answer into a draft with claims and refs', async () => {
-  reply = () => chat(JSON.stringify({ notFound: false, claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }], confidence: 0.8 }));
+  reply = () =>
+    chat(
+      JSON.stringify({ notFound: false, claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }], confidence: 0.8 }),
+    );
   const d = await new OpenAiAnswerer(options(), 'gpt-test').answer({
     question: 'How many days?',
-    context: [{ ref: 'C1', chunkId: 'c1', documentId: 'd', locator: 'p. 1', text: 'Employees get 25 days.', score: 0.5 }],
+    context: [
+      { ref: 'C1', chunkId: 'c1', documentId: 'd', locator: 'p. 1', text: 'Employees get 25 days.', score: 0.5 },
+    ],
   });
-  expect(d).toEqual({ notFound: false, claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }], confidence: 0.8, model: 'openai:gpt-test' });
+  expect(d).toEqual({
+    notFound: false,
+    claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }],
+    confidence: 0.8,
+    model: 'openai:gpt-test',
+  });
   const sent = requests[0]!.body as { model: string; messages: { content: string }[]; response_format: unknown };
   expect(sent.model).toBe('gpt-test');
   expect(sent.response_format).toEqual({ type: 'json_object' });

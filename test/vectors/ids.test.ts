@@ -20,5 +20,7 @@ test('any differing part gives a different id, and parts cannot run into each ot
 });
 
 test('uuidV5 matches the RFC 4122 reference value for the DNS namespace', () => {
-  expect(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
+  expect(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe(
+    '2ed6657d-e927-568b-95e1-2665a8aea6a2',
+  );
 });

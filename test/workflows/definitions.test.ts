@@ -1,4 +1,11 @@
-import { answerWorkflowId, ingestWorkflowId, questionKey, stableKey } from '../../workflows/definitions';
+import {
+  answerWorkflowId,
+  documentIdFromName,
+  ingestWorkflowId,
+  normalizeQuestion,
+  questionKey,
+  stableKey,
+} from '../../common/ids';
 import { computeMetrics, detectDrift } from '../../workflows/evaluate';
 
 describe('workflow ids', () => {
@@ -12,6 +19,17 @@ describe('workflow ids', () => {
     expect(questionKey('How many vacation days?')).not.toBe(questionKey('How many sick days?'));
   });
 
+  test('one rule says when two questions are the same', () => {
+    expect(normalizeQuestion('  How many   DAYS?! ')).toBe('how many days');
+    expect(normalizeQuestion('What is 2.5')).toBe('what is 2.5');
+  });
+
+  test('document ids from file names keep safe characters and replace the rest', () => {
+    expect(documentIdFromName('/x/Q3 report (final).pdf')).toBe('Q3-report-final-.pdf');
+    expect(documentIdFromName('.hidden')).toBe('hidden');
+    expect(documentIdFromName('報告.pdf')).toBe('pdf');
+  });
+
   test('stableKey is deterministic and spreads similar inputs', () => {
     expect(stableKey('abc')).toBe(stableKey('abc'));
     expect(stableKey('abc')).not.toBe(stableKey('abd'));
@@ -19,7 +37,11 @@ describe('workflow ids', () => {
 });
 
 describe('evaluation metrics and drift', () => {
-  const golden = [{ question: 'a', expectedDocuments: ['d1'] }, { question: 'b', expectAnswer: false }, { question: 'c' }];
+  const golden = [
+    { question: 'a', expectedDocuments: ['d1'] },
+    { question: 'b', expectAnswer: false },
+    { question: 'c' },
+  ];
   const results = [
     { question: 'a', status: 'answered' as const, confidence: 0.9, retrievalHit: true, correct: true },
     { question: 'b', status: 'not_found' as const, confidence: 1, retrievalHit: null, correct: true },

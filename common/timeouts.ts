@@ -1,0 +1,8 @@
+// Activity time limits that configuration must respect too: a parse limit at or above the parse activity's own
+// start-to-close timeout would let Temporal give up on an attempt whose parse is still legitimately running.
+// Pure constants, safe in workflow code.
+
+/** Start-to-close timeout of prepareDocument (parse and stage). */
+export const PREPARE_DOCUMENT_TIMEOUT_MS = 10 * 60_000;
+/** prepareDocument heartbeats while its parse runs; a worker that dies is noticed within this. */
+export const PREPARE_DOCUMENT_HEARTBEAT_TIMEOUT_MS = 20_000;

@@ -1,0 +1,213 @@
+// The answering activities through MockActivityEnvironment and the failure-mapping interceptor: two tenants hold
+// the same handbook (identical text, so identical vectors) in a real LanceDB store; the offline models answer.
+import type { RetrievedChunk } from '../../activities';
+import type { DraftAnswer } from '../../activities/models/types';
+import { pointId } from '../../activities/vectors/ids';
+import type { Harness } from './harness';
+import { applicationFailure, HANDBOOK_PAGES, ingest, makeHarness, POLICY, run } from './harness';
+
+jest.setTimeout(30_000);
+
+const QUESTION = 'How many vacation days do full-time employees receive?';
+const VACATION = 'Full-time employees receive 25 vacation days per calendar year.';
+const LAPTOPS = 'Laptops are replaced every three years by the IT department.';
+
+let h: Harness;
+const version: Record<string, string> = {};
+/** Point id of chunk i (page i + 1) of the handbook of a tenant. */
+const chunk = (tenantId: string, i: number): string => pointId(tenantId, 'handbook', version[tenantId] as string, i);
+const chunksOf = (tenantId: string): string[] => HANDBOOK_PAGES.map((_, i) => chunk(tenantId, i));
+
+beforeAll(async () => {
+  h = await makeHarness();
+  for (const tenantId of ['acme', 'beta']) version[tenantId] = (await ingest(h, tenantId, 'handbook')).version;
+});
+afterAll(async () => h.close());
+
+const retrieve = (tenantId: string, question = QUESTION, topK = 5): Promise<{ chunks: RetrievedChunk[] }> =>
+  run(h.env(), h.activities.retrieveChunks, { tenantId, question, topK });
+
+describe('tenantPolicy', () => {
+  test('gives a tenant its configured threshold and every other tenant the default, with the shared settings', async () => {
+    const strict = await run(h.env(), h.activities.tenantPolicy, { tenantId: 'strict' });
+    const acme = await run(h.env(), h.activities.tenantPolicy, { tenantId: 'acme' });
+    expect(strict).toEqual({
+      threshold: 0.9,
+      reviewTimeout: '2 days',
+      topK: POLICY.topK,
+      driftTolerance: POLICY.driftTolerance,
+    });
+    expect(acme).toEqual({ ...strict, threshold: 0.6 });
+  });
+
+  test('an invalid tenant id is a non-retryable INVALID_TENANT', async () => {
+    const failure = await applicationFailure(run(h.env(), h.activities.tenantPolicy, { tenantId: '' }));
+    expect(failure).toMatchObject({ type: 'INVALID_TENANT', nonRetryable: true });
+  });
+});
+
+describe('retrieveChunks', () => {
+  test('is tenant-scoped: with identical text in two tenants, each sees only its own chunks', async () => {
+    const acme = (await retrieve('acme')).chunks;
+    const beta = (await retrieve('beta')).chunks;
+    expect(acme.length).toBeGreaterThan(0);
+    expect(acme.map((c) => c.chunkId).every((id) => chunksOf('acme').includes(id))).toBe(true);
+    expect(beta.map((c) => c.chunkId).every((id) => chunksOf('beta').includes(id))).toBe(true);
+    // The same text, so the same ranking: only the ids differ.
+    expect(beta.map((c) => c.text)).toEqual(acme.map((c) => c.text));
+    expect(await retrieve('gamma')).toEqual({ chunks: [] });
+  });
+
+  test('labels the chunks C1..Cn, best first, with what a citation needs', async () => {
+    const { chunks } = await retrieve('acme', QUESTION, 3);
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks.length).toBeLessThanOrEqual(3);
+    expect(chunks.map((c) => c.ref)).toEqual(chunks.map((_, i) => `C${i + 1}`));
+    expect(chunks[0]).toMatchObject({
+      chunkId: chunk('acme', 0),
+      documentId: 'handbook',
+      sourceName: 'handbook-5.pdf',
+      locator: 'p. 1',
+    });
+    expect(chunks[0]?.text).toContain('25 vacation days');
+    const scores = chunks.map((c) => c.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect(scores.every((s) => s >= 0.01)).toBe(true);
+  });
+
+  test('an invalid tenant id is a non-retryable INVALID_TENANT', async () => {
+    const failure = await applicationFailure(retrieve("acme' OR '1'='1"));
+    expect(failure).toMatchObject({ type: 'INVALID_TENANT', nonRetryable: true });
+  });
+});
+
+describe('generateDraft', () => {
+  test('drafts a claim quoting the retrieved chunk that answers, citing its ref', async () => {
+    const { chunks } = await retrieve('acme');
+    const draft = await run(h.env(), h.activities.generateDraft, { question: QUESTION, chunks });
+    expect(draft).toMatchObject({ notFound: false, model: 'extractive-v1' });
+    expect(draft.claims[0]).toEqual({ text: VACATION, refs: ['C1'] });
+    expect(draft.confidence).toBeGreaterThan(0.5);
+  });
+
+  test('says not found when the retrieved chunks do not answer the question', async () => {
+    const { chunks } = await retrieve('acme');
+    const draft = await run(h.env(), h.activities.generateDraft, {
+      question: 'Who won the football world cup in 1998?',
+      chunks,
+    });
+    expect(draft).toMatchObject({ notFound: true, claims: [] });
+  });
+});
+
+describe('verifyDraft', () => {
+  const draft: DraftAnswer = {
+    notFound: false,
+    confidence: 0.9,
+    model: 'test',
+    claims: [
+      { text: VACATION, refs: ['C1'] },
+      { text: LAPTOPS, refs: ['C2'] },
+    ],
+  };
+
+  test("keeps citations of the tenant's own chunks", async () => {
+    const retrieved = [
+      { ref: 'C1', chunkId: chunk('acme', 0), score: 0.8 },
+      { ref: 'C2', chunkId: chunk('acme', 1), score: 0.5 },
+    ];
+    const verified = await run(h.env(), h.activities.verifyDraft, {
+      tenantId: 'acme',
+      question: QUESTION,
+      draft,
+      retrieved,
+    });
+    expect(verified.status).toBe('answered');
+    expect(verified.citations.map((c) => c.chunkId)).toEqual([chunk('acme', 0), chunk('acme', 1)]);
+    expect(verified.citations[1]).toMatchObject({ documentId: 'handbook', locator: 'p. 2', quote: LAPTOPS });
+  });
+
+  test('drops a citation to a chunk of another tenant, and the claim that rested on it', async () => {
+    const retrieved = [
+      { ref: 'C1', chunkId: chunk('acme', 0), score: 0.8 },
+      { ref: 'C2', chunkId: chunk('beta', 1), score: 0.5 }, // identical text, but beta's
+    ];
+    const verified = await run(h.env(), h.activities.verifyDraft, {
+      tenantId: 'acme',
+      question: QUESTION,
+      draft,
+      retrieved,
+    });
+    expect(verified.status).toBe('answered');
+    expect(verified.citations.map((c) => c.chunkId)).toEqual([chunk('acme', 0)]);
+    expect(verified.answer).toBe(`${VACATION} [1]`);
+    expect(verified.checks).toEqual({ droppedClaims: 1, unsupportedClaims: 0, invalidRefs: 1 });
+  });
+
+  test("a draft citing only another tenant's chunks is not an answer", async () => {
+    const retrieved = [
+      { ref: 'C1', chunkId: chunk('beta', 0), score: 0.8 },
+      { ref: 'C2', chunkId: chunk('beta', 1), score: 0.5 },
+    ];
+    const verified = await run(h.env(), h.activities.verifyDraft, {
+      tenantId: 'acme',
+      question: QUESTION,
+      draft,
+      retrieved,
+    });
+    expect(verified).toMatchObject({ status: 'not_found', citations: [], confidence: 0 });
+  });
+
+  test('an invalid tenant id is a non-retryable INVALID_TENANT', async () => {
+    const failure = await applicationFailure(
+      run(h.env(), h.activities.verifyDraft, {
+        tenantId: 'a/b',
+        question: QUESTION,
+        draft,
+        retrieved: [{ ref: 'C1', chunkId: chunk('acme', 0), score: 1 }],
+      }),
+    );
+    expect(failure).toMatchObject({ type: 'INVALID_TENANT', nonRetryable: true });
+  });
+});
+
+describe('resolveCitations', () => {
+  const answer = 'Employees get 25 vacation days, and laptops are replaced every three years.';
+
+  test("drops chunk ids that are not the tenant's and keeps a reviewer's verbatim quote", async () => {
+    const citations = await run(h.env(), h.activities.resolveCitations, {
+      tenantId: 'acme',
+      answer,
+      citations: [
+        { chunkId: chunk('acme', 0), quote: VACATION },
+        { chunkId: chunk('beta', 1), quote: LAPTOPS },
+        { chunkId: 'not-a-chunk-id' },
+        { chunkId: "x' OR tenant_id <> '" },
+      ],
+    });
+    expect(citations).toEqual([
+      {
+        documentId: 'handbook',
+        sourceName: 'handbook-5.pdf',
+        locator: 'p. 1',
+        chunkId: chunk('acme', 0),
+        quote: VACATION,
+      },
+    ]);
+  });
+
+  test('replaces a quote that is not verbatim chunk text by the sentence of the chunk that best matches the answer', async () => {
+    const citations = await run(h.env(), h.activities.resolveCitations, {
+      tenantId: 'acme',
+      answer,
+      citations: [
+        { chunkId: chunk('acme', 1), quote: 'Laptops are replaced every year.' },
+        { chunkId: chunk('acme', 0) },
+      ],
+    });
+    expect(citations.map((c) => [c.chunkId, c.quote])).toEqual([
+      [chunk('acme', 1), LAPTOPS],
+      [chunk('acme', 0), VACATION],
+    ]);
+  });
+});
