@@ -7,13 +7,21 @@ import type { Harness } from './harness';
 
 let h: Harness;
 const golden: GoldenQuestion[] = [
-  { question: 'How many days do employees have to submit expense reports?', expectedDocuments: ['expenses.md'], expectedAnswerContains: '30 days' },
+  {
+    question: 'How many days do employees have to submit expense reports?',
+    expectedDocuments: ['expenses.md'],
+    expectedAnswerContains: '30 days',
+  },
   { question: 'What colour are the meeting room chairs?', expectAnswer: false },
 ];
 
 beforeAll(async () => {
   h = await startHarness();
-  const file = await writeTemp(h.dataDir, 'hooli/expenses.md', '# Expenses\n\nExpense reports must be submitted within 30 days of purchase.\n');
+  const file = await writeTemp(
+    h.dataDir,
+    'hooli/expenses.md',
+    '# Expenses\n\nExpense reports must be submitted within 30 days of purchase.\n',
+  );
   await h.client.ingest({ tenantId: 'hooli', documentId: 'expenses.md', source: { kind: 'path', path: file } });
 });
 afterAll(async () => h?.stop());
@@ -37,12 +45,18 @@ test('the schedule starts evaluation runs, and a quality drop is flagged as drif
   expect(scheduleId).toBe(evaluationScheduleId('hooli'));
   try {
     await h.client.triggerEvaluation('hooli');
-    const run = await eventually(async () => {
-      for await (const wf of h.client.temporal.workflow.list({ query: `WorkflowType = 'evaluateTenant' AND TenantId = 'hooli' AND ExecutionStatus = 'Completed'` })) {
-        if (wf.workflowId.startsWith('evaluate:hooli:scheduled')) return wf;
-      }
-      return undefined;
-    }, 60_000, 'a scheduled evaluation run to complete');
+    const run = await eventually(
+      async () => {
+        for await (const wf of h.client.temporal.workflow.list({
+          query: `WorkflowType = 'evaluateTenant' AND TenantId = 'hooli' AND ExecutionStatus = 'Completed'`,
+        })) {
+          if (wf.workflowId.startsWith('evaluate:hooli:scheduled')) return wf;
+        }
+        return undefined;
+      },
+      60_000,
+      'a scheduled evaluation run to complete',
+    );
     const report = (await h.client.temporal.workflow.getHandle(run.workflowId).result()) as EvaluationReport;
     expect(report.drift.detected).toBe(true);
     expect(report.drift.reasons.join(' ')).toMatch(/answerAccuracy fell/);
@@ -59,7 +73,11 @@ test('reviewer corrections become golden questions', async () => {
     const file = await writeTemp(h2.dataDir, 'wayne/cave.md', '# Cave\n\nThe cave entrance is behind the waterfall.\n');
     await h2.client.ingest({ tenantId: 'wayne', documentId: 'cave.md', source: { kind: 'path', path: file } });
     const handle = await h2.client.startAsk({ tenantId: 'wayne', question: 'Where is the secret cave entrance?' });
-    const taskId = await eventually(async () => (await h2.client.listReviews('wayne')).at(0)?.taskId, 30_000, 'review task');
+    const taskId = await eventually(
+      async () => (await h2.client.listReviews('wayne')).at(0)?.taskId,
+      30_000,
+      'review task',
+    );
     await h2.client.approve('wayne', taskId, 'alfred');
     await handle.result();
     const report = await h2.client.runEvaluation({ tenantId: 'wayne', golden: [] });

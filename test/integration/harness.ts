@@ -6,8 +6,8 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { GroundworkClient } from '../../client/groundwork-client';
-import { loadConfig } from '../../workers/config';
-import type { Config } from '../../workers/config';
+import { loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import { startWorker } from '../../workers/worker';
 import { installLogging } from '../../workers/logging';
 import type { RunningWorker } from '../../workers/worker';
@@ -29,7 +29,10 @@ const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: n
 
 export function temporalAddress(): string {
   const address = process.env.GROUNDWORK_TEST_TEMPORAL_ADDRESS;
-  if (!address) throw new Error('GROUNDWORK_TEST_TEMPORAL_ADDRESS is not set: run integration tests through jest (global setup starts the dev server).');
+  if (!address)
+    throw new Error(
+      'GROUNDWORK_TEST_TEMPORAL_ADDRESS is not set: run integration tests through jest (global setup starts the dev server).',
+    );
   return address;
 }
 
@@ -42,7 +45,10 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}, wrap?: (acts: Activities) => object): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  wrap?: (acts: Activities) => object,
+): Promise<Harness> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'groundwork-it-'));
   const taskQueue = `test-${path.basename(dataDir)}`;
   const config = loadConfig({
@@ -53,7 +59,7 @@ export async function startHarness(env: Record<string, string> = {}, wrap?: (act
     ...env,
   });
   const worker = await startWorker(config, { workflowBundle: await workflowBundle(), shutdownGraceTime: '1s' }, wrap);
-  const client = await GroundworkClient.connect({ address: config.temporal.address as string, taskQueue });
+  const client = await GroundworkClient.fromConfig(config);
   return {
     config,
     client,
@@ -68,7 +74,11 @@ export async function startHarness(env: Record<string, string> = {}, wrap?: (act
   };
 }
 
-export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => undefined);
