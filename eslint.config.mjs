@@ -5,7 +5,18 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.data/**', 'dist/**', 'coverage/**', 'bin/**', '*.config.js', '*.config.mjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.tools/**',
+      '.data/**',
+      'dist/**',
+      'coverage/**',
+      'bin/**',
+      '*.config.js',
+      '*.config.mjs',
+    ],
+  },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],
@@ -25,7 +36,19 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows are deterministic: no Node built-ins.' })),
           patterns: [
             {
-              group: ['@qdrant/*', '@lancedb/*', 'openai', 'pdf-parse', 'xlsx', 'tesseract.js', '@temporalio/client', '@temporalio/worker', '**/ingest/**', '**/client/**', '**/workers/**'],
+              group: [
+                '@qdrant/*',
+                '@lancedb/*',
+                'openai',
+                'pdf-parse',
+                'xlsx',
+                'tesseract.js',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '**/ingest/**',
+                '**/client/**',
+                '**/workers/**',
+              ],
               message: 'Workflows orchestrate only: no parsers, stores, model clients or Temporal client/worker.',
             },
             {

@@ -53,11 +53,17 @@ async function rawPdfParse(bytes: Uint8Array): Promise<number> {
 }
 
 const isolated = (doc: Doc, extra: { ocr?: boolean } = {}): Promise<ExtractResult> =>
-  extractChunks({ bytes: doc.bytes, fileName: doc.name, ...extra }, { onReport: (r: IsolationReport) => r.peakRssMb && childPeaks.push(r.peakRssMb) });
+  extractChunks(
+    { bytes: doc.bytes, fileName: doc.name, ...extra },
+    { onReport: (r: IsolationReport) => r.peakRssMb && childPeaks.push(r.peakRssMb) },
+  );
 
 // ---------- generated documents ----------
 
-const WORDS = 'pump valve pressure inspection quarterly filter seal gasket torque maintenance operator manual safety cleaning schedule warranty supplier delivery invoice'.split(' ');
+const WORDS =
+  'pump valve pressure inspection quarterly filter seal gasket torque maintenance operator manual safety cleaning schedule warranty supplier delivery invoice'.split(
+    ' ',
+  );
 
 function prose(seed: number, sentences: number): string {
   let x = seed;
@@ -86,7 +92,9 @@ async function generatedPdfs(): Promise<Doc[]> {
 
 function generatedWorkbook(rows: number, cols: number): Doc {
   const header = Array.from({ length: cols }, (_, c) => `Column ${c + 1}`);
-  const data = Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => (c % 2 === 0 ? `item ${r}-${c}` : r * c)));
+  const data = Array.from({ length: rows }, (_, r) =>
+    Array.from({ length: cols }, (_, c) => (c % 2 === 0 ? `item ${r}-${c}` : r * c)),
+  );
   return { name: `generated-${rows}x${cols}.xlsx`, bytes: makeWorkbook({ Data: [header, ...data] }) };
 }
 
@@ -109,7 +117,8 @@ async function filesIn(folder: string): Promise<Doc[]> {
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) docs.push({ name: path.relative(folder, full), bytes: new Uint8Array(await readFile(full)) });
+      else if (entry.isFile())
+        docs.push({ name: path.relative(folder, full), bytes: new Uint8Array(await readFile(full)) });
     }
   };
   await walk(folder);
@@ -155,14 +164,20 @@ async function benchPdfs(label: string, docs: Doc[]): Promise<void> {
 
 async function benchOcr(): Promise<void> {
   // Scanned pages: text rendered to images with no text layer (the same generator the OCR tests use).
-  const paragraphs = ['Quarterly safety inspection found three blocked exits near the north loading dock.', 'Two fire extinguishers in the basement workshop had expired and were replaced.'];
+  const paragraphs = [
+    'Quarterly safety inspection found three blocked exits near the north loading dock.',
+    'Two fire extinguishers in the basement workshop had expired and were replaced.',
+  ];
   const doc = { name: 'scanned.pdf', bytes: await makeScannedPdf([paragraphs, paragraphs, paragraphs]) };
   try {
     // Isolated: the real path (pdf.js renders through its worker, which runs in the parser child).
     const run = await timed(() => extractChunks({ bytes: doc.bytes, fileName: doc.name, ocr: true }));
     const ocrPages = run.value.document.stats.ocrPages ?? 0;
-    if (ocrPages === 0) console.log('OCR: no page was OCR\'d');
-    else console.log(`OCR: ${fmt(run.ms / 1000 / ocrPages, 2)} s/page (${ocrPages} pages, including loading the OCR engine once)`);
+    if (ocrPages === 0) console.log("OCR: no page was OCR'd");
+    else
+      console.log(
+        `OCR: ${fmt(run.ms / 1000 / ocrPages, 2)} s/page (${ocrPages} pages, including loading the OCR engine once)`,
+      );
   } catch (err) {
     console.log(`OCR: n/a (${err instanceof Error ? err.message : String(err)})`);
   }
@@ -227,7 +242,9 @@ async function main(): Promise<void> {
   }
   const parentPeak = mb(process.resourceUsage().maxRSS * 1024);
   const childPeak = childPeaks.length ? Math.max(...childPeaks) : Number.NaN;
-  console.log(`\nPeak RSS: benchmark process ${fmt(parentPeak)} MB (includes in-process runs), isolated child ${fmt(childPeak)} MB`);
+  console.log(
+    `\nPeak RSS: benchmark process ${fmt(parentPeak)} MB (includes in-process runs), isolated child ${fmt(childPeak)} MB`,
+  );
 }
 
 main().catch((err: unknown) => {

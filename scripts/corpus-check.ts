@@ -137,7 +137,14 @@ function summarise(lines: FileLine[]): Summary {
     if (!slowest || line.ms > slowest.ms) slowest = line;
   }
   const ok = lines.filter((l) => l.status === 'ok').length;
-  return { files: lines.length, ok, errors: lines.length - ok, byCode, slowestMs: slowest?.ms ?? 0, slowestFile: slowest?.file ?? null };
+  return {
+    files: lines.length,
+    ok,
+    errors: lines.length - ok,
+    byCode,
+    slowestMs: slowest?.ms ?? 0,
+    slowestFile: slowest?.file ?? null,
+  };
 }
 
 const COLUMNS: [keyof FileLine, string][] = [
@@ -174,7 +181,9 @@ function printTable(lines: FileLine[], summary: Summary): void {
 async function main(): Promise<number> {
   const parsed = parseArgs(process.argv.slice(2));
   if (typeof parsed === 'string') {
-    process.stderr.write(`corpus-check: ${parsed}\nusage: npm run --silent corpus:check -- <folder> [--json] [--ocr|--no-ocr] [--concurrency N]\n`);
+    process.stderr.write(
+      `corpus-check: ${parsed}\nusage: npm run --silent corpus:check -- <folder> [--json] [--ocr|--no-ocr] [--concurrency N]\n`,
+    );
     return 2;
   }
   const root = path.resolve(parsed.folder);

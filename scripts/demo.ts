@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GroundworkClient } from '../client/groundwork-client';
 import { formatAnswer, formatEvaluation, formatReview } from '../client/format';
-import { loadConfig } from '../workers/config';
+import { loadConfig } from '../common/config';
 import { freePort } from '../workers/dev-server';
 import { startLocalStack } from '../workers/local-stack';
 import type { GoldenQuestion } from '../workflows/definitions';
@@ -27,70 +27,16 @@ async function main(): Promise<void> {
   const uiPort = (await isFree(8233)) ? 8233 : await freePort();
   const stack = await startLocalStack(config, { uiPort, log: (m) => say(`  ${m}`) });
   say(`  Temporal ${stack.config.temporal.address}${stack.startedServer ? ' (dev server started by the demo)' : ''}`);
-  say(`  vector store ${stack.worker.vectors.kind}; models ${config.models.openaiApiKey ? 'openai' : 'offline (lexical embedder, extractive answerer)'}`);
-  const client = await GroundworkClient.connect({ address: stack.config.temporal.address as string, taskQueue: config.temporal.taskQueue });
+  say(
+    `  vector store ${stack.worker.vectors.kind}; models ${config.models.openaiApiKey ? 'openai' : 'offline (lexical embedder, extractive answerer)'}`,
+  );
+  const client = await GroundworkClient.fromConfig(stack.config);
 
   try {
-    for (const tenant of ['acme', 'globex']) {
-      title(`Ingesting the sample documents of tenant "${tenant}"`);
-      const files = await GroundworkClient.collectFiles([path.join(root, 'samples', tenant)]);
-      const result = await client.ingestBatch(tenant, files, 3);
-      say(`  ${result.total} documents: ${result.ingested} ingested, ${result.unchanged} unchanged, ${result.failed.length} failed`);
-      for (const f of result.failed) say(`  ${f.documentId}: ${f.code}: ${f.message}`);
-    }
-
-    const questions: [string, string][] = [
-      ['acme', 'How many vacation days do full-time employees receive?'],
-      ['acme', 'What was the EMEA revenue in Q2?'],
-      ['globex', 'How often are passwords rotated?'],
-      ['globex', 'What is the unit price of the Megasprocket?'],
-      // The same question acme just answered: globex cannot see acme's spreadsheet.
-      ['globex', 'What was the EMEA revenue in Q2?'],
-    ];
-    for (const [tenant, question] of questions) {
-      title(`${tenant} asks: ${question}`);
-      const handle = await client.startAsk({ tenantId: tenant, question });
-      // A low-confidence answer waits for a reviewer; in the demo a reviewer approves it at once.
-      const escalatedTo = await waitForReviewOrResult(handle);
-      if (escalatedTo) {
-        const task = await client.getReview(tenant, escalatedTo);
-        say(`  confidence ${task.draft.confidence.toFixed(2)} < ${task.threshold}: escalated to ${escalatedTo}; reviewer "lee" approves it`);
-        await client.approve(tenant, escalatedTo, 'lee');
-      }
-      say(indent(formatAnswer(await handle.result())));
-    }
-
-    title('Escalation: acme asks with a stricter confidence threshold for this question (0.95)');
-    const question = 'Can unused vacation days be carried over into the next year?';
-    const handle = await client.startAsk({ tenantId: 'acme', question, threshold: 0.95 });
-    const taskId = await waitForReviewOrResult(handle);
-    if (!taskId) throw new Error('The answer was confident enough not to need review.');
-    // Reviewers find open tasks through the TenantId and ReviewStatus search attributes.
-    let listed: string[] = [];
-    for (let i = 0; i < 50 && !listed.includes(taskId); i++) {
-      listed = (await client.listReviews('acme')).map((t) => t.taskId);
-      if (!listed.includes(taskId)) await new Promise((r) => setTimeout(r, 200));
-    }
-    say(`  review list --tenant acme: ${listed.join(', ') || '(visibility not updated yet)'}`);
-    const state = await client.getReview('acme', taskId);
-    say(indent(formatReview(state)));
-    const cite = state.retrieved.find((r) => r.preview.toLowerCase().includes('carried over')) ?? state.retrieved[0];
-    say(`\n  reviewer "dana" sends the edit signal, citing ${cite?.chunkId}`);
-    await client.edit('acme', taskId, {
-      reviewerId: 'dana',
-      answer: 'Yes: unused vacation days may be carried over until March 31 of the following year.',
-      citations: cite ? [{ chunkId: cite.chunkId }] : [],
-      note: 'Made the deadline explicit.',
-    });
-    const reviewed = await handle.result();
-    say(indent(formatAnswer(reviewed)));
-
-    title('Re-evaluation of acme golden questions (the same workflow a Schedule runs)');
-    const golden = JSON.parse(await fs.readFile(path.join(root, 'samples', 'golden', 'acme.json'), 'utf8')) as GoldenQuestion[];
-    const scheduleId = await client.scheduleEvaluation({ tenantId: 'acme', golden, every: '1d' });
-    const report = await client.runEvaluation({ tenantId: 'acme', golden });
-    say(indent(formatEvaluation(report)));
-    say(`  schedule ${scheduleId} re-runs it daily`);
+    await ingestSamples(client);
+    await askQuestions(client);
+    await reviewAnEscalation(client);
+    await evaluate(client);
 
     title('Operators');
     say(`  Temporal UI: ${stack.uiUrl ?? config.temporal.uiUrl ?? '(your server UI)'}`);
@@ -107,8 +53,84 @@ async function main(): Promise<void> {
   }
 }
 
+async function ingestSamples(client: GroundworkClient): Promise<void> {
+  for (const tenant of ['acme', 'globex']) {
+    title(`Ingesting the sample documents of tenant "${tenant}"`);
+    const files = await GroundworkClient.collectFiles([path.join(root, 'samples', tenant)]);
+    const result = await client.ingestBatch(tenant, files, 3);
+    say(
+      `  ${result.total} documents: ${result.ingested} ingested, ${result.unchanged} unchanged, ${result.failed.length} failed`,
+    );
+    for (const f of result.failed) say(`  ${f.documentId}: ${f.code}: ${f.message}`);
+  }
+}
+
+async function askQuestions(client: GroundworkClient): Promise<void> {
+  const questions: [string, string][] = [
+    ['acme', 'How many vacation days do full-time employees receive?'],
+    ['acme', 'What was the EMEA revenue in Q2?'],
+    ['globex', 'How often are passwords rotated?'],
+    ['globex', 'What is the unit price of the Megasprocket?'],
+    // The same question acme just answered: globex cannot see acme's spreadsheet.
+    ['globex', 'What was the EMEA revenue in Q2?'],
+  ];
+  for (const [tenant, question] of questions) {
+    title(`${tenant} asks: ${question}`);
+    const handle = await client.startAsk({ tenantId: tenant, question });
+    // A low-confidence answer waits for a reviewer; in the demo a reviewer approves it at once.
+    const escalatedTo = await waitForReviewOrResult(handle);
+    if (escalatedTo) {
+      const task = await client.getReview(tenant, escalatedTo);
+      say(
+        `  confidence ${task.draft.confidence.toFixed(2)} < ${task.threshold}: escalated to ${escalatedTo}; reviewer "lee" approves it`,
+      );
+      await client.approve(tenant, escalatedTo, 'lee');
+    }
+    say(indent(formatAnswer(await handle.result())));
+  }
+}
+
+async function reviewAnEscalation(client: GroundworkClient): Promise<void> {
+  title('Escalation: acme asks with a stricter confidence threshold for this question (0.95)');
+  const question = 'Can unused vacation days be carried over into the next year?';
+  const handle = await client.startAsk({ tenantId: 'acme', question, threshold: 0.95 });
+  const taskId = await waitForReviewOrResult(handle);
+  if (!taskId) throw new Error('The answer was confident enough not to need review.');
+  // Reviewers find open tasks through the TenantId and ReviewStatus search attributes.
+  let listed: string[] = [];
+  for (let i = 0; i < 50 && !listed.includes(taskId); i++) {
+    listed = (await client.listReviews('acme')).map((t) => t.taskId);
+    if (!listed.includes(taskId)) await new Promise((r) => setTimeout(r, 200));
+  }
+  say(`  review list --tenant acme: ${listed.join(', ') || '(visibility not updated yet)'}`);
+  const state = await client.getReview('acme', taskId);
+  say(indent(formatReview(state)));
+  const cite = state.retrieved.find((r) => r.preview.toLowerCase().includes('carried over')) ?? state.retrieved[0];
+  say(`\n  reviewer "dana" sends the edit Update, citing ${cite?.chunkId}`);
+  await client.edit('acme', taskId, {
+    reviewerId: 'dana',
+    answer: 'Yes: unused vacation days may be carried over until March 31 of the following year.',
+    citations: cite ? [{ chunkId: cite.chunkId }] : [],
+    note: 'Made the deadline explicit.',
+  });
+  say(indent(formatAnswer(await handle.result())));
+}
+
+async function evaluate(client: GroundworkClient): Promise<void> {
+  title('Re-evaluation of acme golden questions (the same workflow a Schedule runs)');
+  const golden = JSON.parse(
+    await fs.readFile(path.join(root, 'samples', 'golden', 'acme.json'), 'utf8'),
+  ) as GoldenQuestion[];
+  const scheduleId = await client.scheduleEvaluation({ tenantId: 'acme', golden, every: '1d' });
+  const report = await client.runEvaluation({ tenantId: 'acme', golden });
+  say(indent(formatEvaluation(report)));
+  say(`  schedule ${scheduleId} re-runs it daily`);
+}
+
 /** Resolves with the review task id once the answer waits for review, or undefined once it is done. */
-async function waitForReviewOrResult(handle: Awaited<ReturnType<GroundworkClient['startAsk']>>): Promise<string | undefined> {
+async function waitForReviewOrResult(
+  handle: Awaited<ReturnType<GroundworkClient['startAsk']>>,
+): Promise<string | undefined> {
   for (;;) {
     const p = await handle.query(answerProgressQuery);
     if (p.stage === 'awaiting_review' && p.reviewTaskId) return p.reviewTaskId;

@@ -12,7 +12,7 @@ async function write(rel: string, content: Uint8Array | string): Promise<void> {
   await fs.writeFile(file, content);
 }
 
-async function main(): Promise<void> {
+async function writeAcmeSamples(): Promise<void> {
   await write(
     'acme/employee-handbook.pdf',
     await makeTextPdf(
@@ -66,6 +66,9 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+async function writeGlobexSamples(): Promise<void> {
   await write(
     'globex/security-policy.md',
     [
@@ -103,20 +106,55 @@ async function main(): Promise<void> {
       'Globex Travel Policy',
     ),
   );
+}
+
+/** Golden questions per tenant, for `groundwork eval` and the demo's re-evaluation. */
+async function writeGoldenSets(): Promise<void> {
   const golden = {
     acme: [
-      { question: 'How many vacation days do full-time employees get?', expectedDocuments: ['employee-handbook.pdf'], expectedAnswerContains: '25' },
-      { question: 'What was the EMEA revenue in Q2?', expectedDocuments: ['sales-2025.xlsx'], expectedAnswerContains: '1350' },
-      { question: 'How often are laptops replaced?', expectedDocuments: ['it-faq.md'], expectedAnswerContains: 'three years' },
+      {
+        question: 'How many vacation days do full-time employees get?',
+        expectedDocuments: ['employee-handbook.pdf'],
+        expectedAnswerContains: '25',
+      },
+      {
+        question: 'What was the EMEA revenue in Q2?',
+        expectedDocuments: ['sales-2025.xlsx'],
+        expectedAnswerContains: '1350',
+      },
+      {
+        question: 'How often are laptops replaced?',
+        expectedDocuments: ['it-faq.md'],
+        expectedAnswerContains: 'three years',
+      },
       { question: 'What is the company stock ticker symbol?', expectAnswer: false },
     ],
     globex: [
-      { question: 'How often are passwords rotated?', expectedDocuments: ['security-policy.md'], expectedAnswerContains: '90 days' },
-      { question: 'What is the unit price of the Megasprocket?', expectedDocuments: ['price-list.xlsx'], expectedAnswerContains: '120' },
-      { question: 'What is the daily meal allowance when travelling?', expectedDocuments: ['travel-policy.pdf'], expectedAnswerContains: '65' },
+      {
+        question: 'How often are passwords rotated?',
+        expectedDocuments: ['security-policy.md'],
+        expectedAnswerContains: '90 days',
+      },
+      {
+        question: 'What is the unit price of the Megasprocket?',
+        expectedDocuments: ['price-list.xlsx'],
+        expectedAnswerContains: '120',
+      },
+      {
+        question: 'What is the daily meal allowance when travelling?',
+        expectedDocuments: ['travel-policy.pdf'],
+        expectedAnswerContains: '65',
+      },
     ],
   };
-  for (const [tenant, set] of Object.entries(golden)) await write(`golden/${tenant}.json`, `${JSON.stringify(set, null, 2)}\n`);
+  for (const [tenant, set] of Object.entries(golden))
+    await write(`golden/${tenant}.json`, `${JSON.stringify(set, null, 2)}\n`);
+}
+
+async function main(): Promise<void> {
+  await writeAcmeSamples();
+  await writeGlobexSamples();
+  await writeGoldenSets();
   process.stdout.write(`samples written to ${path.relative(process.cwd(), root) || '.'}\n`);
 }
 

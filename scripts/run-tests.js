@@ -9,7 +9,11 @@ const path = require('node:path');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'groundwork-jest-'));
 const outputFile = path.join(dir, 'results.json');
 const jest = require.resolve('jest/bin/jest');
-const r = spawnSync(process.execPath, [jest, '--runInBand', '--json', `--outputFile=${outputFile}`, ...process.argv.slice(2)], { stdio: 'inherit' });
+const r = spawnSync(
+  process.execPath,
+  [jest, '--runInBand', '--json', `--outputFile=${outputFile}`, ...process.argv.slice(2)],
+  { stdio: 'inherit' },
+);
 let code = r.status ?? 1;
 try {
   const res = JSON.parse(readFileSync(outputFile, 'utf8'));

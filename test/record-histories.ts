@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { DocumentSource } from '../workflows/definitions';
 import { GroundworkClient } from '../client/groundwork-client';
-import { loadConfig } from '../workers/config';
+import { loadConfig } from '../common/config';
 import { startDevServer } from '../workers/dev-server';
 import { startWorker } from '../workers/worker';
 import { resolveTemporalCli } from '../workers/temporal-cli';
@@ -20,15 +20,23 @@ let address = '';
 
 /** Inline sources keep paths of the recording machine out of the committed histories. */
 async function inline(rel: string): Promise<DocumentSource> {
-  return { kind: 'inline', name: path.basename(rel), contentBase64: (await fs.readFile(path.join(samples, rel))).toString('base64') };
+  return {
+    kind: 'inline',
+    name: path.basename(rel),
+    contentBase64: (await fs.readFile(path.join(samples, rel))).toString('base64'),
+  };
 }
 
 /** Histories are exported by the Temporal CLI itself, in the proto3 JSON format the UI also downloads. */
 async function save(name: string, handle: WorkflowHandle): Promise<void> {
-  const json = execFileSync(resolveTemporalCli(), ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', address, '--output', 'json'], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const json = execFileSync(
+    resolveTemporalCli(),
+    ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', address, '--output', 'json'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const events = (JSON.parse(json) as { events?: unknown[] }).events ?? [];
   await fs.writeFile(path.join(out, `${name}.json`), json.endsWith('\n') ? json : `${json}\n`);
   process.stdout.write(`recorded ${name} (${events.length} events)\n`);
@@ -38,13 +46,21 @@ async function main(): Promise<void> {
   const server = await startDevServer({ uiPort: null });
   address = server.address;
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'groundwork-record-'));
-  const config = loadConfig({ GROUNDWORK_DATA_DIR: dataDir, TEMPORAL_ADDRESS: server.address, GROUNDWORK_TENANT_THRESHOLDS: 'strict=0.99' });
+  const config = loadConfig({
+    GROUNDWORK_DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: server.address,
+    GROUNDWORK_TENANT_THRESHOLDS: 'strict=0.99',
+  });
   const worker = await startWorker(config);
-  const client = await GroundworkClient.connect({ address: server.address, taskQueue: config.temporal.taskQueue });
+  const client = await GroundworkClient.fromConfig(config);
   try {
     await fs.mkdir(out, { recursive: true });
     const handbook = await inline('acme/employee-handbook.pdf');
-    const ingest = await client.startIngest({ tenantId: 'acme', documentId: 'employee-handbook.pdf', source: handbook });
+    const ingest = await client.startIngest({
+      tenantId: 'acme',
+      documentId: 'employee-handbook.pdf',
+      source: handbook,
+    });
     await ingest.result();
     await save('ingestDocument-new', ingest);
     const again = await client.startIngest({ tenantId: 'acme', documentId: 'employee-handbook.pdf', source: handbook });
@@ -69,7 +85,10 @@ async function main(): Promise<void> {
     await batch.result();
     await save('ingestBatch', batch);
 
-    const ask = await client.startAsk({ tenantId: 'acme', question: 'How many vacation days do full-time employees receive?' });
+    const ask = await client.startAsk({
+      tenantId: 'acme',
+      question: 'How many vacation days do full-time employees receive?',
+    });
     await ask.result();
     await save('answerQuestion-answered', ask);
 
@@ -82,7 +101,11 @@ async function main(): Promise<void> {
     }
     if (!taskId) throw new Error('no review task appeared');
     const state = await client.getReview('strict', taskId);
-    await client.edit('strict', taskId, { reviewerId: 'recorder', answer: 'Every three years.', citations: [{ chunkId: state.retrieved[0]!.chunkId }] });
+    await client.edit('strict', taskId, {
+      reviewerId: 'recorder',
+      answer: 'Every three years.',
+      citations: [{ chunkId: state.retrieved[0]!.chunkId }],
+    });
     await escalated.result();
     await save('answerQuestion-reviewed', escalated);
     await save('reviewTask-edited', client.temporal.workflow.getHandle(taskId));

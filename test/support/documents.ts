@@ -41,7 +41,10 @@ function wrap(text: string, width: number): string[] {
 }
 
 /** An .xlsx workbook: sheet name → rows (first row is the header unless `merges` say otherwise). */
-export function makeWorkbook(sheets: Record<string, (string | number)[][]>, merges: Record<string, string[]> = {}): Uint8Array {
+export function makeWorkbook(
+  sheets: Record<string, (string | number)[][]>,
+  merges: Record<string, string[]> = {},
+): Uint8Array {
   const wb = XLSX.utils.book_new();
   for (const [name, rows] of Object.entries(sheets)) {
     const ws = XLSX.utils.aoa_to_sheet(rows);
@@ -69,7 +72,11 @@ export async function makeScannedPdf(pages: string[][], textPages: number[] = []
       const pdfFile = path.join(dir, `p${i}.pdf`);
       const pngFile = path.join(dir, `p${i}.png`);
       writeFileSync(pdfFile, await makeTextPdf([paragraphs]));
-      const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'render-page.ts'), pdfFile, pngFile, '2'], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(
+        process.execPath,
+        ['--require', 'tsx/cjs', path.join(__dirname, 'render-page.ts'), pdfFile, pngFile, '2'],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
       if (r.status !== 0) throw new Error(`rendering failed: ${r.stderr}`);
       const png = await out.embedPng(readFileSync(pngFile));
       out.addPage([595, 842]).drawImage(png, { x: 0, y: 0, width: 595, height: 842 });

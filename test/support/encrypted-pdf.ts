@@ -129,17 +129,30 @@ export function makeEncryptedPdf(opts: EncryptedPdfOptions): Uint8Array {
   for (const text of opts.text) {
     const pageNum = objects.length + 1;
     const contentNum = pageNum + 1;
-    add(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${contentNum} 0 R >>`);
+    add(
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${contentNum} 0 R >>`,
+    );
     const plain = Buffer.from(`BT /F1 12 Tf 72 720 Td (${literal(text)}) Tj ET\n`, 'latin1');
     const data = encryptObjectData(key, contentNum, plain, aes);
-    add(Buffer.concat([Buffer.from(`<< /Length ${data.length} >>\nstream\n`, 'latin1'), data, Buffer.from('\nendstream', 'latin1')]));
+    add(
+      Buffer.concat([
+        Buffer.from(`<< /Length ${data.length} >>\nstream\n`, 'latin1'),
+        data,
+        Buffer.from('\nendstream', 'latin1'),
+      ]),
+    );
     kids.push(pageNum);
   }
-  objects[pagesIndex] = Buffer.from(`<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(' ')}] /Count ${kids.length} >>`, 'latin1');
+  objects[pagesIndex] = Buffer.from(
+    `<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(' ')}] /Count ${kids.length} >>`,
+    'latin1',
+  );
   const filter = aes
     ? '/V 4 /R 4 /Length 128 /CF << /StdCF << /CFM /AESV2 /AuthEvent /DocOpen /Length 16 >> >> /StmF /StdCF /StrF /StdCF'
     : '/V 2 /R 3 /Length 128';
-  const encryptNum = add(`<< /Filter /Standard ${filter} /O <${o.toString('hex')}> /U <${u.toString('hex')}> /P ${PERMISSIONS} >>`);
+  const encryptNum = add(
+    `<< /Filter /Standard ${filter} /O <${o.toString('hex')}> /U <${u.toString('hex')}> /P ${PERMISSIONS} >>`,
+  );
 
   const parts: Buffer[] = [Buffer.from('%PDF-1.6\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
   let offset = parts[0]!.length;
@@ -150,7 +163,11 @@ export function makeEncryptedPdf(opts: EncryptedPdfOptions): Uint8Array {
     parts.push(obj);
     offset += obj.length;
   });
-  const xref = [`xref\n0 ${objects.length + 1}\n`, '0000000000 65535 f \n', ...offsets.map((off) => `${String(off).padStart(10, '0')} 00000 n \n`)].join('');
+  const xref = [
+    `xref\n0 ${objects.length + 1}\n`,
+    '0000000000 65535 f \n',
+    ...offsets.map((off) => `${String(off).padStart(10, '0')} 00000 n \n`),
+  ].join('');
   const hexId = id.toString('hex');
   const trailer = `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R /Encrypt ${encryptNum} 0 R /ID [<${hexId}> <${hexId}>] >>\nstartxref\n${offset}\n%%EOF\n`;
   parts.push(Buffer.from(xref + trailer, 'latin1'));

@@ -8,7 +8,12 @@ async function main(): Promise<void> {
   if (!input || !output) throw new Error('usage: render-page.ts in.pdf out.png [scale]');
   const parser = new PDFParse({ data: new Uint8Array(readFileSync(input)), isEvalSupported: false, verbosity: 0 });
   try {
-    const shot = await parser.getScreenshot({ partial: [1], scale: Number(scale), imageBuffer: true, imageDataUrl: false });
+    const shot = await parser.getScreenshot({
+      partial: [1],
+      scale: Number(scale),
+      imageBuffer: true,
+      imageDataUrl: false,
+    });
     const png = shot.pages[0]?.data;
     if (!png) throw new Error('nothing rendered');
     writeFileSync(output, png);
