@@ -1,14 +1,16 @@
 // The extraction pipeline after sniffing (parse, check limits, chunk), and the entry of the child process that runs it
 // in isolation (see isolate.ts): one job per process; the intrinsics are hardened before any untrusted byte is parsed.
 import { readFile, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { serialize } from 'node:v8';
-import { Worker } from 'node:worker_threads';
+import type * as WorkerThreadsModule from 'node:worker_threads';
+import type { WorkerOptions } from 'node:worker_threads';
 import { createInflateRaw } from 'node:zlib';
 import { chunkBlocks } from './chunk';
 import { IngestError } from './errors';
 import { CHILD_DEADLINE_MESSAGE } from './isolate';
 import { DEFAULT_LIMITS } from './limits';
-import { localDataOffset, readZipDirectory, ZipFormatError } from './sniff';
+import { localDataOffset, readZipDirectory, verifyZipEntries, ZipFormatError } from './sniff';
 import { decodeText, parseText } from './text';
 import type { ChildMessage, ExtractJob, ParentMessage, TestHook, WireError } from './isolate';
 import type * as PdfParsers from './pdf';
@@ -133,59 +135,145 @@ function makeOverridable(proto: object): void {
   }
 }
 
+// ---------- permission model seals ----------
+
+type WorkerThreads = typeof WorkerThreadsModule;
+
+/**
+ * The worker_threads module object itself, which every require of it returns: an `import * as` namespace would be a
+ * copy (esModuleInterop), and sealing a copy would seal nothing.
+ */
+function workerThreads(): WorkerThreads {
+  return require('node:worker_threads') as WorkerThreads;
+}
+
+/** True when this process runs under Node's permission model (see sandbox.ts for the grants). */
+function underPermissionModel(): boolean {
+  return (process as { permission?: unknown }).permission !== undefined;
+}
+
+/** The permission options of this process without the grants a thread must not have (threads, addons). */
+function threadExecArgv(): string[] {
+  return process.execArgv.filter((arg) =>
+    /^--(experimental-permission|permission|allow-fs-read=|allow-fs-write=)/.test(arg),
+  );
+}
+
+/**
+ * Makes every worker thread started from now on run under this process's file permissions, unable to start a thread
+ * or load an addon of its own. On Node 20 a worker started with an explicit `execArgv` that leaves out the permission
+ * flags runs without the permission model (`new Worker(code, { eval: true, execArgv: [] })` could read anything), and
+ * the child needs `--allow-worker` for its guard thread and tesseract.js. The constructor is replaced on the module,
+ * on its prototype and in the ES module view, before any input is read. JavaScript, not a Node-enforced boundary: see
+ * sandbox.ts.
+ */
+function sealWorkerThreads(): void {
+  const threads = workerThreads();
+  const original = threads.Worker;
+  const execArgv = threadExecArgv();
+  const sealed = function Worker(this: unknown, filename: string | URL, options?: WorkerOptions): object {
+    if (!new.target) throw new TypeError("Class constructor Worker cannot be invoked without 'new'");
+    return new original(filename, { ...options, execArgv });
+  } as unknown as WorkerThreads['Worker'];
+  sealed.prototype = original.prototype;
+  Object.defineProperty(original.prototype, 'constructor', { value: sealed, writable: false, configurable: false });
+  Object.defineProperty(threads, 'Worker', { value: sealed, writable: false, configurable: false, enumerable: true });
+  syncBuiltinESMExports();
+}
+
+/**
+ * Closes native addon loading once the PDF stack has loaded @napi-rs/canvas (for OCR rendering): with
+ * `--allow-addons`, hostile code could otherwise dlopen a shared object it wrote, or the input file itself, and run
+ * native code outside the permission model.
+ */
+function closeAddons(): void {
+  if (!underPermissionModel()) return;
+  const refuse = (): never => {
+    throw Object.assign(new Error('Loading native addons is closed in the parse child.'), {
+      code: 'ERR_ACCESS_DENIED',
+    });
+  };
+  Object.defineProperty(process, 'dlopen', { value: refuse, writable: false, configurable: false });
+}
+
 // ---------- zip bomb check ----------
 
 /**
- * Inflates every entry once, counting bytes and keeping none, and stops as soon as the total passes the limit. The
- * central directory's declared sizes were checked in the parent, but they are written by the attacker; this is the
- * real size the spreadsheet parser would produce.
+ * Inflates every entry once, counting bytes and keeping none, and stops as soon as an entry yields more than its
+ * headers declare or the total passes the limit. The headers were checked against each other (verifyZipEntries, in
+ * the parent and again here), but they are written by the attacker; this measures what the spreadsheet parser would
+ * really produce. Like SheetJS, which inflates from the start of an entry's data until its deflate stream ends
+ * whatever the declared compressed size, the stream is read from its start to its own end, not to the declared size.
+ *
+ * Decision: a stream that yields more than its entry declares is a decompression bomb (DECOMPRESSED_TOO_LARGE), found
+ * after inflating at most the declared size plus one chunk, so a lying 600 MB bomb costs milliseconds, not the
+ * second it takes to inflate up to the limit. A stream that ends anywhere but at the declared compressed size
+ * (overlapping the next entry) is SHEET_CORRUPT; corrupt deflate data is left to the parser to report.
  */
 export async function checkInflatedSize(bytes: Uint8Array, limit: number): Promise<void> {
   let entries;
   try {
     entries = readZipDirectory(bytes);
+    verifyZipEntries(bytes, entries);
   } catch (err) {
     if (err instanceof ZipFormatError)
-      throw new IngestError('SHEET_CORRUPT', 'The workbook is damaged: its zip directory cannot be read.');
+      throw new IngestError('SHEET_CORRUPT', 'The workbook is damaged: its zip structure cannot be read.');
     throw err;
   }
+  const tooLarge = (): IngestError =>
+    new IngestError(
+      'DECOMPRESSED_TOO_LARGE',
+      `The workbook expands to more than ${Math.round(limit / 1048576)} MB when decompressed.`,
+    );
   let total = 0;
   for (const entry of entries) {
     const start = localDataOffset(bytes, entry);
-    if (start === undefined) continue; // the parser reports the damage in its own words
-    const end = Math.min(bytes.length, start + entry.compressedSize);
-    if (entry.method === 0) total += end - start;
-    else if (entry.method === 8) total += await inflatedSize(bytes.subarray(start, end), limit - total);
-    if (total > limit) {
-      throw new IngestError(
-        'DECOMPRESSED_TOO_LARGE',
-        `The workbook expands to more than ${Math.round(limit / 1048576)} MB when decompressed.`,
-      );
+    if (start === undefined) continue; // cannot happen after verifyZipEntries; the parser would report it
+    if (entry.method === 0) total += entry.compressedSize;
+    else if (entry.method === 8) {
+      const budget = Math.min(limit - total, entry.uncompressedSize);
+      const stream = await inflatedSize(bytes.subarray(start), budget);
+      if (stream.bytes > limit - total) throw tooLarge();
+      if (stream.bytes > entry.uncompressedSize) {
+        throw new IngestError(
+          'DECOMPRESSED_TOO_LARGE',
+          'The workbook is a decompression bomb: an entry expands past the size its headers declare.',
+        );
+      }
+      if (stream.ended && stream.consumed !== entry.compressedSize) {
+        throw new IngestError('SHEET_CORRUPT', "The workbook is damaged: an entry's data does not end where declared.");
+      }
+      total += stream.bytes;
     }
+    if (total > limit) throw tooLarge();
   }
 }
 
-/** Bytes a raw-deflate stream inflates to, stopping early once past `remaining`. Corrupt data counts what it gave. */
-function inflatedSize(data: Uint8Array, remaining: number): Promise<number> {
+/**
+ * What a raw-deflate stream at the start of `data` inflates to, stopping early once past `budget` bytes: the bytes
+ * counted, whether the stream reached its end, and how many input bytes that end took. Corrupt data counts what it
+ * gave.
+ */
+function inflatedSize(data: Uint8Array, budget: number): Promise<{ bytes: number; ended: boolean; consumed: number }> {
   return new Promise((resolve) => {
     const inflate = createInflateRaw({ chunkSize: 64 * 1024 });
     let count = 0;
     let done = false;
-    const settle = (): void => {
+    const settle = (ended: boolean): void => {
       if (done) return;
       done = true;
-      resolve(count);
+      resolve({ bytes: count, ended, consumed: inflate.bytesWritten });
     };
     inflate.on('data', (chunk: Buffer) => {
       count += chunk.length;
-      if (count > remaining) {
+      if (count > budget) {
+        settle(false);
         inflate.destroy();
-        settle();
       }
     });
-    inflate.on('end', settle);
-    inflate.on('error', settle);
-    inflate.on('close', settle);
+    inflate.on('end', () => settle(true));
+    inflate.on('error', () => settle(false));
+    inflate.on('close', () => settle(false));
     inflate.end(data);
   });
 }
@@ -230,7 +318,10 @@ async function parseDocument(bytes: Uint8Array, job: ExtractJob, harden: boolean
   switch (sniffed.format) {
     case 'pdf': {
       const pdf = loadPdf();
-      if (harden) await pdf.parsePdf(warmUpPdf(), { maxPages: 1, ocr: false }).catch(() => undefined);
+      if (harden) {
+        await pdf.parsePdf(warmUpPdf(), { maxPages: 1, ocr: false }).catch(() => undefined);
+        closeAddons(); // pdf-parse has loaded canvas by now
+      }
       hardenIntrinsics();
       return pdf.parsePdf(bytes, { password: job.password, ocr: job.ocr, maxPages: limits.maxPages });
     }
@@ -295,6 +386,15 @@ function toWireError(err: unknown, format: ExtractJob['sniffed']['format'] | und
   const name = err instanceof Error ? err.name : typeof err;
   const message = err instanceof Error ? err.message : '';
   const errno = (err as { code?: unknown } | null)?.code;
+  if (errno === 'ERR_ACCESS_DENIED') {
+    // A parser reached for something the permission model does not grant: our sandbox, not the document, is at fault
+    // (or the document subverted the parser, which the model just stopped).
+    return {
+      code: 'PARSE_CRASHED',
+      message: 'The parser was refused access it needed in its sandbox.',
+      retryable: false,
+    };
+  }
   if (errno === 'MODULE_NOT_FOUND' || errno === 'ERR_MODULE_NOT_FOUND') {
     // Our installation is broken, not the document: do not blame the file with a "corrupt" code.
     return {
@@ -325,8 +425,41 @@ function peakRssMb(): number {
   return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10; // maxRSS is in kilobytes
 }
 
-async function runTestHook(hook: TestHook): Promise<void> {
+/** The error code of reading `file`, from this thread or from a worker thread started the way hostile code would. */
+async function readAttempt(file: string, inWorker: boolean): Promise<string> {
+  if (!inWorker) {
+    return readFile(file).then(
+      () => 'readable',
+      (err: unknown) => String((err as { code?: unknown } | null)?.code ?? 'error'),
+    );
+  }
+  const source = `
+    const { readFileSync } = require('node:fs');
+    const { parentPort, workerData } = require('node:worker_threads');
+    let outcome = 'readable';
+    try { readFileSync(workerData.file); } catch (err) { outcome = String(err.code || 'error'); }
+    parentPort.postMessage(outcome);
+  `;
+  return new Promise<string>((resolve) => {
+    try {
+      const reader = new (workerThreads().Worker)(source, { eval: true, execArgv: [], workerData: { file } });
+      reader.once('message', (outcome: string) => resolve(outcome));
+      reader.once('error', (err: unknown) => resolve(String((err as { code?: unknown } | null)?.code ?? 'error')));
+    } catch (err) {
+      resolve(String((err as { code?: unknown } | null)?.code ?? 'error'));
+    }
+  });
+}
+
+async function runTestHook(hook: TestHook, file: string | undefined): Promise<void> {
   switch (hook) {
+    case 'readFile':
+    case 'readFileInWorker': {
+      // A file the child could read goes unremarked (the parse goes on); a refusal comes back as a typed error.
+      const outcome = await readAttempt(file ?? '', hook === 'readFileInWorker');
+      if (outcome !== 'readable') throw new IngestError('PARSE_CRASHED', `Test hook ${hook}: ${outcome}.`);
+      return;
+    }
     case 'allocate': {
       const hoard: number[][] = [];
       for (;;) hoard.push(new Array<number>(1_000_000).fill(hoard.length));
@@ -377,9 +510,9 @@ setInterval(() => {
  * 10 MB of RSS) per child.
  */
 function startGuard(timeoutMs: number): void {
-  const guard = new Worker(GUARD_SOURCE, {
+  const guard = new (workerThreads().Worker)(GUARD_SOURCE, {
     eval: true,
-    execArgv: [], // not the child's --require tsx/cjs and heap cap: the guard is plain JavaScript
+    execArgv: [], // not the child's heap cap; under the permission model the seal gives it the child's permissions
     workerData: {
       parentPid: process.ppid,
       deadline: Date.now() + timeoutMs + SELF_DEADLINE_GRACE_MS,
@@ -399,8 +532,9 @@ async function handle(message: ParentMessage): Promise<void> {
   const format = message.job?.sniffed?.format;
   const hook = process.env.GROUNDWORK_INGEST_TEST_HOOKS === '1' ? message.testHook : undefined;
   try {
+    if (underPermissionModel()) sealWorkerThreads(); // before any thread starts and before any input is read
     startGuard(message.job?.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs);
-    if (hook) await runTestHook(hook);
+    if (hook) await runTestHook(hook, message.testHookPath);
     const bytes = new Uint8Array(await readFile(message.inputPath));
     const result = await runExtraction(bytes, message.job, true);
     if (hook === 'pollute') {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { deserialize } from 'node:v8';
 import { INGEST_ERROR_CODES, IngestError } from './errors';
 import type { IngestErrorCode } from './errors';
+import { prepareChild } from './sandbox';
 import type { SniffResult } from './sniff';
 import type { ChunkingOptions, ExtractResult, IngestLimits } from './types';
 
@@ -22,12 +23,13 @@ export interface ExtractJob {
 }
 
 /**
- * Test-only behaviours of the child, so tests can provoke a memory blow-up, a hang, a crash or a pollution attempt
- * without a parser bug. They travel beside the job, never inside the bytes, and the child honours them only when
- * this module started it with GROUNDWORK_INGEST_TEST_HOOKS=1, which happens only when `testHook` is passed here:
- * extractChunks never passes it, so no file can trigger one.
+ * Test-only behaviours of the child, so tests can provoke a memory blow-up, a hang, a crash, a pollution attempt or
+ * a read of a file it should not see (`readFile`, and `readFileInWorker` from a worker thread it starts, of
+ * `testHookPath`) without a parser bug. They travel beside the job, never inside the bytes, and the child honours
+ * them only when this module started it with GROUNDWORK_INGEST_TEST_HOOKS=1, which happens only when `testHook` is
+ * passed here: extractChunks never passes it, so no file can trigger one.
  */
-export type TestHook = 'allocate' | 'hang' | 'crash' | 'pollute';
+export type TestHook = 'allocate' | 'hang' | 'crash' | 'pollute' | 'readFile' | 'readFileInWorker';
 
 /** Bytes and result travel as files (see child.ts for why); the IPC channel carries only these small messages. */
 export type ParentMessage = {
@@ -36,6 +38,7 @@ export type ParentMessage = {
   inputPath: string;
   outputPath: string;
   testHook?: TestHook;
+  testHookPath?: string;
 };
 
 export type WireError = { code: IngestErrorCode; message: string; retryable: boolean };
@@ -60,6 +63,8 @@ export interface IsolateOptions {
   signal?: AbortSignal;
   onReport?: (report: IsolationReport) => void;
   testHook?: TestHook;
+  /** The file the `readFile` hooks try to read. */
+  testHookPath?: string;
 }
 
 /** How often the watchdog samples the child's RSS (Linux /proc; elsewhere only the V8 heap cap applies). */
@@ -70,17 +75,11 @@ const RSS_BASELINE_MB = 256;
 const EXIT_GRACE_MS = 2000;
 const STDERR_TAIL_BYTES = 16 * 1024;
 
-/** The child entry: the .ts source under tsx or jest (loaded through tsx's require hook), the .js file when built. */
-function childEntry(): { modulePath: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts')) {
-    return { modulePath: path.join(__dirname, 'child.ts'), execArgv: ['--require', require.resolve('tsx/cjs')] };
-  }
-  return { modulePath: path.join(__dirname, 'child.js'), execArgv: [] };
-}
-
 /**
- * Only what Node, tsx and the parsers need: a compromised parser must not find API keys or database URLs in its
- * environment. NODE_OPTIONS is dropped so the limits below cannot be overridden from outside.
+ * Only what Node and the parsers need: a compromised parser must not find API keys or database URLs in its
+ * environment (nor read the worker's, see sandbox.ts). NODE_OPTIONS is dropped so the limits and the permission model
+ * cannot be overridden from outside; no proxy variables, so nothing routes the child's traffic anywhere on our behalf
+ * (Node 20's permission model does not cover the network).
  */
 function childEnv(testHooks: boolean): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { GROUNDWORK_INGEST_CHILD: '1' };
@@ -108,11 +107,10 @@ export async function extractIsolated(
     const inputPath = path.join(dir, 'input');
     const outputPath = path.join(dir, 'result');
     await writeFile(inputPath, bytes);
-    await runChild(
-      { type: 'extract', job, inputPath, outputPath, ...(options.testHook ? { testHook: options.testHook } : {}) },
-      job.limits,
-      options,
-    );
+    const hooks = options.testHook
+      ? { testHook: options.testHook, ...(options.testHookPath ? { testHookPath: options.testHookPath } : {}) }
+      : {};
+    await runChild({ type: 'extract', job, inputPath, outputPath, ...hooks }, dir, options);
     // The result size is bounded before reading, so a document that explodes into text cannot exhaust the worker.
     const maxResultBytes = Math.max(64 * 1048576, 4 * job.limits.maxBytes);
     const size = await stat(outputPath).then(
@@ -154,13 +152,22 @@ interface ChildRun {
   graceTimer: NodeJS.Timeout | undefined;
 }
 
-function runChild(message: ParentMessage, limits: IngestLimits, options: IsolateOptions): Promise<void> {
-  const started = Date.now();
+async function runChild(message: ParentMessage, dir: string, options: IsolateOptions): Promise<void> {
+  const limits = message.job.limits;
   const heapMb = Math.max(16, Math.floor(limits.maxMemoryMb));
   const rssCapMb = heapMb * 2 + RSS_BASELINE_MB;
+  const launch = await prepareChild(message.job, dir).catch((err: unknown) => {
+    const name = err instanceof Error ? err.name : typeof err;
+    throw new IngestError('PARSE_CRASHED', `The parser process could not be prepared (${name}).`, true);
+  });
+  const started = Date.now();
 
   return new Promise<void>((resolve, reject) => {
-    const child = forkChild(heapMb, options.testHook !== undefined);
+    const child = fork(launch.modulePath, [], {
+      execArgv: [...launch.execArgv, `--max-old-space-size=${heapMb}`],
+      env: childEnv(options.testHook !== undefined),
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     const run: ChildRun = {
       outcome: undefined,
       killedFor: undefined,
@@ -205,15 +212,6 @@ function runChild(message: ParentMessage, limits: IngestLimits, options: Isolate
       // The child died before reading its job; the exit handler classifies the crash.
       if (err) child.kill('SIGKILL');
     });
-  });
-}
-
-function forkChild(heapMb: number, testHooks: boolean): ChildProcess {
-  const { modulePath, execArgv } = childEntry();
-  return fork(modulePath, [], {
-    execArgv: [...execArgv, `--max-old-space-size=${heapMb}`],
-    env: childEnv(testHooks),
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
 }
 

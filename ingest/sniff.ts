@@ -64,20 +64,37 @@ function sniffZip(bytes: Uint8Array, ext: string): SniffResult {
     }
     throw err;
   }
-  const names = new Set(entries.map((e) => e.name.toLowerCase()));
+  const format = zipSpreadsheetFormat(bytes, entries, ext);
+  if (!format) throw new IngestError('UNSUPPORTED_TYPE', 'The file is a zip archive that is not a spreadsheet.');
+  try {
+    verifyZipEntries(bytes, entries);
+  } catch (err) {
+    if (err instanceof ZipFormatError) {
+      throw new IngestError(
+        'SHEET_CORRUPT',
+        'The workbook is damaged: its local file headers disagree with its zip directory.',
+      );
+    }
+    throw err;
+  }
+  // The sizes the central directory declares, now known to be those of the local headers too.
   const zip: ZipSummary = {
     entries: entries.length,
     declaredUncompressedBytes: entries.reduce((sum, e) => sum + e.uncompressedSize, 0),
   };
-  if (names.has('xl/workbook.bin')) return { kind: 'spreadsheet', format: 'xlsb', mediaType: MEDIA_TYPES.xlsb, zip };
-  if (names.has('xl/workbook.xml')) {
-    const macro = names.has('xl/vbaproject.bin') || ext === 'xlsm';
-    return macro
-      ? { kind: 'spreadsheet', format: 'xlsm', mediaType: MEDIA_TYPES.xlsm, zip }
-      : { kind: 'spreadsheet', format: 'xlsx', mediaType: MEDIA_TYPES.xlsx, zip };
-  }
-  if (isOdsSpreadsheet(bytes, entries)) return { kind: 'spreadsheet', format: 'ods', mediaType: MEDIA_TYPES.ods, zip };
-  throw new IngestError('UNSUPPORTED_TYPE', 'The file is a zip archive that is not a spreadsheet.');
+  return { kind: 'spreadsheet', format, mediaType: MEDIA_TYPES[format], zip };
+}
+
+function zipSpreadsheetFormat(
+  bytes: Uint8Array,
+  entries: ZipEntry[],
+  ext: string,
+): 'xlsx' | 'xlsm' | 'xlsb' | 'ods' | undefined {
+  const names = new Set(entries.map((e) => e.name.toLowerCase()));
+  if (names.has('xl/workbook.bin')) return 'xlsb';
+  if (names.has('xl/workbook.xml')) return names.has('xl/vbaproject.bin') || ext === 'xlsm' ? 'xlsm' : 'xlsx';
+  if (isOdsSpreadsheet(bytes, entries)) return 'ods';
+  return undefined;
 }
 
 /** ODF stores its media type uncompressed in a first entry named "mimetype". */
@@ -98,9 +115,13 @@ function isOdsSpreadsheet(bytes: Uint8Array, entries: ZipEntry[]): boolean {
 export interface ZipEntry {
   name: string;
   method: number;
+  /** General purpose bit flags; bit 3 announces a data descriptor after the data. */
+  flags: number;
   compressedSize: number;
   uncompressedSize: number;
   localHeaderOffset: number;
+  /** The name's bytes as stored (a view into the file), compared byte for byte with the local header's copy. */
+  rawName: Uint8Array;
 }
 
 /** A zip structure that cannot be read. Callers turn it into the ingestion code that fits (SHEET_CORRUPT, UNSUPPORTED_TYPE). */
@@ -116,6 +137,7 @@ const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
 const ZIP64_EOCD_SIGNATURE = 0x06064b50;
 const CENTRAL_HEADER_SIGNATURE = 0x02014b50;
 const LOCAL_HEADER_SIGNATURE = 0x04034b50;
+const DATA_DESCRIPTOR_SIGNATURE = 0x08074b50;
 const U32_MAX = 0xffffffff;
 
 /** Little-endian reads that throw ZipFormatError outside the bytes. */
@@ -165,7 +187,7 @@ export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
 function centralDirectoryLocation(
   bytes: Uint8Array,
   read: ZipReader,
-): { count: number; dirSize: number; dirOffset: number } {
+): { count: number; dirSize: number; dirOffset: number; eocd: number } {
   // The end-of-central-directory record sits in the last 22 + 65535 (max comment) bytes.
   let eocd = -1;
   for (let at = bytes.length - 22; at >= Math.max(0, bytes.length - 22 - 0xffff); at--) {
@@ -175,6 +197,12 @@ function centralDirectoryLocation(
     }
   }
   if (eocd < 0) throw new ZipFormatError('no end of central directory');
+  // SheetJS takes the last end record signature in the file, even one closer to the end than a whole record: a second
+  // one after ours would send it to a directory we never checked.
+  for (let at = eocd + 1; at + 4 <= bytes.length; at++) {
+    if (read.view.getUint32(at, true) === EOCD_SIGNATURE)
+      throw new ZipFormatError('two end of central directory records');
+  }
   let count = read.u16(eocd + 10);
   let dirSize = read.u32(eocd + 12);
   let dirOffset = read.u32(eocd + 16);
@@ -188,12 +216,13 @@ function centralDirectoryLocation(
       dirOffset = read.u64(record + 48);
     }
   }
-  return { count, dirSize, dirOffset };
+  return { count, dirSize, dirOffset, eocd };
 }
 
 /** One central directory header at `at`, and the offset of the next one. */
 function readCentralHeader(bytes: Uint8Array, read: ZipReader, at: number): { entry: ZipEntry; next: number } {
   if (read.u32(at) !== CENTRAL_HEADER_SIGNATURE) throw new ZipFormatError('bad central header');
+  const flags = read.u16(at + 8);
   const method = read.u16(at + 10);
   const compressedSize = read.u32(at + 20);
   const uncompressedSize = read.u32(at + 24);
@@ -203,14 +232,15 @@ function readCentralHeader(bytes: Uint8Array, read: ZipReader, at: number): { en
   const localHeaderOffset = read.u32(at + 42);
   const nameStart = at + 46;
   if (nameStart + nameLength + extraLength > bytes.length) throw new ZipFormatError('entry out of bounds');
-  const name = Buffer.from(bytes.buffer, bytes.byteOffset + nameStart, nameLength).toString('utf8');
+  const rawName = bytes.subarray(nameStart, nameStart + nameLength);
+  const name = Buffer.from(rawName.buffer, rawName.byteOffset, rawName.length).toString('utf8');
   const extraEnd = nameStart + nameLength + extraLength;
   const sizes = applyZip64Extra(read, nameStart + nameLength, extraEnd, {
     compressedSize,
     uncompressedSize,
     localHeaderOffset,
   });
-  return { entry: { name, method, ...sizes }, next: extraEnd + commentLength };
+  return { entry: { name, method, flags, ...sizes, rawName }, next: extraEnd + commentLength };
 }
 
 type EntrySizes = Pick<ZipEntry, 'compressedSize' | 'uncompressedSize' | 'localHeaderOffset'>;
@@ -246,6 +276,112 @@ export function localDataOffset(bytes: Uint8Array, entry: ZipEntry): number | un
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(at, true) !== LOCAL_HEADER_SIGNATURE) return undefined;
   return at + 30 + view.getUint16(at + 26, true) + view.getUint16(at + 28, true);
+}
+
+/**
+ * Checks every entry's local header against its central directory entry, without inflating anything: signature,
+ * method, name, compressed and uncompressed sizes (those of the data descriptor when flag bit 3 is set), and that no
+ * two entries share bytes. Throws ZipFormatError on the first disagreement. Cost is linear in the number of entries.
+ *
+ * Why: the central directory is what we sniff and sum, but SheetJS reads each entry through its local header and
+ * inflates the deflate stream found there until it ends, whatever size either header declares; it compares the sizes
+ * only afterwards. A directory that declares a few bytes in front of local headers (or a stream) worth 600 MB made
+ * it inflate everything before failing (31 s, 694 MB). The stream itself is measured in the child (checkInflatedSize).
+ */
+export function verifyZipEntries(bytes: Uint8Array, entries: ZipEntry[]): void {
+  const read = zipReader(bytes);
+  // SheetJS walks as many entries as the end record's count for this disk (not the total we read), from its 32-bit
+  // offset, and knows no zip64: both must name the directory checked here.
+  const { eocd, dirOffset } = centralDirectoryLocation(bytes, read);
+  if (read.u16(eocd + 8) !== entries.length || read.u16(eocd + 10) !== entries.length) {
+    throw new ZipFormatError('entry counts differ');
+  }
+  if (read.u32(eocd + 16) !== dirOffset) throw new ZipFormatError('directory offsets differ');
+  const spans: { from: number; to: number }[] = [];
+  for (const entry of entries) {
+    const at = entry.localHeaderOffset;
+    if (read.u32(at) !== LOCAL_HEADER_SIGNATURE) throw new ZipFormatError('no local header');
+    const flags = read.u16(at + 6);
+    const method = read.u16(at + 8);
+    let compressedSize = read.u32(at + 18);
+    let uncompressedSize = read.u32(at + 22);
+    const nameLength = read.u16(at + 26);
+    const extraLength = read.u16(at + 28);
+    const dataStart = at + 30 + nameLength + extraLength;
+    if (dataStart > bytes.length) throw new ZipFormatError('local header out of bounds');
+    if (method !== entry.method) throw new ZipFormatError('compression methods differ');
+    if ((flags & 8) !== (entry.flags & 8)) throw new ZipFormatError('data descriptor flags differ');
+    if (!sameBytes(bytes.subarray(at + 30, at + 30 + nameLength), entry.rawName)) {
+      throw new ZipFormatError('names differ');
+    }
+    const zip64 = compressedSize === U32_MAX || uncompressedSize === U32_MAX;
+    if (zip64) {
+      // A local zip64 extra holds both sizes, uncompressed first.
+      const sizes = localZip64Sizes(read, at + 30 + nameLength, dataStart);
+      if (!sizes) throw new ZipFormatError('zip64 sizes missing');
+      ({ compressedSize, uncompressedSize } = sizes);
+    }
+    const dataEnd = dataStart + entry.compressedSize;
+    if (dataEnd > bytes.length) throw new ZipFormatError('data out of bounds');
+    let end = dataEnd;
+    if (flags & 8) {
+      // Sizes follow the data; the local fields are zero or, from some writers, the same sizes again.
+      if ((compressedSize !== 0 || uncompressedSize !== 0) && !sameSizes(entry, compressedSize, uncompressedSize)) {
+        throw new ZipFormatError('local and central sizes differ');
+      }
+      const descriptor = readDataDescriptor(read, dataEnd, zip64 || entry.uncompressedSize >= U32_MAX);
+      if (!sameSizes(entry, descriptor.compressedSize, descriptor.uncompressedSize)) {
+        throw new ZipFormatError('data descriptor and central sizes differ');
+      }
+      end = descriptor.end;
+    } else if (!sameSizes(entry, compressedSize, uncompressedSize)) {
+      throw new ZipFormatError('local and central sizes differ');
+    }
+    if (method === 0 && entry.compressedSize !== entry.uncompressedSize) {
+      throw new ZipFormatError('stored entry with two sizes');
+    }
+    spans.push({ from: at, to: end });
+  }
+  // Entries that share bytes are the overlapping-file bomb (one kernel inflated by every entry); writers never do it.
+  spans.sort((a, b) => a.from - b.from);
+  for (let i = 1; i < spans.length; i++) {
+    if ((spans[i] as { from: number }).from < (spans[i - 1] as { to: number }).to) {
+      throw new ZipFormatError('entries overlap');
+    }
+  }
+}
+
+function sameSizes(entry: ZipEntry, compressedSize: number, uncompressedSize: number): boolean {
+  return compressedSize === entry.compressedSize && uncompressedSize === entry.uncompressedSize;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+function localZip64Sizes(
+  read: ZipReader,
+  start: number,
+  end: number,
+): { compressedSize: number; uncompressedSize: number } | undefined {
+  for (let extra = start; extra + 4 <= end; extra += 4 + read.u16(extra + 2)) {
+    if (read.u16(extra) === 0x0001 && read.u16(extra + 2) >= 16 && extra + 20 <= end) {
+      return { uncompressedSize: read.u64(extra + 4), compressedSize: read.u64(extra + 12) };
+    }
+  }
+  return undefined;
+}
+
+/** The data descriptor at `at`, as SheetJS reads it: optional signature, CRC-32, both sizes (8 bytes for zip64). */
+function readDataDescriptor(
+  read: ZipReader,
+  at: number,
+  zip64: boolean,
+): { compressedSize: number; uncompressedSize: number; end: number } {
+  let field = at + 4; // the CRC-32
+  if (read.u32(at) === DATA_DESCRIPTOR_SIGNATURE) field += 4;
+  if (zip64) return { compressedSize: read.u64(field), uncompressedSize: read.u64(field + 8), end: field + 16 };
+  return { compressedSize: read.u32(field), uncompressedSize: read.u32(field + 4), end: field + 8 };
 }
 
 // ---------- OLE2 / compound file (xls, encrypted OOXML) ----------

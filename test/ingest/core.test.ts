@@ -2,7 +2,7 @@
 import * as XLSX from 'xlsx';
 import { contentHash, extractChunks, extractInProcess, IngestError } from '../../ingest';
 import { DEFAULT_LIMITS, resolveLimits } from '../../ingest/limits';
-import { detectDelimiter, readZipDirectory, sniff } from '../../ingest/sniff';
+import { detectDelimiter, readZipDirectory, sniff, verifyZipEntries } from '../../ingest/sniff';
 import { decodeText, parseText } from '../../ingest/text';
 import { makeTextPdf } from '../support/documents';
 import {
@@ -14,7 +14,9 @@ import {
   oleContainer,
   utf16Text,
   zipBombDeclared,
+  zipBombLocalHeaders,
 } from '../fixtures/hostile-fixtures';
+import type { ZipInput } from '../fixtures/hostile-fixtures';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -179,6 +181,67 @@ describe('sniff', () => {
       ['a.txt', 8, 17],
       ['b.txt', 0, 6],
     ]);
+  });
+});
+
+describe('zip local headers against the central directory', () => {
+  const MB = 1024 * 1024;
+  /** An xlsx-shaped archive whose worksheet entry gets `sheet` (a lie, mostly). */
+  const workbookZip = (sheet: Partial<ZipInput> = {}, extra: ZipInput[] = []): Uint8Array =>
+    makeZip([
+      { name: '[Content_Types].xml', data: '<Types/>' },
+      { name: 'xl/workbook.xml', data: '<workbook/>' },
+      { name: 'xl/worksheets/sheet1.xml', data: '<row/>'.repeat(50), ...sheet },
+      ...extra,
+    ]);
+
+  it('accepts honest archives, stored entries and data descriptors included', () => {
+    expect(sniff(workbookZip(), 'book.xlsx').format).toBe('xlsx');
+    expect(sniff(workbookZip({ method: 0 }), 'book.xlsx').format).toBe('xlsx');
+    expect(sniff(workbookZip({ dataDescriptor: {} }), 'book.xlsx').format).toBe('xlsx');
+    const zip = workbookZip({ dataDescriptor: {} });
+    expect(() => verifyZipEntries(zip, readZipDirectory(zip))).not.toThrow();
+  });
+
+  it.each<[string, Partial<ZipInput>]>([
+    ['local header declares 600 MB uncompressed', { local: { uncompressedSize: 600 * MB } }],
+    ['local header declares 40 MB compressed', { local: { compressedSize: 40 * MB } }],
+    ['central entry declares 3 compressed bytes', { centralCompressedSize: 3 }],
+    ['local header names another file', { local: { name: 'xl/worksheets/sheet9.xml' } }],
+    ['local header says stored', { local: { method: 0 } }],
+    ['data descriptor declares 600 MB uncompressed', { dataDescriptor: { uncompressedSize: 600 * MB } }],
+    ['data descriptor declares 2 compressed bytes', { dataDescriptor: { compressedSize: 2 } }],
+  ])('rejects as SHEET_CORRUPT an entry whose %s, unlike its other copy', (_, lie) => {
+    expect(sniffCode(workbookZip(lie), 'book.xlsx')).toBe('SHEET_CORRUPT');
+  });
+
+  it('rejects entries that share their bytes, the overlapping-file bomb, as SHEET_CORRUPT', () => {
+    const data = '<row/>'.repeat(50);
+    const overlapping = workbookZip({ data }, [{ name: 'xl/worksheets/sheet1.xml', data, sharesLocalHeaderOf: 2 }]);
+    expect(sniffCode(overlapping, 'book.xlsx')).toBe('SHEET_CORRUPT');
+  });
+
+  it('rejects an end-of-directory signature after the real one, which SheetJS would follow instead', () => {
+    const zip = Buffer.from(workbookZip());
+    const comment = Buffer.concat([Buffer.from([0x50, 0x4b, 0x05, 0x06]), Buffer.alloc(10)]);
+    zip.writeUInt16LE(comment.length, zip.length - 2); // the real record's comment length
+    expect(sniffCode(new Uint8Array(Buffer.concat([zip, comment])), 'book.xlsx')).toBe('SHEET_CORRUPT');
+  });
+
+  it("rejects an end record whose count for this disk, the one SheetJS walks, is not the directory's", () => {
+    const zip = Buffer.from(workbookZip());
+    zip.writeUInt16LE(4, zip.length - 22 + 8); // SheetJS would read a fourth central entry we never checked
+    expect(sniffCode(new Uint8Array(zip), 'book.xlsx')).toBe('SHEET_CORRUPT');
+  });
+
+  it('refuses in the worker, in milliseconds, a bomb whose central directory hides huge local headers', async () => {
+    // The shape of the 600 MB file that reached SheetJS and cost 31 s and 694 MB before it failed.
+    const bomb = zipBombLocalHeaders(600 * MB);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    expect(readZipDirectory(bomb).reduce((sum, e) => sum + e.uncompressedSize, 0)).toBeLessThan(1024);
+    const started = Date.now();
+    expect(await codeOf(extractChunks({ bytes: bomb, fileName: 'bomb.xlsx' }))).toBe('SHEET_CORRUPT');
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 });
 

@@ -2,6 +2,8 @@
 // may take down its child process, never the test process (which stands in for the Temporal worker).
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { extractChunks, IngestError } from '../../ingest';
 import { checkInflatedSize } from '../../ingest/child';
@@ -9,9 +11,11 @@ import { extractIsolated } from '../../ingest/isolate';
 import type { ExtractJob, IsolationReport, TestHook } from '../../ingest/isolate';
 import { DEFAULT_CHUNKING } from '../../ingest/chunk';
 import { resolveLimits } from '../../ingest/limits';
+import { packageDirs, permissionFlag } from '../../ingest/sandbox';
 import { sniff } from '../../ingest/sniff';
 import type { IngestLimits } from '../../ingest/types';
-import { POLLUTING_CSV, zipBombLying } from '../fixtures/hostile-fixtures';
+import { makeTextPdf } from '../support/documents';
+import { makeZip, POLLUTING_CSV, zipBombLying, zipBombStream } from '../fixtures/hostile-fixtures';
 import { childPidsOf, isRunning, killQuietly, waitFor } from '../support/processes';
 
 jest.setTimeout(30_000);
@@ -140,9 +144,115 @@ describe('isolated extraction', () => {
     await expect(checkInflatedSize(zipBombLying(2 * 1024 * 1024), 1024 * 1024)).rejects.toMatchObject({
       code: 'DECOMPRESSED_TOO_LARGE',
     });
-    await expect(checkInflatedSize(zipBombLying(512 * 1024), 1024 * 1024)).resolves.toBeUndefined();
+    const honest = makeZip([
+      { name: '[Content_Types].xml', data: '<Types/>' },
+      { name: 'xl/worksheets/sheet1.xml', data: Buffer.alloc(512 * 1024, 0x20) },
+    ]);
+    await expect(checkInflatedSize(honest, 1024 * 1024)).resolves.toBeUndefined();
+  });
+
+  it('refuses an entry once its stream inflates past its declared size, even under the limit', async () => {
+    // Headers that all agree on 100 bytes in front of a 2 GB stream: counting up to a generous limit would take
+    // seconds and then let it through; the declared size is where the lie shows.
+    const bomb = zipBombStream(2 * 1024 * 1024 * 1024);
+    const started = Date.now();
+    await expect(checkInflatedSize(bomb, 4 * 1024 * 1024 * 1024)).rejects.toMatchObject({
+      code: 'DECOMPRESSED_TOO_LARGE',
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+    await expect(checkInflatedSize(zipBombLying(512 * 1024), 1024 * 1024)).rejects.toMatchObject({
+      code: 'DECOMPRESSED_TOO_LARGE',
+    });
+  });
+
+  it('refuses quickly a 600 MB bomb whose every header declares 100 bytes, with DECOMPRESSED_TOO_LARGE', async () => {
+    const bomb = zipBombStream(600 * 1024 * 1024);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const started = Date.now();
+    const err = await failure(extractChunks({ bytes: bomb, fileName: 'bomb.xlsx' }));
+    expect(err.code).toBe('DECOMPRESSED_TOO_LARGE');
+    expect(Date.now() - started).toBeLessThan(5000); // a child's start, then milliseconds of inflating
+  });
+
+  it('refuses a stream running past its declared compressed size with SHEET_CORRUPT', async () => {
+    // Both headers declare 1 compressed byte in front of a real (small) deflate stream, which SheetJS reads whole.
+    const sheet = Buffer.from('<row/>'.repeat(100));
+    const bomb = makeZip([
+      { name: '[Content_Types].xml', data: '<Types/>' },
+      { name: 'xl/worksheets/sheet1.xml', data: sheet, centralCompressedSize: 1, local: { compressedSize: 1 } },
+    ]);
+    await expect(checkInflatedSize(bomb, 1024 * 1024)).rejects.toMatchObject({ code: 'SHEET_CORRUPT' });
   });
 });
+
+describe('the permission model around the child', () => {
+  const outsideDir = mkdtempSync(path.join(os.tmpdir(), 'groundwork-outside-'));
+  const outside = path.join(outsideDir, 'secret.txt');
+  writeFileSync(outside, 'OPENAI_API_KEY=sk-not-for-the-parser');
+  afterAll(() => rmSync(outsideDir, { recursive: true, force: true }));
+
+  /** What the child's read of `file` (from its main thread or from a worker thread it starts) came to. */
+  async function childRead(file: string, hook: 'readFile' | 'readFileInWorker', job = textJob()): Promise<string> {
+    try {
+      await extractIsolated(TEXT, job, { testHook: hook, testHookPath: file });
+      return 'readable';
+    } catch (err) {
+      if (err instanceof IngestError) return err.message;
+      throw err;
+    }
+  }
+
+  it('lets the child read what it needs but no file outside its job folder, code and parser packages', async () => {
+    expect(await childRead(outside, 'readFile')).toBe('Test hook readFile: ERR_ACCESS_DENIED.');
+    expect(await childRead(path.join(__dirname, '../../package.json'), 'readFile')).toContain('ERR_ACCESS_DENIED');
+    expect(await childRead(__filename, 'readFile')).toContain('ERR_ACCESS_DENIED');
+    // The tokenizer chunking needs is granted; the parse goes on.
+    const tokenizer = packageDirs(['gpt-tokenizer'])[0] as string;
+    expect(await childRead(path.join(tokenizer, 'package.json'), 'readFile')).toBe('readable');
+  });
+
+  (process.platform === 'linux' ? it : it.skip)(
+    "cannot read the parent's environment through /proc/<ppid>/environ, where the API keys are",
+    async () => {
+      expect(await childRead(`/proc/${process.pid}/environ`, 'readFile')).toBe(
+        'Test hook readFile: ERR_ACCESS_DENIED.',
+      );
+    },
+  );
+
+  it('keeps a worker thread the child starts with execArgv: [] under the same permissions', async () => {
+    // On Node 20 such a worker would run without the permission model; the child seals the Worker constructor.
+    expect(await childRead(outside, 'readFileInWorker')).toBe('Test hook readFileInWorker: ERR_ACCESS_DENIED.');
+    if (process.platform === 'linux') {
+      expect(await childRead(`/proc/${process.pid}/environ`, 'readFileInWorker')).toContain('ERR_ACCESS_DENIED');
+    }
+  });
+
+  it('holds for PDF jobs too, which also load the canvas addon and may start the OCR worker', async () => {
+    const bytes = await makeTextPdf([['A page of text for the permission test.']]);
+    const job: ExtractJob = { ...textJob(), sniffed: sniff(bytes) };
+    expect(await childRead(outside, 'readFile', job)).toContain('ERR_ACCESS_DENIED');
+    expect(await childRead(outside, 'readFileInWorker', job)).toContain('ERR_ACCESS_DENIED');
+  });
+
+  it('chooses the permission flag by Node version', () => {
+    expect(permissionFlag('20.20.2')).toBe('--experimental-permission');
+    const major = Number(process.versions.node.split('.')[0]);
+    if (major >= 22 && process.allowedNodeEnvironmentFlags.has('--permission')) {
+      expect(permissionFlag(process.versions.node)).toBe('--permission');
+    }
+  });
+});
+
+/**
+ * The parse child among the children of `parentPid`, by its command line (ingest/child.js, compiled or bundled):
+ * from the TypeScript sources the parent also runs esbuild, which bundles the child's code, as a child process.
+ */
+function parseChildOf(parentPid: number): number | undefined {
+  return childPidsOf(parentPid).find((pid) =>
+    /child\.js/.test(spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).stdout),
+  );
+}
 
 describe('a child whose parent cannot stop it', () => {
   /**
@@ -165,7 +275,7 @@ describe('a child whose parent cannot stop it', () => {
       stdio: 'ignore',
     });
     const parentPid = parent.pid as number;
-    const child = await waitFor('the parser child', 10_000, () => childPidsOf(parentPid)[0]);
+    const child = await waitFor('the parser child', 10_000, () => parseChildOf(parentPid));
     await new Promise((resolve) => setTimeout(resolve, 1500)); // loading tsx, reading the job, entering the loop
     return { parent, child };
   }
