@@ -1,0 +1,132 @@
+// Document bytes by reference: uploads stream into a content-addressed store and workflows carry only the reference
+// (`blob:<tenant>/<sha256>`), never the bytes. The interface is small on purpose: `LocalBlobStore` keeps blobs in a
+// folder (shared storage when several hosts run), and an S3-compatible store (objects `<tenant>/<sha256>`, a
+// multipart upload hashed on the way, deleteTenant as a prefix delete) could take its place without changing callers.
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { GroundworkError } from './errors';
+import { assertTenantId, isTenantId } from './ids';
+import { fileTooLarge, readRegularFile } from './source-files';
+
+export interface StoredBlob {
+  /** `blob:<tenant>/<sha256>`: what a workflow's `{ kind: 'blob' }` source carries. */
+  ref: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface BlobStore {
+  /**
+   * Streams `body` into the store while hashing it. More than `maxBytes` is refused with FILE_TOO_LARGE and leaves
+   * nothing behind; the same bytes stored twice for a tenant are one blob (the same ref).
+   */
+  put(tenantId: string, body: AsyncIterable<Uint8Array>, options: { maxBytes: number }): Promise<StoredBlob>;
+  /**
+   * The blob's bytes, reading at most `maxBytes + 1` (FILE_TOO_LARGE past the limit). With `tenantId`, a reference
+   * naming another tenant's blob is refused (BLOB_TENANT_MISMATCH). BLOB_NOT_FOUND when it is gone.
+   */
+  read(ref: string, options: { maxBytes: number; tenantId?: string }): Promise<Uint8Array>;
+  /** True when something was deleted. */
+  delete(ref: string): Promise<boolean>;
+  /** Deletes every blob of the tenant; returns how many there were. */
+  deleteTenant(tenantId: string): Promise<number>;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const REF = /^blob:([^/]+)\/([^/]+)$/;
+
+export const blobRef = (tenantId: string, sha256: string): string => `blob:${tenantId}/${sha256}`;
+
+/**
+ * The tenant and digest of a reference. Anything but `blob:<valid tenant>/<64 hex digits>` is refused
+ * (BLOB_INVALID_REF), so no reference can name a path outside the store; with `tenantId`, a reference of another
+ * tenant is refused too (BLOB_TENANT_MISMATCH).
+ */
+export function parseBlobRef(ref: string, tenantId?: string): { tenantId: string; sha256: string } {
+  if (!isBlobRef(ref)) throw new GroundworkError('BLOB_INVALID_REF', 'The blob reference is not valid.');
+  const [, owner, sha256] = REF.exec(ref) as unknown as [string, string, string];
+  if (tenantId !== undefined && owner !== tenantId)
+    throw new GroundworkError('BLOB_TENANT_MISMATCH', 'The blob reference names another tenant.');
+  return { tenantId: owner, sha256 };
+}
+
+export function isBlobRef(ref: unknown): ref is string {
+  if (typeof ref !== 'string') return false;
+  const m = REF.exec(ref);
+  return m !== null && isTenantId(m[1]) && SHA256.test(m[2] ?? '');
+}
+
+/** Blobs as files `<root>/<tenant>/<sha256>`; uploads in progress are dot files beside them. */
+export class LocalBlobStore implements BlobStore {
+  constructor(readonly root: string) {}
+
+  private tenantDir(tenantId: string): string {
+    assertTenantId(tenantId);
+    return path.join(this.root, tenantId);
+  }
+
+  private file(ref: string, tenantId?: string): string {
+    const parsed = parseBlobRef(ref, tenantId);
+    return path.join(this.tenantDir(parsed.tenantId), parsed.sha256);
+  }
+
+  async put(
+    tenantId: string,
+    body: AsyncIterable<Uint8Array>,
+    { maxBytes }: { maxBytes: number },
+  ): Promise<StoredBlob> {
+    const dir = this.tenantDir(tenantId);
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `.upload-${process.pid}-${randomBytes(8).toString('hex')}`);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const handle = await fs.open(tmp, 'wx', 0o600);
+    try {
+      try {
+        for await (const chunk of body) {
+          bytes += chunk.byteLength;
+          if (bytes > maxBytes) throw fileTooLarge(maxBytes);
+          hash.update(chunk);
+          await handle.write(chunk); // awaited: a slow disk slows the sender instead of filling memory
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const sha256 = hash.digest('hex');
+      // Same content, same name: renaming over an existing blob replaces it with identical bytes.
+      await fs.rename(tmp, path.join(dir, sha256));
+      return { ref: blobRef(tenantId, sha256), sha256, bytes };
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async read(ref: string, { maxBytes, tenantId }: { maxBytes: number; tenantId?: string }): Promise<Uint8Array> {
+    const file = this.file(ref, tenantId);
+    return readRegularFile(file, maxBytes).catch((err: unknown) => {
+      if (err instanceof GroundworkError && err.code === 'SOURCE_NOT_FOUND')
+        throw new GroundworkError('BLOB_NOT_FOUND', 'The uploaded document is no longer in the blob store.');
+      throw err;
+    });
+  }
+
+  async delete(ref: string): Promise<boolean> {
+    const file = this.file(ref);
+    const existed = await fs.stat(file).then(
+      () => true,
+      () => false,
+    );
+    await fs.rm(file, { force: true });
+    return existed;
+  }
+
+  async deleteTenant(tenantId: string): Promise<number> {
+    const dir = this.tenantDir(tenantId);
+    const entries = await fs.readdir(dir).catch(() => [] as string[]);
+    await fs.rm(dir, { recursive: true, force: true });
+    return entries.filter((e) => SHA256.test(e)).length;
+  }
+}
