@@ -5,7 +5,7 @@ import { assertTenantId } from '../common/ids';
 import type { Citation } from '../workflows/definitions';
 import { bestQuote, verifyAnswer } from './answer/verify';
 import type { Answerer, ContextChunk, DraftAnswer, Embedder } from './models/types';
-import type { VectorStore } from './vectors/types';
+import type { ScoredChunk, VectorStore } from './vectors/types';
 
 /** What a tenant's answers are held to; thresholds come from configuration, per tenant or the default. */
 export interface AnsweringPolicy {
@@ -87,14 +87,11 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy 
         input.tenantId,
         input.retrieved.map((r) => r.chunkId),
       );
-      const byId = new Map(stored.map((s) => [s.id, s]));
-      const context: ContextChunk[] = input.retrieved.flatMap((r) => {
-        const s = byId.get(r.chunkId);
-        if (!s) return []; // retired meanwhile, or never this tenant's: not citable
-        const { documentId, sourceName, locator, text } = s.payload;
-        return [{ ref: r.ref, chunkId: r.chunkId, documentId, sourceName, locator, text, score: r.score }];
+      return verifyAnswer({
+        question: input.question,
+        draft: input.draft,
+        context: contextOf(input.retrieved, stored),
       });
-      return verifyAnswer({ question: input.question, draft: input.draft, context });
     },
 
     /** Citations for a reviewer's edit, from chunk ids; ids that are not this tenant's chunks are dropped. */
@@ -107,22 +104,33 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy 
         input.tenantId,
         input.citations.map((c) => c.chunkId),
       );
-      const byId = new Map(stored.map((s) => [s.id, s]));
-      return input.citations.flatMap((c) => {
-        const s = byId.get(c.chunkId);
-        if (!s) return [];
-        // A reviewer's quote is kept only if it is verbatim chunk text; otherwise the sentence best matching the answer.
-        const quote = c.quote && s.payload.text.includes(c.quote) ? c.quote : bestQuote(input.answer, s.payload.text);
-        return [
-          {
-            documentId: s.payload.documentId,
-            sourceName: s.payload.sourceName,
-            locator: s.payload.locator,
-            chunkId: s.id,
-            quote,
-          },
-        ];
-      });
+      return citationsOf(input.answer, input.citations, stored);
     },
   };
+}
+
+/** The retrieved chunks as the store holds them for the tenant: one retired meanwhile, or never the tenant's, is gone. */
+function contextOf(
+  retrieved: { ref: string; chunkId: string; score: number }[],
+  stored: ScoredChunk[],
+): ContextChunk[] {
+  const byId = new Map(stored.map((s) => [s.id, s]));
+  return retrieved.flatMap((r) => {
+    const s = byId.get(r.chunkId);
+    if (!s) return [];
+    const { documentId, sourceName, locator, text } = s.payload;
+    return [{ ref: r.ref, chunkId: r.chunkId, documentId, sourceName, locator, text, score: r.score }];
+  });
+}
+
+/** A reviewer's quote is kept only if it is verbatim chunk text; otherwise the sentence best matching the answer. */
+function citationsOf(answer: string, wanted: { chunkId: string; quote?: string }[], stored: ScoredChunk[]): Citation[] {
+  const byId = new Map(stored.map((s) => [s.id, s]));
+  return wanted.flatMap((c) => {
+    const s = byId.get(c.chunkId);
+    if (!s) return [];
+    const quote = c.quote && s.payload.text.includes(c.quote) ? c.quote : bestQuote(answer, s.payload.text);
+    const { documentId, sourceName, locator } = s.payload;
+    return [{ documentId, sourceName, locator, chunkId: s.id, quote }];
+  });
 }

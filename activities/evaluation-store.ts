@@ -51,6 +51,14 @@ export class EvaluationStore {
     return raw ? (JSON.parse(raw) as EvaluationMetrics) : undefined;
   }
 
+  /** Removes the tenant's corrections, baseline and reports (a tenant purge); returns how many files there were. */
+  async removeTenant(tenantId: string): Promise<number> {
+    const dir = this.dir(tenantId);
+    const entries = await fs.readdir(dir).catch(() => [] as string[]);
+    await fs.rm(dir, { recursive: true, force: true });
+    return entries.length;
+  }
+
   async saveReport(report: EvaluationReport, setBaseline: boolean): Promise<void> {
     const dir = this.dir(report.tenantId);
     await fs.mkdir(dir, { recursive: true });

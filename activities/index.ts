@@ -1,8 +1,12 @@
 // Every side effect the workflows need, grouped by domain. Each domain's factory takes a narrow options object
 // (stores, models, limits, policy): no configuration object, and no secrets.
 import path from 'node:path';
+import { LocalBlobStore } from '../common/blob-store';
+import type { BlobStore } from '../common/blob-store';
+import { SecretStore } from '../common/secrets';
 import { createAnsweringActivities } from './answering';
 import type { AnsweringPolicy } from './answering';
+import { DocumentRegistry, createDocumentActivities, recordingActivation } from './documents';
 import { createEvaluationActivities } from './evaluation';
 import { EvaluationStore } from './evaluation-store';
 import type { Answerer, Embedder } from './models/types';
@@ -16,24 +20,46 @@ export interface ActivityDeps {
   vectors: VectorStore;
   embedder: Embedder;
   answerer: Answerer;
-  /** Local state: staged chunks under staging/, evaluation state under evaluations/. */
+  /** Local state: staged chunks under staging/, evaluation state under evaluations/, the registry under documents/. */
   dataDir: string;
+  /** Uploaded document bytes (GROUNDWORK_BLOB_DIR); default `<dataDir>/blobs`. */
+  blobs?: BlobStore;
+  /** GROUNDWORK_INGEST_ROOTS: `path` sources are read only below `<root>/<tenant>/`. Default none: paths refused. */
+  ingestRoots?: readonly string[];
   parseLimits: ParsingOptions['limits'];
   embedBatch: number;
   policy: AnsweringPolicy;
+  /** PDF passwords by reference; default `<dataDir>/secrets` (shared by every worker host and the clients). */
+  secrets?: SecretStore;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const { vectors, embedder, answerer } = deps;
   const staging = new StagingArea(path.join(deps.dataDir, 'staging'));
+  const blobs = deps.blobs ?? new LocalBlobStore(path.join(deps.dataDir, 'blobs'));
+  const registry = DocumentRegistry.inDataDir(deps.dataDir);
+  const evaluations = new EvaluationStore(path.join(deps.dataDir, 'evaluations'));
+  const storage = createStorageActivities({ vectors, embedder, staging, embedBatch: deps.embedBatch });
   return {
-    ...createParsingActivities({ vectors, staging, embedderId: embedder.id, limits: deps.parseLimits }),
-    ...createStorageActivities({ vectors, embedder, staging, embedBatch: deps.embedBatch }),
+    ...createParsingActivities({
+      vectors,
+      staging,
+      embedderId: embedder.id,
+      limits: deps.parseLimits,
+      secrets: deps.secrets ?? SecretStore.inDataDir(deps.dataDir),
+      blobs,
+      ingestRoots: deps.ingestRoots ?? [],
+      registry,
+    }),
+    ...storage,
+    activateDocument: recordingActivation(storage.activateDocument, registry, vectors),
     ...createAnsweringActivities({ vectors, embedder, answerer, policy: deps.policy }),
-    ...createEvaluationActivities({ store: new EvaluationStore(path.join(deps.dataDir, 'evaluations')) }),
+    ...createEvaluationActivities({ store: evaluations }),
+    ...createDocumentActivities({ vectors, blobs, staging, registry, evaluations }),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { PreparedDocument } from './parsing';
+export type { DocumentRecord } from './documents';
 export type { RetrievedChunk, AnsweringPolicy } from './answering';

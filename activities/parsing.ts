@@ -1,14 +1,19 @@
 // The parse step of ingestion: read the source, skip when this exact version is already live, otherwise parse in an
 // isolated child process and stage the chunks on disk. Returns a small manifest, never the chunks.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
+import type { BlobStore } from '../common/blob-store';
 import { GroundworkError } from '../common/errors';
 import { assertDocumentId, assertTenantId } from '../common/ids';
+import { pdfPasswordScope } from '../common/secrets';
+import type { SecretStore } from '../common/secrets';
+import { readIngestPath } from '../common/source-files';
 import { contentHash, extractChunks, formatLocator } from '../ingest';
 import type { ExtractResult, IngestLimits } from '../ingest';
 import type { IngestDocumentInput, IngestWarningSummary } from '../workflows/definitions';
 import { MAX_INLINE_BYTES } from '../workflows/definitions';
+import type { DocumentRegistry } from './documents';
+import { blobOf } from './documents';
 import type { StagingArea } from './staging';
 import type { VectorStore } from './vectors/types';
 
@@ -24,6 +29,17 @@ export interface ParsingOptions {
   /** Part of every document version: another embedder means other vectors, so the same bytes ingest again. */
   embedderId: string;
   limits: Pick<IngestLimits, 'maxBytes' | 'timeoutMs' | 'maxMemoryMb'>;
+  /**
+   * Where PDF passwords wait for their ingestion (`passwordRef`): <data>/secrets, which the clients that start
+   * ingestions and every worker host must share.
+   */
+  secrets: SecretStore;
+  /** Where `blob` sources are read (uploads). Without it, blob sources fail with BLOB_STORE_MISSING. */
+  blobs?: BlobStore;
+  /** GROUNDWORK_INGEST_ROOTS: `path` sources are read only below `<root>/<tenant>/`; none configured, none read. */
+  ingestRoots?: readonly string[];
+  /** The document registry learns of every staged version (and backfills documents found unchanged). */
+  registry?: DocumentRegistry;
 }
 
 export interface PreparedDocument {
@@ -37,97 +53,161 @@ export interface PreparedDocument {
   warnings: IngestWarningSummary[];
 }
 
-export function createParsingActivities({ vectors, staging, embedderId, limits }: ParsingOptions) {
-  async function readSource({ source }: IngestDocumentInput): Promise<{ bytes: Uint8Array; name: string }> {
-    if (source.kind === 'inline') {
-      const bytes = Buffer.from(source.contentBase64, 'base64');
-      if (bytes.length > MAX_INLINE_BYTES) {
-        throw new GroundworkError(
-          'FILE_TOO_LARGE',
-          `Inline uploads are limited to ${MAX_INLINE_BYTES} bytes; pass a path instead.`,
-        );
-      }
-      return { bytes, name: source.name };
-    }
-    const file = path.resolve(source.path);
-    const stat = await fs.stat(file).catch(() => undefined);
-    if (!stat?.isFile())
-      throw new GroundworkError('SOURCE_NOT_FOUND', 'The source file does not exist or is not a regular file.');
-    if (stat.size > limits.maxBytes) {
+/** The PDF password: from the secret store, or the plain `password` of a run started before passwordRef existed. */
+async function resolvePassword(secrets: SecretStore, input: IngestDocumentInput): Promise<string | undefined> {
+  if (input.passwordRef === undefined) return input.password;
+  return secrets.read(input.passwordRef, { scope: pdfPasswordScope(input.tenantId, input.documentId) });
+}
+
+/** Once the password has served (or can no longer serve: a final failure), it is deleted, never left for the TTL. */
+async function forgetPassword(secrets: SecretStore, input: IngestDocumentInput): Promise<void> {
+  if (input.passwordRef === undefined) return;
+  await secrets.remove(input.passwordRef).catch((err: unknown) => {
+    log.warn('could not remove a used PDF password; it expires by itself', {
+      documentId: input.documentId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  });
+}
+
+/** True when Temporal will not run this activity again after this failure: no retry will need the password. */
+function finalFailure(err: unknown): boolean {
+  if (err instanceof GroundworkError && !err.retryable) return true; // PDF_BAD_PASSWORD, PDF_ENCRYPTED, NO_TEXT, …
+  const { attempt, retryPolicy } = Context.current().info;
+  const max = retryPolicy?.maximumAttempts;
+  return max !== undefined && max > 0 && attempt >= max;
+}
+
+/**
+ * The source's bytes, never more than the size limit plus one byte (whatever `stat` says). Blobs must be the
+ * tenant's own; paths must lie below the tenant's ingest root once symlinks are resolved (PATH_NOT_ALLOWED).
+ */
+async function readSource(
+  { blobs, limits, ingestRoots = [] }: ParsingOptions,
+  { tenantId, source }: IngestDocumentInput,
+): Promise<{ bytes: Uint8Array; name: string }> {
+  if (source.kind === 'blob') {
+    if (!blobs) throw new GroundworkError('BLOB_STORE_MISSING', 'This worker has no blob store configured.');
+    return { bytes: await blobs.read(source.ref, { maxBytes: limits.maxBytes, tenantId }), name: source.name };
+  }
+  if (source.kind === 'inline') {
+    const bytes = Buffer.from(source.contentBase64, 'base64');
+    if (bytes.length > MAX_INLINE_BYTES) {
       throw new GroundworkError(
         'FILE_TOO_LARGE',
-        `The file is larger than the ${Math.round(limits.maxBytes / 1048576)} MB limit.`,
+        `Inline uploads are limited to ${MAX_INLINE_BYTES} bytes; pass a path instead.`,
       );
     }
-    return { bytes: await fs.readFile(file), name: path.basename(file) };
+    return { bytes, name: source.name };
   }
+  const bytes = await readIngestPath(ingestRoots, tenantId, source.path, limits.maxBytes);
+  return { bytes, name: path.basename(source.path) };
+}
 
-  /** Parses in the isolated child, heartbeating meanwhile; cancelling the activity kills the child. */
-  async function parse(input: IngestDocumentInput, bytes: Uint8Array, fileName: string): Promise<ExtractResult> {
-    const ctx = Context.current();
-    const beat = setInterval(() => ctx.heartbeat({ stage: 'parsing' }), PARSE_HEARTBEAT_MS);
-    try {
-      ctx.heartbeat({ stage: 'parsing' });
-      return await extractChunks(
-        {
-          bytes,
-          fileName,
-          password: input.password,
-          includeHiddenSheets: input.includeHiddenSheets,
-          chunking: { acrossPages: input.chunkAcrossPages === true },
-          limits,
-        },
-        { signal: ctx.cancellationSignal },
-      );
-    } finally {
-      clearInterval(beat);
-    }
+/** Parses in the isolated child, heartbeating meanwhile; cancelling the activity kills the child. */
+async function parse(
+  limits: ParsingOptions['limits'],
+  input: IngestDocumentInput,
+  password: string | undefined,
+  bytes: Uint8Array,
+  fileName: string,
+): Promise<ExtractResult> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat({ stage: 'parsing' }), PARSE_HEARTBEAT_MS);
+  try {
+    ctx.heartbeat({ stage: 'parsing' });
+    return await extractChunks(
+      {
+        bytes,
+        fileName,
+        password,
+        includeHiddenSheets: input.includeHiddenSheets,
+        chunking: { acrossPages: input.chunkAcrossPages === true },
+        limits,
+      },
+      { signal: ctx.cancellationSignal },
+    );
+  } finally {
+    clearInterval(beat);
   }
+}
 
+async function prepare(
+  options: ParsingOptions,
+  input: IngestDocumentInput,
+  password: string | undefined,
+): Promise<PreparedDocument> {
+  const { vectors, staging, embedderId, registry } = options;
+  const { bytes, name } = await readSource(options, input);
+  const versionKey = `${PIPELINE_VERSION}|${embedderId}|hidden=${input.includeHiddenSheets ? 1 : 0}${input.chunkAcrossPages ? '|across=1' : ''}`;
+  const version = contentHash(Buffer.concat([Buffer.from(versionKey + '\n'), bytes])).slice(0, 20);
+  if ((await vectors.activeVersion(input.tenantId, input.documentId)) === version) {
+    const chunks = await vectors.count(input.tenantId, { documentId: input.documentId, state: 'active' });
+    const live = { version, name: input.sourceName ?? name, chunks };
+    await registry?.recordUnchanged(input.tenantId, input.documentId, live, blobOf(input.source));
+    return { unchanged: true, version, chunks, warnings: [] };
+  }
+  const result = await parse(options.limits, input, password, bytes, name);
+  if (result.chunks.length === 0) throw new GroundworkError('NO_TEXT', 'No text could be extracted from the document.');
+  const stagingRef = await staging.write({
+    tenantId: input.tenantId,
+    documentId: input.documentId,
+    version,
+    sourceName: input.sourceName ?? name,
+    chunks: result.chunks.map((c) => ({
+      index: c.index,
+      text: c.text,
+      locator: formatLocator(c.locator),
+      locatorJson: JSON.stringify(c.locator),
+      heading: c.heading,
+      tokens: c.tokens,
+    })),
+  });
+  const { stats, warnings, kind } = result.document;
+  log.info('document parsed', { documentId: input.documentId, version, chunks: result.chunks.length, kind });
+  await registry?.recordPrepared(
+    input.tenantId,
+    input.documentId,
+    {
+      version,
+      name: input.sourceName ?? name,
+      chunks: result.chunks.length,
+      pages: stats.pages,
+      sheets: stats.sheets,
+    },
+    blobOf(input.source),
+  );
+  return {
+    unchanged: false,
+    version,
+    stagingRef,
+    chunks: result.chunks.length,
+    pages: stats.pages,
+    sheets: stats.sheets,
+    ocrPages: stats.ocrPages,
+    warnings: warnings.slice(0, MAX_WARNINGS_RETURNED).map((w) => ({
+      code: w.code,
+      message: w.message,
+      locator: w.locator ? formatLocator(w.locator) : undefined,
+    })),
+  };
+}
+
+export function createParsingActivities(options: ParsingOptions) {
+  const { secrets } = options;
   return {
     async prepareDocument(input: IngestDocumentInput): Promise<PreparedDocument> {
       assertTenantId(input.tenantId);
       assertDocumentId(input.documentId);
-      const { bytes, name } = await readSource(input);
-      const options = `${PIPELINE_VERSION}|${embedderId}|hidden=${input.includeHiddenSheets ? 1 : 0}${input.chunkAcrossPages ? '|across=1' : ''}`;
-      const version = contentHash(Buffer.concat([Buffer.from(options + '\n'), bytes])).slice(0, 20);
-      if ((await vectors.activeVersion(input.tenantId, input.documentId)) === version) {
-        const chunks = await vectors.count(input.tenantId, { documentId: input.documentId, state: 'active' });
-        return { unchanged: true, version, chunks, warnings: [] };
+      const password = await resolvePassword(secrets, input);
+      try {
+        const prepared = await prepare(options, input, password);
+        await forgetPassword(secrets, input);
+        return prepared;
+      } catch (err) {
+        if (finalFailure(err)) await forgetPassword(secrets, input);
+        throw err;
       }
-      const result = await parse(input, bytes, name);
-      if (result.chunks.length === 0)
-        throw new GroundworkError('NO_TEXT', 'No text could be extracted from the document.');
-      const stagingRef = await staging.write({
-        tenantId: input.tenantId,
-        documentId: input.documentId,
-        version,
-        sourceName: input.sourceName ?? name,
-        chunks: result.chunks.map((c) => ({
-          index: c.index,
-          text: c.text,
-          locator: formatLocator(c.locator),
-          locatorJson: JSON.stringify(c.locator),
-          heading: c.heading,
-          tokens: c.tokens,
-        })),
-      });
-      const { stats, warnings, kind } = result.document;
-      log.info('document parsed', { documentId: input.documentId, version, chunks: result.chunks.length, kind });
-      return {
-        unchanged: false,
-        version,
-        stagingRef,
-        chunks: result.chunks.length,
-        pages: stats.pages,
-        sheets: stats.sheets,
-        ocrPages: stats.ocrPages,
-        warnings: warnings.slice(0, MAX_WARNINGS_RETURNED).map((w) => ({
-          code: w.code,
-          message: w.message,
-          locator: w.locator ? formatLocator(w.locator) : undefined,
-        })),
-      };
     },
   };
 }

@@ -1,9 +1,21 @@
 // Parsed chunks wait here between the parse and the embed steps, so that large data never travels through
 // workflow history: the workflow carries only a reference to the file. One JSON file per document version; with
 // several worker hosts, GROUNDWORK_DATA_DIR must be shared storage.
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GroundworkError } from '../common/errors';
+
+/**
+ * A document id as one folder name: URL-encoded, or, when that would pass file-name limits (long Unicode ids
+ * take 3 characters per UTF-8 byte), a prefix and a hash. Every id that fitted before keeps its folder, so running
+ * ingestions still match.
+ */
+function folderName(id: string): string {
+  const encoded = encodeURIComponent(id);
+  if (encoded.length <= 255) return encoded;
+  return `${encoded.slice(0, 100)}~${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
+}
 
 export interface StagedChunk {
   index: number;
@@ -27,7 +39,7 @@ export class StagingArea {
 
   /** A reference relative to the staging root: stable across hosts that mount the same data dir. */
   refFor(tenantId: string, documentId: string, version: string): string {
-    return path.posix.join(encodeURIComponent(tenantId), encodeURIComponent(documentId), `${version}.json`);
+    return path.posix.join(encodeURIComponent(tenantId), folderName(documentId), `${version}.json`);
   }
 
   private resolve(ref: string): string {
@@ -63,11 +75,20 @@ export class StagingArea {
     await fs.rm(this.resolve(ref), { force: true });
   }
 
-  /** Every staged version of a document: the clean-up after a cancelled or failed ingestion. */
-  async removeDocument(tenantId: string, documentId: string): Promise<void> {
-    await fs.rm(this.resolve(path.posix.join(encodeURIComponent(tenantId), encodeURIComponent(documentId))), {
-      recursive: true,
-      force: true,
-    });
+  /** Every staged version of a document (the clean-up after a failed ingestion, or a deletion); returns how many. */
+  async removeDocument(tenantId: string, documentId: string): Promise<number> {
+    return this.removeFolder(path.posix.join(encodeURIComponent(tenantId), folderName(documentId)));
+  }
+
+  /** Everything staged for a tenant (a tenant purge); returns how many staged versions there were. */
+  async removeTenant(tenantId: string): Promise<number> {
+    return this.removeFolder(encodeURIComponent(tenantId));
+  }
+
+  private async removeFolder(ref: string): Promise<number> {
+    const dir = this.resolve(ref);
+    const entries = await fs.readdir(dir, { recursive: true }).catch(() => [] as string[]);
+    await fs.rm(dir, { recursive: true, force: true });
+    return entries.filter((e) => e.endsWith('.json')).length;
   }
 }

@@ -20,6 +20,8 @@ import {
 import type { IngestOptions } from './groundwork-client';
 import { formatAnswer, formatEvaluation, formatIngest, formatReview, formatReviewOutcome } from './format';
 import { startHttpApi } from './http';
+import { addKeyCommands, createLocalAdminKey } from './cli-keys';
+import { addDocumentCommands } from './cli-documents';
 import type { HttpApi } from './http';
 import { startLocalStack } from '../workers/local-stack';
 import { installLogging } from '../workers/logging';
@@ -27,6 +29,9 @@ import { startWorker } from '../workers/worker';
 
 /** Prints a result: the value as JSON with --json, else the text. */
 type Print = (value: unknown, text: () => string) => void;
+
+/** Commander option parser for a repeatable option. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function progress(msg: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${msg}`);
@@ -120,6 +125,8 @@ export function buildCli(): Command {
   addAskCommand(program, print);
   addReviewCommands(program, print);
   addEvalCommands(program, print);
+  addKeyCommands(program, print);
+  addDocumentCommands(program, { print, withClient, tenantOption });
   return program;
 }
 
@@ -144,13 +151,23 @@ function addServiceCommands(program: Command, print: Print): void {
       let http: HttpApi | undefined;
       try {
         http = opts.http ? await startHttpApi(stack.config, { port: config.http.port }) : undefined;
-        print({ temporalAddress: stack.config.temporal.address, ui: stack.uiUrl, http: http?.url }, () =>
-          [
-            `Temporal   ${stack.config.temporal.address}`,
-            `UI         ${stack.uiUrl ?? '(external server)'}`,
-            `HTTP API   ${http?.url ?? 'off'}`,
-            'worker     running — Ctrl-C to stop',
-          ].join('\n'),
+        // A fresh admin key for all tenants in the data dir's key store (`keys revoke` ends it).
+        const admin = http ? await createLocalAdminKey(config.dataDir) : undefined;
+        print(
+          { temporalAddress: stack.config.temporal.address, ui: stack.uiUrl, http: http?.url, adminKey: admin?.key },
+          () =>
+            [
+              `Temporal   ${stack.config.temporal.address}`,
+              `UI         ${stack.uiUrl ?? '(external server)'}`,
+              `HTTP API   ${http?.url ?? 'off'}`,
+              ...(admin
+                ? [
+                    `admin key  ${admin.key}  (all tenants; id ${admin.info.keyId})`,
+                    `           curl -H "Authorization: Bearer ${admin.key}" ${http?.url}/v1/tenants/acme/reviews`,
+                  ]
+                : []),
+              'worker     running — Ctrl-C to stop',
+            ].join('\n'),
         );
         await Promise.race([untilStopped(), stack.worker.done]);
       } finally {
@@ -190,11 +207,78 @@ function addServiceCommands(program: Command, print: Print): void {
 interface IngestCommandOptions {
   tenant: string;
   id?: string;
+  /** Refused: a password in argv is visible to every local user (ps, /proc) and lands in shell history. */
   password?: string;
+  passwordFile?: string;
+  passwordStdin?: boolean;
   includeHidden?: boolean;
   acrossPages?: boolean;
   concurrency?: number;
   wait: boolean;
+}
+
+const MAX_PASSWORD_BYTES = 4096;
+
+/** One trailing line break (what `echo` and editors add) is not part of the password. */
+const withoutLineBreak = (text: string): string => text.replace(/\r?\n$/, '');
+
+/** Reads a password from the terminal without echoing it; Ctrl-C aborts. */
+function promptHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const finish = (err?: Error): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: Buffer): void => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\u0003') return finish(new ClientInputError('INVALID_INPUT', 'Password entry cancelled.'));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/**
+ * The PDF password, never from the command line: --password-file, --password-stdin (a hidden prompt on a terminal),
+ * else GROUNDWORK_PDF_PASSWORD. It is handed to the client, which keeps it out of workflow history; never printed.
+ */
+async function readPdfPassword(opts: IngestCommandOptions): Promise<string | undefined> {
+  let raw: string | undefined;
+  if (opts.passwordFile !== undefined) {
+    const file = opts.passwordFile;
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (!stat?.isFile()) throw new ClientInputError('SOURCE_NOT_FOUND', 'The --password-file cannot be read.');
+    if (stat.size > MAX_PASSWORD_BYTES)
+      throw new ClientInputError('INVALID_INPUT', 'The --password-file is too large.');
+    raw = withoutLineBreak(await fs.readFile(file, 'utf8'));
+  } else if (opts.passwordStdin) {
+    if (process.stdin.isTTY) raw = await promptHidden('PDF password: ');
+    else {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of process.stdin) {
+        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+        size += buf.length;
+        if (size > MAX_PASSWORD_BYTES)
+          throw new ClientInputError('INVALID_INPUT', 'The password on stdin is too large.');
+        chunks.push(buf);
+      }
+      raw = withoutLineBreak(Buffer.concat(chunks).toString('utf8'));
+    }
+  } else raw = process.env.GROUNDWORK_PDF_PASSWORD;
+  return raw === undefined || raw === '' ? undefined : raw;
 }
 
 function addIngestCommand(program: Command, print: Print): void {
@@ -203,7 +287,9 @@ function addIngestCommand(program: Command, print: Print): void {
     .description('ingest files or folders for a tenant')
     .addOption(tenantOption())
     .option('--id <documentId>', 'document id (one file only; default: the file name)')
-    .option('--password <password>', 'password for an encrypted PDF (one file only)')
+    .option('--password-file <file>', 'read the password of an encrypted PDF from this file (one file only)')
+    .option('--password-stdin', 'read the password of an encrypted PDF from stdin (one file only)')
+    .addOption(new Option('--password <password>').hideHelp())
     .option('--include-hidden', 'include hidden spreadsheet sheets')
     .option('--across-pages', 'let PDF chunks flow across page breaks (citations then name page ranges)')
     .option(
@@ -214,19 +300,31 @@ function addIngestCommand(program: Command, print: Print): void {
     .option('--no-wait', 'start and print workflow ids without waiting')
     .argument('<paths...>', 'files or folders')
     .action(async (paths: string[], opts: IngestCommandOptions) => {
+      if (opts.password !== undefined)
+        throw new ClientInputError(
+          'INVALID_INPUT',
+          '--password is not accepted (the command line is visible to other users); use --password-file <file>, --password-stdin or GROUNDWORK_PDF_PASSWORD.',
+        );
+      if (opts.passwordFile !== undefined && opts.passwordStdin)
+        throw new ClientInputError('INVALID_INPUT', 'Use --password-file or --password-stdin, not both.');
       await withClient(async (client) => {
         const files = await GroundworkClient.collectFiles(paths);
         if (files.length === 0) throw new ClientInputError('NO_FILES', 'No files found to ingest.');
         const options: IngestOptions = { includeHiddenSheets: opts.includeHidden, chunkAcrossPages: opts.acrossPages };
-        if (files.length === 1 || opts.id || opts.password) {
+        const passwordGiven = opts.passwordFile !== undefined || opts.passwordStdin === true;
+        if (files.length === 1 || opts.id || passwordGiven) {
           if (files.length > 1)
-            throw new ClientInputError('INVALID_INPUT', '--id and --password apply to one file only.');
+            throw new ClientInputError('INVALID_INPUT', '--id and the password options apply to one file only.');
           const file = files[0] as string;
+          // Read first: a password file that cannot be read fails before anything is uploaded.
+          const password = await readPdfPassword(opts);
+          // Local files travel as uploads into the workers' blob store (shared data dir), not as worker paths.
+          const { kind, ref, name } = await client.uploadFile(opts.tenant, file);
           const handle = await client.startIngest({
             tenantId: opts.tenant,
             documentId: opts.id ?? documentIdFromName(file),
-            source: { kind: 'path', path: file },
-            password: opts.password,
+            source: { kind, ref, name },
+            password,
             ...options,
           });
           if (!opts.wait) return print({ workflowId: handle.workflowId }, () => handle.workflowId);
@@ -236,7 +334,8 @@ function addIngestCommand(program: Command, print: Print): void {
           return print(result, () => formatIngest(result));
         }
         // Without --concurrency the client's default applies: GROUNDWORK_INGEST_CONCURRENCY.
-        const handle = await client.startIngestBatch(opts.tenant, files, opts.concurrency, options);
+        const documents = await client.uploadFiles(opts.tenant, files);
+        const handle = await client.startIngestBatch(opts.tenant, documents, opts.concurrency, options);
         if (!opts.wait) return print({ workflowId: handle.workflowId, files: files.length }, () => handle.workflowId);
         const timer = setInterval(() => {
           handle
@@ -357,7 +456,8 @@ function addReviewCommands(program: Command, print: Print): void {
     });
   decision('edit', 'replace the draft with a corrected answer citing retrieved chunks')
     .requiredOption('--answer <text>', 'the corrected answer')
-    .option('--cite <chunkId...>', 'chunk ids the answer cites (from `review show`)', [])
+    // Repeatable rather than variadic, so that the task id after it is not taken for one more chunk id.
+    .option('--cite <chunkId>', 'a chunk id the answer cites (from `review show`); repeat for several', collect, [])
     .option('--note <text>')
     .action(
       async (

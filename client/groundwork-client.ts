@@ -1,27 +1,39 @@
 // The typed client backend services use. It talks to Temporal only; the CLI and HTTP API are built on it.
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import {
   Client,
   Connection,
   QueryNotRegisteredError,
+  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import type { Metadata, WorkflowHandle } from '@temporalio/client';
+import type { Metadata, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Duration } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { z } from 'zod';
+import { dataConverterFor } from '../common/codec';
+import { DocumentRegistry } from '../activities/documents';
+import type { DocumentRecord } from '../activities/documents';
+import { LocalBlobStore, isBlobRef } from '../common/blob-store';
+import type { BlobStore, StoredBlob } from '../common/blob-store';
 import type { Config } from '../common/config';
 import { GroundworkError } from '../common/errors';
 import { DOCUMENT_ID_PATTERN, TENANT_ID_PATTERN, documentIdFromName, stableKey } from '../common/ids';
+import { SecretStore, pdfPasswordScope } from '../common/secrets';
 import type {
   AnswerQuestionInput,
   AnswerResult,
+  DeleteDocumentResult,
+  DocumentSource,
+  PurgeTenantResult,
   EditDecision,
   EvaluateTenantInput,
   EvaluationReport,
@@ -40,6 +52,8 @@ import {
   TenantIdKey,
   answerWorkflowId,
   approveUpdate,
+  deleteDocumentWorkflowId,
+  purgeTenantWorkflowId,
   editUpdate,
   evaluationScheduleId,
   evaluationWorkflowId,
@@ -48,14 +62,25 @@ import {
   rejectUpdate,
   reviewStateQuery,
 } from '../workflows/definitions';
-import type { answerQuestion, evaluateTenant, ingestBatch, ingestDocument, reviewTask } from '../workflows';
+import type {
+  answerQuestion,
+  deleteDocument,
+  evaluateTenant,
+  ingestBatch,
+  ingestDocument,
+  purgeTenant,
+  reviewTask,
+} from '../workflows';
 
 export const tenantIdSchema = z
   .string()
   .regex(TENANT_ID_PATTERN, 'tenant ids are 1-128 letters, digits, ".", "_" or "-"');
 export const documentIdSchema = z
   .string()
-  .regex(DOCUMENT_ID_PATTERN, 'document ids are 1-200 letters, digits, ".", "_", "@" or "-"');
+  .regex(
+    DOCUMENT_ID_PATTERN,
+    'document ids are 1-200 letters (any script), digits, ".", "_", "@", "~" or "-", starting with a letter or digit',
+  );
 export const questionSchema = z
   .string()
   .trim()
@@ -112,7 +137,66 @@ export interface ClientOptions {
   metadata?: Metadata;
   /** Documents ingested in parallel by a folder batch unless the caller says otherwise (default 4). */
   ingestConcurrency?: number;
+  /** The payload codec (GROUNDWORK_PAYLOAD_KEY): the same keys as the workers, or they cannot read each other. */
+  dataConverter?: DataConverter;
+  /** Where PDF passwords wait for their ingestion: the workers' `<data>/secrets` (shared storage across hosts). */
+  secrets?: SecretStore;
+  /** The workers' blob store and document registry: uploads and document listings (fromConfig sets them). */
+  documents?: DocumentStores;
 }
+
+/**
+ * What the client shares with the workers besides Temporal: the blob store uploads go into and the document registry
+ * (a read). Both live on the workers' storage (GROUNDWORK_BLOB_DIR, GROUNDWORK_DATA_DIR): the CLI runs on a worker
+ * host, or on storage shared with them.
+ */
+export interface DocumentStores {
+  blobs: BlobStore;
+  registry: DocumentRegistry;
+  /** GROUNDWORK_MAX_FILE_MB in bytes: larger uploads are refused with FILE_TOO_LARGE. */
+  maxUploadBytes: number;
+}
+
+/** One document of a batch: its id and source (a blob from uploadFile, or a path below the tenant's ingest root). */
+export type BatchDocument = Omit<IngestDocumentInput, 'tenantId' | 'password' | 'passwordRef'>;
+
+/** A blob source for a workflow, with what the store reported. */
+export type UploadedSource = Extract<DocumentSource, { kind: 'blob' }> & Pick<StoredBlob, 'sha256' | 'bytes'>;
+
+/** What purgeTenant removed: the workflow's counts plus what the client ended first. */
+export interface PurgeTenantSummary extends PurgeTenantResult {
+  /** Open review tasks of the tenant that were terminated. */
+  reviewTasks: number;
+  /** True when the tenant's evaluation Schedule existed and was deleted. */
+  schedule: boolean;
+}
+
+/** The parts of an ingestion request that decide what a run does: a running run with the same ones may be joined. */
+function ingestIdentity(input: IngestDocumentInput): string {
+  const s = input.source;
+  const source =
+    s.kind === 'blob'
+      ? ['blob', s.ref, s.name]
+      : s.kind === 'path'
+        ? ['path', s.path]
+        : ['inline', s.name, stableKey(s.contentBase64)];
+  return JSON.stringify([
+    source,
+    input.sourceName ?? null,
+    input.includeHiddenSheets === true,
+    input.chunkAcrossPages === true,
+    input.passwordRef !== undefined || input.password !== undefined,
+  ]);
+}
+
+const documentNotFound = (): ClientInputError =>
+  new ClientInputError('DOCUMENT_NOT_FOUND', 'No such document for this tenant.');
+
+/** One document to ingest. The password is stored in the secret store; the workflow sees only its reference. */
+export type StartIngestInput = Omit<IngestDocumentInput, 'password' | 'passwordRef'> & {
+  /** Password of an encrypted PDF. Never sent to Temporal: the workers read it from the shared secret store. */
+  password?: string;
+};
 
 export interface ReviewSummary {
   taskId: string;
@@ -127,6 +211,9 @@ export class GroundworkClient {
     private readonly connection: Connection,
     readonly taskQueue: string,
     readonly ingestConcurrency: number,
+    private readonly secrets?: SecretStore,
+    /** The blob store and document registry shared with the workers; absent, uploads and listings are refused. */
+    readonly documents?: DocumentStores,
   ) {}
 
   static async connect(options: ClientOptions): Promise<GroundworkClient> {
@@ -136,12 +223,18 @@ export class GroundworkClient {
       apiKey: options.apiKey,
       metadata: options.metadata,
     });
-    const client = new Client({ connection, namespace: options.namespace ?? 'default' });
+    const client = new Client({
+      connection,
+      namespace: options.namespace ?? 'default',
+      dataConverter: options.dataConverter,
+    });
     return new GroundworkClient(
       client,
       connection,
       options.taskQueue ?? 'groundwork',
       options.ingestConcurrency ?? DEFAULT_INGEST_CONCURRENCY,
+      options.secrets,
+      options.documents,
     );
   }
 
@@ -156,6 +249,13 @@ export class GroundworkClient {
       tls: t.tls,
       metadata: t.metadata,
       ingestConcurrency: config.ingest.concurrency,
+      dataConverter: dataConverterFor(config.security.payloadKeys),
+      secrets: SecretStore.inDataDir(config.dataDir),
+      documents: {
+        blobs: new LocalBlobStore(config.blobDir),
+        registry: DocumentRegistry.inDataDir(config.dataDir),
+        maxUploadBytes: config.ingest.maxFileBytes,
+      },
     });
   }
 
@@ -165,8 +265,15 @@ export class GroundworkClient {
 
   // ---------- ingestion ----------
 
-  /** Starts (or joins, when already running) the ingestion of one document. */
-  async startIngest(input: IngestDocumentInput): Promise<WorkflowHandle<typeof ingestDocument>> {
+  /**
+   * Starts (or joins, when already running) the ingestion of one document. A password goes to the secret store and
+   * only its reference into the workflow input (history); the parse activity deletes it once used.
+   */
+  async startIngest(request: StartIngestInput): Promise<WorkflowHandle<typeof ingestDocument>> {
+    // A caller's own passwordRef (or legacy plain password field) is never forwarded: references are made here.
+    const { password, ...fields } = request;
+    let input: IngestDocumentInput = { ...fields };
+    delete input.passwordRef;
     parse(tenantIdSchema, input.tenantId, 'tenant');
     parse(documentIdSchema, input.documentId, 'document id');
     if (input.source.kind === 'inline' && Buffer.byteLength(input.source.contentBase64, 'base64') > MAX_INLINE_BYTES) {
@@ -177,21 +284,88 @@ export class GroundworkClient {
     }
     if (input.source.kind === 'path')
       input = { ...input, source: { kind: 'path', path: path.resolve(input.source.path) } };
-    return this.temporal.workflow.start<typeof ingestDocument>('ingestDocument', {
-      taskQueue: this.taskQueue,
-      workflowId: ingestWorkflowId(input.tenantId, input.documentId),
-      args: [input],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: [
-        { key: TenantIdKey, value: input.tenantId },
-        { key: DocumentIdKey, value: input.documentId },
-      ],
-      staticSummary: `Ingest ${input.documentId} for ${input.tenantId}`,
-    });
+    if (input.source.kind === 'blob') {
+      const { ref, name } = input.source;
+      if (!isBlobRef(ref) || !ref.startsWith(`blob:${input.tenantId}/`))
+        throw new ClientInputError('INVALID_INPUT', "The blob reference is not one of this tenant's uploads.");
+      if (typeof name !== 'string' || name.length === 0 || name.length > 300)
+        throw new ClientInputError('INVALID_INPUT', 'A blob source needs a file name of 1-300 characters.');
+    }
+    if (password !== undefined && password !== '') {
+      if (!this.secrets)
+        throw new ClientInputError('INVALID_INPUT', 'This client has no secret store, so it cannot pass a password.');
+      const passwordRef = await this.secrets.put(password, {
+        scope: pdfPasswordScope(input.tenantId, input.documentId),
+      });
+      input = { ...input, passwordRef };
+      let handle: WorkflowHandle<typeof ingestDocument>;
+      try {
+        handle = await this.startIngestWorkflow(input);
+      } catch (err) {
+        await this.secrets.remove(passwordRef).catch(() => undefined);
+        throw err;
+      }
+      // A joined run (no first run id: it was not started here) reads its own reference, never this one.
+      if ((handle as Partial<WorkflowHandleWithFirstExecutionRunId>).firstExecutionRunId === undefined)
+        await this.secrets.remove(passwordRef).catch(() => undefined);
+      return handle;
+    }
+    return this.startIngestWorkflow(input);
   }
 
-  async ingest(input: IngestDocumentInput): Promise<IngestDocumentResult> {
+  /**
+   * Starts the run, refusing (INGEST_RUNNING) while another ingestion of the document runs: joining it would hand the
+   * caller the result of other bytes. A running run with the very same request is joined, which is harmless.
+   */
+  private async startIngestWorkflow(input: IngestDocumentInput): Promise<WorkflowHandle<typeof ingestDocument>> {
+    const workflowId = ingestWorkflowId(input.tenantId, input.documentId);
+    try {
+      return await this.temporal.workflow.start<typeof ingestDocument>('ingestDocument', {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: [
+          { key: TenantIdKey, value: input.tenantId },
+          { key: DocumentIdKey, value: input.documentId },
+        ],
+        staticSummary: `Ingest ${input.documentId} for ${input.tenantId}`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const handle = this.temporal.workflow.getHandle<typeof ingestDocument>(workflowId);
+      const running = await this.runningInput<IngestDocumentInput>(handle).catch(() => undefined);
+      if (running && ingestIdentity(running) === ingestIdentity(input)) return handle;
+      throw new ClientInputError(
+        'INGEST_RUNNING',
+        `An ingestion of ${input.documentId} is running; try again when it has finished.`,
+      );
+    }
+  }
+
+  /** The input a run was started with, decoded as the workers see it (with the payload codec). */
+  private async runningInput<T>(handle: WorkflowHandle): Promise<T | undefined> {
+    const history = await handle.fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    const [input] = await decodeArrayFromPayloads(
+      this.temporal.options.loadedDataConverter,
+      started?.input?.payloads ?? [],
+    );
+    return input as T | undefined;
+  }
+
+  /** True while the workflow's latest run is running. */
+  private async isRunning(workflowId: string): Promise<boolean> {
+    try {
+      return (await this.temporal.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  async ingest(input: StartIngestInput): Promise<IngestDocumentResult> {
     return (await this.startIngest(input)).result();
   }
 
@@ -209,10 +383,13 @@ export class GroundworkClient {
     return out;
   }
 
-  /** Many documents: one parent workflow fans out child ingestions with bounded concurrency. */
+  /**
+   * Many documents: one parent workflow fans out child ingestions with bounded concurrency. Each entry is a document
+   * (from uploadFiles: blob sources) or a path the workers may read (below the tenant's ingest root).
+   */
   async startIngestBatch(
     tenantId: string,
-    files: string[],
+    files: (string | BatchDocument)[],
     concurrency = this.ingestConcurrency,
     options: IngestOptions = {},
   ): Promise<WorkflowHandle<typeof ingestBatch>> {
@@ -222,15 +399,23 @@ export class GroundworkClient {
       ...(options.includeHiddenSheets ? { includeHiddenSheets: true } : {}),
       ...(options.chunkAcrossPages ? { chunkAcrossPages: true } : {}),
     };
-    const documents = files.map((f) => ({
-      documentId: documentIdFromName(f),
-      source: { kind: 'path' as const, path: path.resolve(f) },
+    const documents: BatchDocument[] = files.map((f) => ({
+      ...(typeof f === 'string'
+        ? { documentId: documentIdFromName(f), source: { kind: 'path' as const, path: path.resolve(f) } }
+        : f),
       ...flags,
     }));
+    for (const d of documents) {
+      parse(documentIdSchema, d.documentId, 'document id');
+      if (d.source.kind === 'blob' && !d.source.ref.startsWith(`blob:${tenantId}/`))
+        throw new ClientInputError('INVALID_INPUT', "The blob reference is not one of this tenant's uploads.");
+    }
     // The options are part of the batch's identity: the same files with other options are another batch.
     const optionKey = Object.keys(flags).sort().join(',');
+    const sourceKey = (s: DocumentSource): string =>
+      s.kind === 'path' ? s.path : s.kind === 'blob' ? s.ref : stableKey(s.contentBase64);
     const batchKey = stableKey(
-      documents.map((d) => `${d.documentId}=${d.source.path}`).join('\n') + (optionKey ? `\n${optionKey}` : ''),
+      documents.map((d) => `${d.documentId}=${sourceKey(d.source)}`).join('\n') + (optionKey ? `\n${optionKey}` : ''),
     );
     return this.temporal.workflow.start<typeof ingestBatch>('ingestBatch', {
       taskQueue: this.taskQueue,
@@ -244,11 +429,141 @@ export class GroundworkClient {
 
   async ingestBatch(
     tenantId: string,
-    files: string[],
+    files: (string | BatchDocument)[],
     concurrency?: number,
     options?: IngestOptions,
   ): Promise<IngestBatchResult> {
     return (await this.startIngestBatch(tenantId, files, concurrency, options)).result();
+  }
+
+  // ---------- uploads and the document lifecycle ----------
+
+  private stores(): DocumentStores {
+    if (!this.documents)
+      throw new GroundworkError(
+        'DOCUMENT_STORES_MISSING',
+        'This client has no blob store or document registry: create it with GroundworkClient.fromConfig.',
+      );
+    return this.documents;
+  }
+
+  /**
+   * Streams a local file into the blob store (the workers' GROUNDWORK_BLOB_DIR) and returns the blob source to ingest
+   * it with. Refuses files over GROUNDWORK_MAX_FILE_MB (FILE_TOO_LARGE) and anything but a regular file.
+   */
+  async uploadFile(tenantId: string, file: string, name = path.basename(file)): Promise<UploadedSource> {
+    parse(tenantIdSchema, tenantId, 'tenant');
+    const { blobs, maxUploadBytes } = this.stores();
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (!stat?.isFile()) throw new ClientInputError('SOURCE_NOT_FOUND', `No such file: ${path.basename(file)}`);
+    const stored = await blobs.put(tenantId, createReadStream(file, { highWaterMark: 1024 * 1024 }), {
+      maxBytes: maxUploadBytes,
+    });
+    return { kind: 'blob', ref: stored.ref, name, sha256: stored.sha256, bytes: stored.bytes };
+  }
+
+  /** Uploads local files, one after another, into batch documents with default ids (the file names). */
+  async uploadFiles(tenantId: string, files: string[]): Promise<BatchDocument[]> {
+    const documents: BatchDocument[] = [];
+    for (const file of files) {
+      const { kind, ref, name } = await this.uploadFile(tenantId, file);
+      documents.push({ documentId: documentIdFromName(file), source: { kind, ref, name } });
+    }
+    return documents;
+  }
+
+  /** The tenant's documents as the registry knows them: live ones, failed ones, ones being ingested. */
+  async listDocuments(tenantId: string): Promise<DocumentRecord[]> {
+    parse(tenantIdSchema, tenantId, 'tenant');
+    return this.stores().registry.list(tenantId);
+  }
+
+  /** One document's record; DOCUMENT_NOT_FOUND when the registry does not know it. */
+  async getDocument(tenantId: string, documentId: string): Promise<DocumentRecord> {
+    parse(tenantIdSchema, tenantId, 'tenant');
+    parse(documentIdSchema, documentId, 'document id');
+    const record = await this.stores().registry.get(tenantId, documentId);
+    if (!record) throw documentNotFound();
+    return record;
+  }
+
+  /**
+   * Starts deleting a document: its points, blobs no other document uses, staged data and registry entry (workflow
+   * `delete:<tenant>:<document>`; a deletion already running is joined). Refused with INGEST_RUNNING while the
+   * document's ingestion runs.
+   */
+  async startDeleteDocument(tenantId: string, documentId: string): Promise<WorkflowHandle<typeof deleteDocument>> {
+    parse(tenantIdSchema, tenantId, 'tenant');
+    parse(documentIdSchema, documentId, 'document id');
+    if (await this.isRunning(ingestWorkflowId(tenantId, documentId)))
+      throw new ClientInputError(
+        'INGEST_RUNNING',
+        `An ingestion of ${documentId} is running; delete the document when it has finished.`,
+      );
+    return this.temporal.workflow.start<typeof deleteDocument>('deleteDocument', {
+      taskQueue: this.taskQueue,
+      workflowId: deleteDocumentWorkflowId(tenantId, documentId),
+      args: [{ tenantId, documentId }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      typedSearchAttributes: [
+        { key: TenantIdKey, value: tenantId },
+        { key: DocumentIdKey, value: documentId },
+      ],
+      staticSummary: `Delete ${documentId} of ${tenantId}`,
+    });
+  }
+
+  /** Deletes a document and returns what was removed; DOCUMENT_NOT_FOUND when there was nothing to delete. */
+  async deleteDocument(tenantId: string, documentId: string): Promise<DeleteDocumentResult> {
+    const result = await (await this.startDeleteDocument(tenantId, documentId)).result();
+    if (!result.found) throw documentNotFound();
+    return result;
+  }
+
+  /**
+   * Removes everything a tenant has: its evaluation Schedule and open review tasks (ended here, first), then, in the
+   * `purge:<tenant>` workflow, its points, blobs, staged data, evaluation state and registry. Refused with
+   * INGEST_RUNNING while an ingestion of the tenant runs (it would write again after the purge).
+   */
+  async purgeTenant(tenantId: string): Promise<PurgeTenantSummary> {
+    parse(tenantIdSchema, tenantId, 'tenant');
+    const running = this.temporal.workflow.list({
+      query: `TenantId = '${tenantId}' AND ExecutionStatus = 'Running' AND WorkflowType IN ('ingestDocument', 'ingestBatch')`,
+    });
+    for await (const wf of running) {
+      throw new ClientInputError(
+        'INGEST_RUNNING',
+        `Ingestions of ${tenantId} are running (${wf.workflowId}); cancel them or wait, then purge.`,
+      );
+    }
+    let schedule = true;
+    await this.deleteEvaluationSchedule(tenantId).catch((err: unknown) => {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      schedule = false;
+    });
+    let reviewTasks = 0;
+    const open = this.temporal.workflow.list({
+      query: `WorkflowType = 'reviewTask' AND TenantId = '${tenantId}' AND ExecutionStatus = 'Running'`,
+    });
+    for await (const wf of open) {
+      try {
+        await this.temporal.workflow.getHandle(wf.workflowId, wf.runId).terminate(`tenant ${tenantId} purged`);
+        reviewTasks += 1;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err; // it closed meanwhile
+      }
+    }
+    const result = await this.temporal.workflow.execute<typeof purgeTenant>('purgeTenant', {
+      taskQueue: this.taskQueue,
+      workflowId: purgeTenantWorkflowId(tenantId),
+      args: [{ tenantId }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      typedSearchAttributes: [{ key: TenantIdKey, value: tenantId }],
+      staticSummary: `Purge everything of ${tenantId}`,
+    });
+    return { ...result, reviewTasks, schedule };
   }
 
   // ---------- answering ----------

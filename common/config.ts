@@ -10,7 +10,15 @@ import { TENANT_ID_PATTERN } from './ids';
 import { PREPARE_DOCUMENT_TIMEOUT_MS } from './timeouts';
 
 const DURATION = /^\d+(ms|s|m|h|d)$/;
-const SECRET_VARS = new Set(['OPENAI_API_KEY', 'QDRANT_API_KEY', 'TEMPORAL_API_KEY']);
+/** keyId:base64(32 bytes), comma-separated; the first key encrypts, all decrypt (rotation). */
+const PAYLOAD_KEYS = /^[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=)*$/;
+const SECRET_VARS = new Set([
+  'OPENAI_API_KEY',
+  'QDRANT_API_KEY',
+  'TEMPORAL_API_KEY',
+  'GROUNDWORK_PAYLOAD_KEY',
+  'GROUNDWORK_JWT_PUBLIC_KEY',
+]);
 
 const optionalString = z
   .string()
@@ -85,6 +93,33 @@ export const configSchema = z.object({
   GROUNDWORK_EMBED_BATCH: positiveInt(64, 1024),
   GROUNDWORK_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   GROUNDWORK_DRIFT_TOLERANCE: unit(0.1),
+  GROUNDWORK_BLOB_DIR: optionalString,
+  GROUNDWORK_INGEST_ROOTS: z
+    .string()
+    .default('')
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
+    .refine((roots) => roots.every((r) => path.isAbsolute(r)), 'must be a comma-separated list of absolute folders'),
+  GROUNDWORK_PAYLOAD_KEY: optionalString.pipe(
+    z
+      .string()
+      .regex(PAYLOAD_KEYS, 'must be "keyId:<32 bytes in base64>", several separated by commas, the first encrypting')
+      .optional(),
+  ),
+  GROUNDWORK_JWT_JWKS_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  GROUNDWORK_JWT_PUBLIC_KEY: optionalString,
+  GROUNDWORK_JWT_ISSUER: optionalString,
+  GROUNDWORK_JWT_AUDIENCE: optionalString,
+  GROUNDWORK_JWT_TENANT_CLAIM: z.string().default('tenant'),
+  GROUNDWORK_JWT_ROLES_CLAIM: z.string().default('roles'),
+  GROUNDWORK_RATE_LIMIT: positiveInt(20, 100_000),
+  GROUNDWORK_RATE_BURST: positiveInt(40, 100_000),
+  GROUNDWORK_HTTP_MAX_CONNECTIONS: positiveInt(256, 100_000),
+  GROUNDWORK_HTTP_REQUEST_TIMEOUT: duration('300s'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -125,9 +160,31 @@ export interface Config {
     parseMemoryMb: number;
     concurrency: number;
     embedBatch: number;
+    /** Folders under which `path` sources may be read, each tenant only below `<root>/<tenant>/`. Empty: none. */
+    roots: string[];
   };
-  http: { port: number };
+  http: {
+    port: number;
+    /** Token bucket per credential: sustained requests per second and burst. */
+    rateLimit: { perSecond: number; burst: number };
+    maxConnections: number;
+    requestTimeoutMs: number;
+  };
   evaluation: { driftTolerance: number };
+  /** Uploads and other document bytes: a content-addressed store, `<data>/blobs` unless set. */
+  blobDir: string;
+  security: {
+    /** Payload encryption keys (AES-256-GCM), the first one encrypting; empty: payloads are not encrypted. */
+    payloadKeys: { id: string; key: Buffer }[];
+    jwt?: {
+      jwksUrl?: string;
+      publicKey?: string;
+      issuer?: string;
+      audience?: string;
+      tenantClaim: string;
+      rolesClaim: string;
+    };
+  };
 }
 
 export class ConfigError extends GroundworkError {
@@ -237,8 +294,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parseMemoryMb: c.GROUNDWORK_PARSE_MEMORY_MB,
       concurrency: c.GROUNDWORK_INGEST_CONCURRENCY,
       embedBatch: c.GROUNDWORK_EMBED_BATCH,
+      roots: c.GROUNDWORK_INGEST_ROOTS.map((r) => path.resolve(r)),
     },
-    http: { port: c.GROUNDWORK_HTTP_PORT },
+    http: {
+      port: c.GROUNDWORK_HTTP_PORT,
+      rateLimit: { perSecond: c.GROUNDWORK_RATE_LIMIT, burst: c.GROUNDWORK_RATE_BURST },
+      maxConnections: c.GROUNDWORK_HTTP_MAX_CONNECTIONS,
+      requestTimeoutMs: durationToMs(c.GROUNDWORK_HTTP_REQUEST_TIMEOUT),
+    },
     evaluation: { driftTolerance: c.GROUNDWORK_DRIFT_TOLERANCE },
+    blobDir: c.GROUNDWORK_BLOB_DIR ? path.resolve(c.GROUNDWORK_BLOB_DIR) : path.join(dataDir, 'blobs'),
+    security: securityConfig(c),
+  };
+}
+
+/** Payload keys (`keyId:base64`, the first encrypting) and the JWT issuer settings, when any are set. */
+function securityConfig(c: RawConfig): Config['security'] {
+  return {
+    payloadKeys: (c.GROUNDWORK_PAYLOAD_KEY ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((entry) => {
+        const [id, key] = entry.split(':') as [string, string];
+        return { id, key: Buffer.from(key, 'base64') };
+      }),
+    jwt:
+      c.GROUNDWORK_JWT_JWKS_URL || c.GROUNDWORK_JWT_PUBLIC_KEY
+        ? {
+            jwksUrl: c.GROUNDWORK_JWT_JWKS_URL,
+            publicKey: c.GROUNDWORK_JWT_PUBLIC_KEY,
+            issuer: c.GROUNDWORK_JWT_ISSUER,
+            audience: c.GROUNDWORK_JWT_AUDIENCE,
+            tenantClaim: c.GROUNDWORK_JWT_TENANT_CLAIM,
+            rolesClaim: c.GROUNDWORK_JWT_ROLES_CLAIM,
+          }
+        : undefined,
   };
 }

@@ -2,9 +2,13 @@
 // Starts what it needs (Temporal dev server, worker), and stops everything it started.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { createLocalAdminKey } from '../client/cli-keys';
 import { GroundworkClient } from '../client/groundwork-client';
+import { startHttpApi } from '../client/http';
+import type { HttpApi } from '../client/http';
 import { formatAnswer, formatEvaluation, formatReview } from '../client/format';
 import { loadConfig } from '../common/config';
+import type { Config } from '../common/config';
 import { freePort } from '../workers/dev-server';
 import { startLocalStack } from '../workers/local-stack';
 import type { GoldenQuestion } from '../workflows/definitions';
@@ -31,12 +35,14 @@ async function main(): Promise<void> {
     `  vector store ${stack.worker.vectors.kind}; models ${config.models.openaiApiKey ? 'openai' : 'offline (lexical embedder, extractive answerer)'}`,
   );
   const client = await GroundworkClient.fromConfig(stack.config);
+  let http: HttpApi | undefined;
 
   try {
     await ingestSamples(client);
     await askQuestions(client);
     await reviewAnEscalation(client);
     await evaluate(client);
+    http = await httpApi(stack.config);
 
     title('Operators');
     say(`  Temporal UI: ${stack.uiUrl ?? config.temporal.uiUrl ?? '(your server UI)'}`);
@@ -48,16 +54,35 @@ async function main(): Promise<void> {
       await new Promise<void>((resolve) => process.once('SIGINT', resolve));
     }
   } finally {
+    await http?.close();
     await client.close();
     await stack.stop();
   }
+}
+
+/** The HTTP API with a fresh local admin key (stored hashed in the data dir's key store): printed, then used once. */
+async function httpApi(config: Config): Promise<HttpApi> {
+  title('HTTP API: every route but /healthz needs a key');
+  const http = await startHttpApi(config, { port: await freePort() });
+  const admin = await createLocalAdminKey(config.dataDir);
+  say(`  ${http.url}`);
+  say(`  local admin key (all tenants, printed once): ${admin.key}`);
+  const reviews = `${http.url}/v1/tenants/acme/reviews?status=all`;
+  const anonymous = await fetch(reviews);
+  say(`  GET /v1/tenants/acme/reviews without a key: ${anonymous.status}`);
+  const res = await fetch(reviews, { headers: { authorization: `Bearer ${admin.key}` } });
+  const { tasks } = (await res.json()) as { tasks: unknown[] };
+  say(`  with the key: ${res.status}, review tasks of acme: ${tasks.length}`);
+  say(`  curl -H "Authorization: Bearer ${admin.key}" '${reviews}'`);
+  return http;
 }
 
 async function ingestSamples(client: GroundworkClient): Promise<void> {
   for (const tenant of ['acme', 'globex']) {
     title(`Ingesting the sample documents of tenant "${tenant}"`);
     const files = await GroundworkClient.collectFiles([path.join(root, 'samples', tenant)]);
-    const result = await client.ingestBatch(tenant, files, 3);
+    // Uploaded into the blob store the worker reads (the same data dir): no ingest roots needed.
+    const result = await client.ingestBatch(tenant, await client.uploadFiles(tenant, files), 3);
     say(
       `  ${result.total} documents: ${result.ingested} ingested, ${result.unchanged} unchanged, ${result.failed.length} failed`,
     );

@@ -9,6 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { DocumentSource } from '../workflows/definitions';
 import { GroundworkClient } from '../client/groundwork-client';
 import { loadConfig } from '../common/config';
+import { purgeTenantWorkflowId } from '../common/ids';
 import { startDevServer } from '../workers/dev-server';
 import { startWorker } from '../workers/worker';
 import { resolveTemporalCli } from '../workers/temporal-cli';
@@ -118,6 +119,33 @@ async function main(): Promise<void> {
     });
     await evalHandle.result();
     await save('evaluateTenant', evalHandle);
+
+    // The document lifecycle: an upload ingested by reference, a failed ingestion (recorded in the registry through
+    // the record-ingest-failure patch), a deletion and a tenant purge.
+    const upload = await client.uploadFile('lifecycle', path.join(samples, 'acme', 'it-faq.md'));
+    const byBlob = await client.startIngest({
+      tenantId: 'lifecycle',
+      documentId: 'it-faq.md',
+      source: { kind: 'blob', ref: upload.ref, name: upload.name },
+    });
+    await byBlob.result();
+    await save('ingestDocument-blob', byBlob);
+    const broken = await client.startIngest({
+      tenantId: 'lifecycle',
+      documentId: 'broken.bin',
+      source: {
+        kind: 'inline',
+        name: 'broken.bin',
+        contentBase64: Buffer.from([0, 1, 2, 3, 0, 0, 255]).toString('base64'),
+      },
+    });
+    await broken.result().catch(() => undefined);
+    await save('ingestDocument-failed', broken);
+    const deletion = await client.startDeleteDocument('lifecycle', 'it-faq.md');
+    await deletion.result();
+    await save('deleteDocument', deletion);
+    await client.purgeTenant('lifecycle');
+    await save('purgeTenant', client.temporal.workflow.getHandle(purgeTenantWorkflowId('lifecycle')));
   } finally {
     await client.close();
     await worker.shutdown();

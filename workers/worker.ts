@@ -8,7 +8,10 @@ import { failureMapping } from '../activities/failures';
 import { createModels } from '../activities/models';
 import { createVectorStore } from '../activities/vectors';
 import type { VectorStore } from '../activities/vectors/types';
+import { dataConverterFor } from '../common/codec';
+import { LocalBlobStore } from '../common/blob-store';
 import type { Config } from '../common/config';
+import { SecretStore } from '../common/secrets';
 
 export interface RunningWorker {
   worker: Worker;
@@ -33,6 +36,12 @@ export async function createActivityDeps(config: Config): Promise<ActivityDeps> 
     embedder,
     answerer,
     dataDir: config.dataDir,
+    // Uploads (the HTTP API, the CLI) land here; with several hosts it must be storage they all share.
+    blobs: new LocalBlobStore(config.blobDir),
+    ingestRoots: config.ingest.roots,
+    // PDF passwords by reference, written by the clients that start ingestions. With several worker hosts the data
+    // dir (so <data>/secrets) must be shared storage reachable by all of them and by those clients.
+    secrets: SecretStore.inDataDir(config.dataDir),
     parseLimits: {
       maxBytes: config.ingest.maxFileBytes,
       timeoutMs: config.ingest.parseTimeoutMs,
@@ -67,6 +76,8 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
+    // GROUNDWORK_PAYLOAD_KEY: every payload is encrypted (clients must use the same keys; GroundworkClient does).
+    dataConverter: dataConverterFor(config.security.payloadKeys),
     ...(overrides.workflowBundle
       ? { workflowBundle: overrides.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),

@@ -22,11 +22,20 @@ export {
   ingestWorkflowId,
   questionKey,
   reviewWorkflowId,
+  deleteDocumentWorkflowId,
+  purgeTenantWorkflowId,
 } from '../common/ids';
 
 // ---------- ingestion ----------
-/** Sources are references: a path the worker can read, or small inline content (API uploads). */
-export type DocumentSource = { kind: 'path'; path: string } | { kind: 'inline'; name: string; contentBase64: string };
+/**
+ * Sources are references, never bytes: a blob in the content-addressed blob store (`blob:<tenant>/<sha256>`, what
+ * uploads and the CLI produce), or a path below the tenant's ingest root (GROUNDWORK_INGEST_ROOTS/<tenant>/). Inline
+ * content is still read for runs started with it, and for small API uploads.
+ */
+export type DocumentSource =
+  | { kind: 'blob'; ref: string; name: string }
+  | { kind: 'path'; path: string }
+  | { kind: 'inline'; name: string; contentBase64: string };
 
 /** Inline sources travel through workflow history, so they are capped well below Temporal's payload limit. */
 export const MAX_INLINE_BYTES = 192 * 1024;
@@ -37,6 +46,15 @@ export interface IngestDocumentInput {
   source: DocumentSource;
   /** Display name used in citations (defaults to the file name). */
   sourceName?: string;
+  /**
+   * Reference (`secret:<id>`) to the password of an encrypted PDF in the secret store (common/secrets.ts): the
+   * password itself never enters workflow history. prepareDocument reads it and removes it once it is used.
+   */
+  passwordRef?: string;
+  /**
+   * @deprecated The password in plain text, kept in history: only runs started before passwordRef carry it.
+   * Clients pass the password to GroundworkClient.startIngest, which stores it and sends passwordRef.
+   */
   password?: string;
   includeHiddenSheets?: boolean;
   /** Let PDF chunks flow across page breaks (they then cite page ranges). Default: chunks stay on one page. */
@@ -84,6 +102,38 @@ export const ingestProgressQuery = defineQuery<{ stage: string; detail?: string 
 export const batchProgressQuery = defineQuery<IngestBatchProgress & { total: number; running: number }>(
   'batchProgress',
 );
+
+// ---------- document lifecycle ----------
+export interface DeleteDocumentInput {
+  tenantId: string;
+  documentId: string;
+}
+
+/** What a deletion removed: points of every version, blobs no other document uses, staging, the registry entry. */
+export interface DeleteDocumentResult {
+  tenantId: string;
+  documentId: string;
+  /** False when nothing of the document was found (no points, no registry entry). */
+  found: boolean;
+  points: number;
+  blobs: number;
+  staged: number;
+  registry: number;
+}
+
+export interface PurgeTenantInput {
+  tenantId: string;
+}
+
+/** What a tenant purge removed from the stores; the client adds the schedule and the review tasks it ended. */
+export interface PurgeTenantResult {
+  tenantId: string;
+  points: number;
+  blobs: number;
+  staged: number;
+  evaluations: number;
+  documents: number;
+}
 
 // ---------- answering ----------
 export interface Citation {

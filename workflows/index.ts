@@ -3,3 +3,4 @@ export { ingestDocument, ingestBatch } from './ingest';
 export { answerQuestion } from './answer';
 export { reviewTask } from './review';
 export { evaluateTenant } from './evaluate';
+export { deleteDocument, purgeTenant } from './documents';

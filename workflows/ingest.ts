@@ -16,6 +16,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type {
   IngestBatchInput,
   IngestBatchProgress,
@@ -24,7 +25,7 @@ import type {
   IngestDocumentResult,
 } from './definitions';
 import { DocumentIdKey, TenantIdKey, batchProgressQuery, ingestProgressQuery, ingestWorkflowId } from './definitions';
-import { embedding, parsing, storage } from './proxies';
+import { embedding, parsing, registry, storage } from './proxies';
 
 /**
  * The workflow fails with the activity's ApplicationFailure itself, so that the failure type operators and
@@ -34,8 +35,28 @@ export async function ingestDocument(input: IngestDocumentInput): Promise<Ingest
   try {
     return await ingestDocumentSteps(input);
   } catch (err) {
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) throw err.cause;
-    throw err;
+    const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
+    // The document registry shows what failed; runs started before this step existed replay without it.
+    if (!isCancellation(err) && patched('record-ingest-failure')) await recordIngestFailure(input, failure);
+    throw failure;
+  }
+}
+
+/** Best effort: a registry that cannot be written must not hide the ingestion's own failure code. */
+async function recordIngestFailure(input: IngestDocumentInput, failure: unknown): Promise<void> {
+  const code = failure instanceof ApplicationFailure && failure.type ? failure.type : 'INGEST_FAILED';
+  const message = failure instanceof Error ? failure.message : 'Ingestion failed.';
+  // Only a blob reference is passed on (the registry deletes it with the document); inline bytes stay out.
+  const source = input.source.kind === 'blob' ? input.source : undefined;
+  try {
+    await CancellationScope.nonCancellable(() =>
+      registry.recordIngestFailure({ tenantId: input.tenantId, documentId: input.documentId, code, message, source }),
+    );
+  } catch (err) {
+    log.warn('the failed ingestion could not be recorded in the document registry', {
+      documentId: input.documentId,
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
 }
 
@@ -128,8 +149,18 @@ export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchR
           // A cancelled batch ends cancelled, not as a batch whose documents all "failed".
           if (isCancellation(err) && patched('cancelled-batch-ends-cancelled')) throw err;
           const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-          const code = cause instanceof ApplicationFailure && cause.type ? cause.type : 'INGEST_FAILED';
-          const message = cause instanceof Error ? cause.message : 'Ingestion failed.';
+          // Another ingestion of the same document is running: a refusal with a code, not an unexplained failure.
+          const alreadyRunning = cause instanceof WorkflowExecutionAlreadyStartedError;
+          const code = alreadyRunning
+            ? 'INGEST_RUNNING'
+            : cause instanceof ApplicationFailure && cause.type
+              ? cause.type
+              : 'INGEST_FAILED';
+          const message = alreadyRunning
+            ? 'Another ingestion of this document is running.'
+            : cause instanceof Error
+              ? cause.message
+              : 'Ingestion failed.';
           progress.failed.push({ documentId: doc.documentId, code, message });
         } finally {
           running -= 1;

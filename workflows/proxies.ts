@@ -50,3 +50,19 @@ export const evaluationStore = proxyActivities<Pick<Activities, 'loadCorrections
     retry: { maximumAttempts: 5 },
   },
 );
+
+/**
+ * The document lifecycle: each call removes one part of a document or tenant (idempotent, so retries finish a partial
+ * run). Deleting a large tenant's points may take a while.
+ */
+export const documents = proxyActivities<Pick<Activities, 'deleteDocumentPart' | 'purgeTenantPart'>>({
+  startToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '1 minute' },
+});
+
+/** Recording a failed ingestion is best effort: a few quick tries, so the ingestion's own failure is not delayed. */
+export const registry = proxyActivities<Pick<Activities, 'recordIngestFailure'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '1s' },
+  summary: 'record the failure in the document registry',
+});

@@ -180,6 +180,23 @@ export class LanceDbVectorStore implements VectorStore {
     });
   }
 
+  async deleteDocument(tenantId: string, documentId: string): Promise<number> {
+    return this.deleteWhere(this.tenantWhere(tenantId, { document_id: documentId }));
+  }
+
+  async deleteTenant(tenantId: string): Promise<number> {
+    return this.deleteWhere(this.tenantWhere(tenantId));
+  }
+
+  private deleteWhere(where: string): Promise<number> {
+    const table = this.ready();
+    return this.serial(async () => {
+      const n = await table.countRows(where);
+      if (n > 0) await table.delete(where);
+      return n;
+    });
+  }
+
   async count(tenantId: string, filter: { documentId?: string; state?: ChunkState } = {}): Promise<number> {
     return this.ready().countRows(this.tenantWhere(tenantId, { document_id: filter.documentId, state: filter.state }));
   }

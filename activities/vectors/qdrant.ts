@@ -185,6 +185,20 @@ export class QdrantVectorStore implements VectorStore {
     return n;
   }
 
+  async deleteDocument(tenantId: string, documentId: string): Promise<number> {
+    return this.deleteMatching(this.tenantFilter(tenantId, { document_id: documentId }));
+  }
+
+  async deleteTenant(tenantId: string): Promise<number> {
+    return this.deleteMatching(this.tenantFilter(tenantId));
+  }
+
+  private async deleteMatching(filter: Filter): Promise<number> {
+    const n = (await this.client.count(this.collection, { filter, exact: true })).count;
+    if (n > 0) await this.client.delete(this.collection, { filter, wait: true });
+    return n;
+  }
+
   async count(tenantId: string, filter: { documentId?: string; state?: ChunkState } = {}): Promise<number> {
     return (
       await this.client.count(this.collection, {

@@ -64,6 +64,10 @@ export interface VectorStore {
   ): Promise<{ activated: number; retired: number }>;
   /** Delete staged points of a document that are not `keepVersion` (leftovers of a failed run). */
   discardStaged(tenantId: string, documentId: string, keepVersion?: string): Promise<number>;
+  /** Delete every point of a document, staged and active, of every version; returns how many there were. */
+  deleteDocument(tenantId: string, documentId: string): Promise<number>;
+  /** Delete every point of the tenant (a tenant purge); returns how many there were. */
+  deleteTenant(tenantId: string): Promise<number>;
   /** Count points of a tenant, optionally for one document and/or state. */
   count(tenantId: string, filter?: { documentId?: string; state?: ChunkState }): Promise<number>;
   /** Fetch chunks by id, tenant-scoped (ids of other tenants are silently absent). */

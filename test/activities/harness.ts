@@ -35,8 +35,10 @@ export interface Harness {
   activities: Activities;
   /** A fresh environment per call (a cancelled one stays cancelled), with the failure-mapping interceptor. */
   env(info?: Partial<Info>): MockActivityEnvironment;
-  /** Writes bytes to a file in the temp dir and returns its path. */
-  file(name: string, bytes: Uint8Array | string): Promise<string>;
+  /** The ingest root: `path` sources are read below `<sources>/<tenant>/` only. */
+  sources: string;
+  /** Writes bytes to a file below the tenant's ingest root (default acme) and returns its path. */
+  file(name: string, bytes: Uint8Array | string, tenantId?: string): Promise<string>;
   /** The staging file of a document version, as an absolute path. */
   stagingFile(ref: string): string;
   close(): Promise<void>;
@@ -47,6 +49,7 @@ export async function makeHarness(
 ): Promise<Harness> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'groundwork-activities-'));
   const dataDir = path.join(dir, 'data');
+  const sources = path.join(dir, 'sources');
   const vectors = new LanceDbVectorStore(path.join(dir, 'lancedb'));
   const embedder = new LexicalEmbedder();
   // The worker readies the store once at start-up (workers/worker.ts) before any activity runs.
@@ -59,6 +62,7 @@ export async function makeHarness(
     parseLimits: options.parseLimits ?? PARSE_LIMITS,
     embedBatch: options.embedBatch ?? 2,
     policy: POLICY,
+    ingestRoots: [sources],
   });
   const logger = new DefaultLogger('ERROR');
   return {
@@ -68,8 +72,10 @@ export async function makeHarness(
     embedder,
     activities,
     env: (info = {}) => new MockActivityEnvironment(info, { interceptors: [failureMapping], logger }),
-    file: async (name, bytes) => {
-      const file = path.join(dir, name);
+    sources,
+    file: async (name, bytes, tenantId = 'acme') => {
+      const file = path.join(sources, tenantId, name);
+      await fs.mkdir(path.dirname(file), { recursive: true });
       await fs.writeFile(file, bytes);
       return file;
     },
@@ -168,7 +174,7 @@ export async function stage(
     await fs.writeFile(file, cached.json);
     return cached.manifest;
   }
-  const file = await h.file(`${documentId}-${pages.length}.pdf`, await makeHandbook(pages));
+  const file = await h.file(`${documentId}-${pages.length}.pdf`, await makeHandbook(pages), tenantId);
   const result = await run(h.env(), h.activities.prepareDocument, pathInput(tenantId, documentId, file));
   if (result.unchanged || !result.stagingRef) throw new Error('expected a staged document');
   const manifest = { ...result, stagingRef: result.stagingRef };

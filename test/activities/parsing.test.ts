@@ -135,7 +135,9 @@ describe('prepareDocument', () => {
   });
 
   test('a missing source file or a directory is a non-retryable SOURCE_NOT_FOUND failure', async () => {
-    for (const source of [path.join(h.dir, 'nope.pdf'), h.dir]) {
+    const folder = path.join(h.sources, 'acme', 'folder');
+    await fs.mkdir(folder, { recursive: true });
+    for (const source of [path.join(h.sources, 'acme', 'nope.pdf'), folder]) {
       const failure = await applicationFailure(
         run(h.env(), h.activities.prepareDocument, pathInput('acme', 'doc', source)),
       );

@@ -57,3 +57,27 @@ test('an unknown command is a usage error with a non-zero exit code', async () =
   expect(err).toBeInstanceOf(CommanderError);
   expect((err as CommanderError).exitCode).not.toBe(0);
 });
+
+test('review edit takes --cite more than once and still sees the task id after it', async () => {
+  const program = buildCli();
+  const edit = program.commands.find((c) => c.name() === 'review')!.commands.find((c) => c.name() === 'edit')!;
+  let seen: { taskId?: string; cite?: string[] } = {};
+  edit.action((taskId: string, opts: { cite: string[] }) => {
+    seen = { taskId, cite: opts.cite };
+  });
+  const args = [
+    '--tenant',
+    'acme',
+    '--reviewer',
+    'dana',
+    '--answer',
+    'x',
+    '--cite',
+    'c1',
+    '--cite',
+    'c2',
+    'review:acme:t',
+  ];
+  await program.parseAsync(['node', 'groundwork', 'review', 'edit', ...args]);
+  expect(seen).toEqual({ taskId: 'review:acme:t', cite: ['c1', 'c2'] });
+});

@@ -51,7 +51,7 @@ describe('a cancelled batch', () => {
       ['a', 'b', 'c'].map((n) =>
         writeTemp(
           h.dataDir,
-          `cancel/${n}.md`,
+          `cancelco/${n}.md`,
           `# ${n}\n\nDocument ${n} says the canteen opens at ${n === 'a' ? 7 : 8}.\n`,
         ),
       ),
@@ -85,6 +85,7 @@ describe('a worker killed while parsing', () => {
       TEMPORAL_ADDRESS: temporalAddress(),
       TEMPORAL_TASK_QUEUE: taskQueue,
       GROUNDWORK_DATA_DIR: dataDir,
+      GROUNDWORK_INGEST_ROOTS: path.join(dataDir, 'sources'),
       LOG_LEVEL: 'warn',
     };
     // Worker A runs in a process of its own, so that it can really be killed.
@@ -109,7 +110,7 @@ describe('a worker killed while parsing', () => {
       const rows = ['Region,Product,Quarter,Units,Revenue,Owner'];
       for (let i = 0; i < 100_000; i++)
         rows.push(`R${i % 7},P${i % 13},Q${(i % 4) + 1},${i % 97},${(i * 31) % 10007},owner-${i % 50}`);
-      const file = await writeTemp(dataDir, 'big.csv', rows.join('\n'));
+      const file = await writeTemp(dataDir, 'killco/big.csv', rows.join('\n'));
       const input: IngestDocumentInput = {
         tenantId: 'killco',
         documentId: 'big.csv',

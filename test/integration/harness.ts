@@ -56,6 +56,8 @@ export async function startHarness(
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_TASK_QUEUE: taskQueue,
     GROUNDWORK_PARSE_TIMEOUT: '60s',
+    // `path` sources are read below <root>/<tenant>/ only: writeTemp(dir, '<tenant>/<file>') puts files there.
+    GROUNDWORK_INGEST_ROOTS: path.join(dataDir, 'sources'),
     ...env,
   });
   const worker = await startWorker(config, { workflowBundle: await workflowBundle(), shutdownGraceTime: '1s' }, wrap);

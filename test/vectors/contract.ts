@@ -119,6 +119,33 @@ export function describeVectorStoreContract(
       expect(await store.activeVersion('t1', 'doc')).toBe('v1');
     });
 
+    test('deleting a document removes all its versions and states, and nothing of other documents or tenants', async () => {
+      await store.upsert('t1', [point('t1', 'doc', 'v1', 0, vec(0)), point('t1', 'keep', 'v1', 0, vec(1))]);
+      await store.activateVersion('t1', 'doc', 'v1');
+      await store.activateVersion('t1', 'keep', 'v1');
+      await store.upsert('t1', [
+        point('t1', 'doc', 'v2', 0, vec(2), 'staged'),
+        point('t1', 'doc', 'v2', 1, vec(3), 'staged'),
+      ]);
+      await store.upsert('t2', [point('t2', 'doc', 'v1', 0, vec(0))]);
+      expect(await store.deleteDocument('t1', 'doc')).toBe(3);
+      expect(await store.count('t1', { documentId: 'doc' })).toBe(0);
+      expect(await store.activeVersion('t1', 'doc')).toBeNull();
+      expect(await store.count('t1', { documentId: 'keep' })).toBe(1);
+      expect(await store.count('t2', { documentId: 'doc' })).toBe(1);
+      expect(await store.deleteDocument('t1', 'doc')).toBe(0);
+    });
+
+    test("deleting a tenant removes every point of that tenant and none of another's", async () => {
+      await store.upsert('t1', [point('t1', 'a', 'v1', 0, vec(0)), point('t1', 'b', 'v1', 0, vec(1), 'staged')]);
+      await store.upsert('t2', [point('t2', 'a', 'v1', 0, vec(0))]);
+      expect(await store.deleteTenant('t1')).toBe(2);
+      expect(await store.count('t1')).toBe(0);
+      expect(await store.count('t2')).toBe(1);
+      await expect(store.deleteTenant("t1' OR '1'='1")).rejects.toThrow(/tenant/i);
+      expect(await store.count('t2')).toBe(1);
+    });
+
     test('search orders by score, honours the limit and the document filter', async () => {
       await store.upsert(
         't1',

@@ -24,10 +24,14 @@ describe('workflow ids', () => {
     expect(normalizeQuestion('What is 2.5')).toBe('what is 2.5');
   });
 
-  test('document ids from file names keep safe characters and replace the rest', () => {
-    expect(documentIdFromName('/x/Q3 report (final).pdf')).toBe('Q3-report-final-.pdf');
-    expect(documentIdFromName('.hidden')).toBe('hidden');
-    expect(documentIdFromName('報告.pdf')).toBe('pdf');
+  test('document ids from file names keep Unicode letters and mark a changed name with a hash of it', () => {
+    expect(documentIdFromName('報告.pdf')).toBe('報告.pdf');
+    expect(documentIdFromName('/x/handbook.pdf')).toBe('handbook.pdf');
+    expect(documentIdFromName('/x/Q3 report (final).pdf')).toMatch(/^Q3-report-final~[0-9a-f]{8}\.pdf$/);
+    expect(documentIdFromName('.hidden')).toMatch(/^hidden~[0-9a-f]{8}$/);
+    // Two different names never share an id, even when sanitising makes them look alike.
+    expect(documentIdFromName('Q3 report.pdf')).not.toBe(documentIdFromName('Q3-report.pdf'));
+    expect(documentIdFromName('Q3-report.pdf')).toBe('Q3-report.pdf');
   });
 
   test('stableKey is deterministic and spreads similar inputs', () => {

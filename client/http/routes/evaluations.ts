@@ -1,0 +1,73 @@
+// Re-evaluation of golden questions: now, or on the tenant's Schedule. Admin only: evaluations answer without
+// escalation and may set the drift baseline.
+import { z } from 'zod';
+import { goldenSetSchema } from '../../groundwork-client';
+import { defineRoute } from '../route';
+import type { Route } from '../route';
+import { deleted, evaluationReport, evaluationSchedule } from '../schemas';
+import { tenantParams } from './params';
+
+export const evaluationRoutes: Route[] = [
+  defineRoute({
+    method: 'POST',
+    path: '/v1/tenants/{tenantId}/evaluations',
+    operationId: 'runEvaluation',
+    summary: 'Evaluate a golden set now and compare with the baseline',
+    tag: 'evaluations',
+    access: 'admin',
+    params: tenantParams,
+    body: z.object({ golden: goldenSetSchema, setBaseline: z.boolean().optional() }),
+    responses: { 200: { description: 'The evaluation report', schema: evaluationReport } },
+    errors: [422],
+    handler: async ({ params, body, deps }) => ({
+      status: 200,
+      body: await deps.client.runEvaluation({
+        tenantId: params.tenantId,
+        golden: body.golden,
+        setBaseline: body.setBaseline,
+      }),
+    }),
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/v1/tenants/{tenantId}/evaluations/schedule',
+    operationId: 'scheduleEvaluation',
+    summary: "Create or update the tenant's re-evaluation Schedule",
+    tag: 'evaluations',
+    access: 'admin',
+    params: tenantParams,
+    body: z.object({
+      golden: goldenSetSchema,
+      every: z
+        .string()
+        .regex(/^\d+(s|m|h|d)$/, 'use an interval such as 30m, 6h or 1d')
+        .default('1d'),
+      trigger: z.boolean().optional().meta({ description: 'also run it once now' }),
+    }),
+    responses: { 200: { description: 'The Schedule', schema: evaluationSchedule } },
+    handler: async ({ params, body, deps }) => {
+      const scheduleId = await deps.client.scheduleEvaluation({
+        tenantId: params.tenantId,
+        golden: body.golden,
+        every: body.every,
+      });
+      if (body.trigger) await deps.client.triggerEvaluation(params.tenantId);
+      return { status: 200, body: { scheduleId, every: body.every } };
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/v1/tenants/{tenantId}/evaluations/schedule',
+    operationId: 'deleteEvaluationSchedule',
+    summary: "Delete the tenant's re-evaluation Schedule",
+    tag: 'evaluations',
+    access: 'admin',
+    params: tenantParams,
+    responses: { 200: { description: 'Deleted', schema: deleted } },
+    errors: [404],
+    handler: async ({ params, deps }) => {
+      await deps.client.deleteEvaluationSchedule(params.tenantId);
+      return { status: 200, body: { deleted: true } };
+    },
+  }),
+];

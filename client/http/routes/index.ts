@@ -1,0 +1,22 @@
+// The route table. A new resource: a file next to this one exporting its Route[] (see documents.ts), added below.
+import type { Route } from '../route';
+import { codecRoutes } from './codec';
+import { documentRoutes } from './documents';
+import { evaluationRoutes } from './evaluations';
+import { keyRoutes } from './keys';
+import { metaRoutes } from './meta';
+import { questionRoutes } from './questions';
+import { reviewRoutes } from './reviews';
+
+export function createRoutes(): Route[] {
+  const routes: Route[] = [
+    ...metaRoutes(() => routes),
+    ...documentRoutes,
+    ...questionRoutes,
+    ...reviewRoutes,
+    ...evaluationRoutes,
+    ...keyRoutes,
+    ...codecRoutes,
+  ];
+  return routes;
+}

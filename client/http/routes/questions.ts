@@ -1,0 +1,72 @@
+// Questions and their answers.
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { TenantIdKey, answerProgressQuery } from '../../../workflows/definitions';
+import { hasRole } from '../../auth/roles';
+import { questionSchema } from '../../groundwork-client';
+import { HttpError } from '../errors';
+import { defineRoute } from '../route';
+import type { Route } from '../route';
+import { accepted, answerState, answerWithId } from '../schemas';
+import { tenantParams, waitQuery, workflowIdSchema } from './params';
+
+const askBody = z.object({
+  question: questionSchema,
+  topK: z.number().int().min(1).max(50).optional(),
+  escalate: z.boolean().optional().meta({ description: 'false: never open a review task (admin only); default true' }),
+});
+
+const noSuchAnswer = (): HttpError => new HttpError(404, 'NOT_FOUND', 'No such answer for this tenant.');
+
+export const questionRoutes: Route[] = [
+  defineRoute({
+    method: 'POST',
+    path: '/v1/tenants/{tenantId}/questions',
+    operationId: 'askQuestion',
+    summary: 'Ask a question; low-confidence answers wait for a reviewer',
+    description: 'Sending `escalate: false` (no human review) needs the admin role.',
+    tag: 'questions',
+    access: 'reader',
+    params: tenantParams,
+    query: waitQuery,
+    body: askBody,
+    responses: {
+      200: { description: 'The answer (with wait=true)', schema: answerWithId },
+      202: { description: 'Answering started', schema: accepted },
+    },
+    errors: [422],
+    handler: async ({ params, query, body, principal, deps }) => {
+      if (body.escalate === false && !hasRole(principal, 'admin'))
+        throw new HttpError(403, 'FORBIDDEN', 'Only admins may ask without escalation (escalate: false).');
+      const handle = await deps.client.startAsk({ tenantId: params.tenantId, ...body });
+      if (query.wait === 'true')
+        return { status: 200, body: { workflowId: handle.workflowId, ...(await handle.result()) } };
+      return { status: 202, body: { workflowId: handle.workflowId } };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/tenants/{tenantId}/answers/{workflowId}',
+    operationId: 'getAnswer',
+    summary: 'Progress of an answer, or the answer once done',
+    tag: 'questions',
+    access: 'reader',
+    params: tenantParams.extend({ workflowId: workflowIdSchema }),
+    responses: { 200: { description: 'Progress or the answer', schema: answerState } },
+    errors: [404, 422],
+    handler: async ({ params, deps }) => {
+      const { tenantId, workflowId } = params;
+      if (!workflowId.startsWith(`answer:${tenantId}:`)) throw noSuchAnswer();
+      const handle = deps.client.temporal.workflow.getHandle(workflowId);
+      const desc = await handle.describe().catch((err: unknown) => {
+        throw err instanceof WorkflowNotFoundError ? noSuchAnswer() : err;
+      });
+      // The run's own TenantId decides, not the id the caller sent.
+      if (desc.type !== 'answerQuestion' || desc.typedSearchAttributes.get(TenantIdKey) !== tenantId)
+        throw noSuchAnswer();
+      if (desc.status.name === 'RUNNING')
+        return { status: 200, body: { workflowId, done: false, progress: await handle.query(answerProgressQuery) } };
+      return { status: 200, body: { workflowId, done: true, result: await handle.result() } };
+    },
+  }),
+];
