@@ -58,6 +58,7 @@ import {
   evaluationScheduleId,
   evaluationWorkflowId,
   ingestBatchWorkflowId,
+  ingestRunOptions,
   ingestWorkflowId,
   rejectUpdate,
   reviewStateQuery,
@@ -318,19 +319,15 @@ export class GroundworkClient {
    * caller the result of other bytes. A running run with the very same request is joined, which is harmless.
    */
   private async startIngestWorkflow(input: IngestDocumentInput): Promise<WorkflowHandle<typeof ingestDocument>> {
-    const workflowId = ingestWorkflowId(input.tenantId, input.documentId);
+    const run = ingestRunOptions(input.tenantId, input.documentId);
+    const { workflowId } = run;
     try {
       return await this.temporal.workflow.start<typeof ingestDocument>('ingestDocument', {
+        ...run,
         taskQueue: this.taskQueue,
-        workflowId,
         args: [input],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        typedSearchAttributes: [
-          { key: TenantIdKey, value: input.tenantId },
-          { key: DocumentIdKey, value: input.documentId },
-        ],
-        staticSummary: `Ingest ${input.documentId} for ${input.tenantId}`,
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

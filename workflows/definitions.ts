@@ -2,7 +2,8 @@
 // input/output types of every workflow. Deterministic and dependency-light: safe in the workflow sandbox.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { Duration } from '@temporalio/common';
+import { ingestWorkflowId } from '../common/ids';
+import type { Duration, SearchAttributePair } from '@temporalio/common';
 
 // ---------- search attributes (registered on the dev server by workers/dev-server.ts) ----------
 export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
@@ -27,6 +28,21 @@ export {
 } from '../common/ids';
 
 // ---------- ingestion ----------
+/** Workflow id, search attributes and summary of one document's ingestion: the same whoever starts it. */
+export function ingestRunOptions(
+  tenantId: string,
+  documentId: string,
+): { workflowId: string; typedSearchAttributes: SearchAttributePair[]; staticSummary: string } {
+  return {
+    workflowId: ingestWorkflowId(tenantId, documentId),
+    typedSearchAttributes: [
+      { key: TenantIdKey, value: tenantId },
+      { key: DocumentIdKey, value: documentId },
+    ],
+    staticSummary: `Ingest ${documentId} for ${tenantId}`,
+  };
+}
+
 /**
  * Sources are references, never bytes: a blob in the content-addressed blob store (`blob:<tenant>/<sha256>`, what
  * uploads and the CLI produce), or a path below the tenant's ingest root (GROUNDWORK_INGEST_ROOTS/<tenant>/). Inline

@@ -24,7 +24,7 @@ import type {
   IngestDocumentInput,
   IngestDocumentResult,
 } from './definitions';
-import { DocumentIdKey, TenantIdKey, batchProgressQuery, ingestProgressQuery, ingestWorkflowId } from './definitions';
+import { batchProgressQuery, ingestProgressQuery, ingestRunOptions } from './definitions';
 import { embedding, parsing, registry, storage } from './proxies';
 
 /**
@@ -132,15 +132,10 @@ export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchR
         try {
           const handle = await startChild(ingestDocument, {
             args: [child],
-            workflowId: ingestWorkflowId(input.tenantId, doc.documentId),
+            ...ingestRunOptions(input.tenantId, doc.documentId),
             // A document whose earlier ingestion finished may be ingested again; a running one is not doubled.
             workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
             parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-            typedSearchAttributes: [
-              { key: TenantIdKey, value: input.tenantId },
-              { key: DocumentIdKey, value: doc.documentId },
-            ],
-            staticSummary: `Ingest ${doc.documentId} for ${input.tenantId}`,
           });
           const result = await handle.result();
           if (result.status === 'unchanged') progress.unchanged += 1;
