@@ -30,7 +30,7 @@ async function inline(rel: string): Promise<DocumentSource> {
 
 /** Histories are exported by the Temporal CLI itself, in the proto3 JSON format the UI also downloads. */
 async function save(name: string, handle: WorkflowHandle): Promise<void> {
-  const json = execFileSync(
+  const exported = execFileSync(
     resolveTemporalCli(),
     ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', address, '--output', 'json'],
     {
@@ -38,6 +38,9 @@ async function save(name: string, handle: WorkflowHandle): Promise<void> {
       maxBuffer: 64 * 1024 * 1024,
     },
   );
+  // Failure stack traces name files of the recording machine: keep them relative to the repository.
+  const root = JSON.stringify(path.resolve(__dirname, '..') + path.sep).slice(1, -1);
+  const json = exported.split(root).join('');
   const events = (JSON.parse(json) as { events?: unknown[] }).events ?? [];
   await fs.writeFile(path.join(out, `${name}.json`), json.endsWith('\n') ? json : `${json}\n`);
   process.stdout.write(`recorded ${name} (${events.length} events)\n`);
