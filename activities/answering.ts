@@ -53,7 +53,7 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy 
     }): Promise<{ chunks: RetrievedChunk[] }> {
       assertTenantId(input.tenantId);
       await vectors.ensureReady(embedder.dimensions);
-      const [vector] = await embedder.embed([input.question]);
+      const [vector] = await embedder.embed([input.question], { kind: 'query' });
       if (!vector) return { chunks: [] };
       const hits = await vectors.search(input.tenantId, vector, { limit: input.topK, minScore: MIN_RETRIEVAL_SCORE });
       return {

@@ -45,7 +45,7 @@ export function createStorageActivities({ vectors, embedder, staging, embedBatch
       let upserted = 0;
       for (let start = resumeFrom; start < doc.chunks.length; start += embedBatch) {
         const slice = doc.chunks.slice(start, start + embedBatch);
-        const embedded = await embedder.embed(slice.map(embeddingText));
+        const embedded = await embedder.embed(slice.map(embeddingText), { kind: 'passage' });
         const points: VectorPoint[] = slice.map((c, i) => {
           const id = pointId(doc.tenantId, doc.documentId, doc.version, c.index);
           const { tenantId, documentId, version, sourceName } = doc;

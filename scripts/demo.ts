@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack(config, { uiPort, log: (m) => say(`  ${m}`) });
   say(`  Temporal ${stack.config.temporal.address}${stack.startedServer ? ' (dev server started by the demo)' : ''}`);
   say(
-    `  vector store ${stack.worker.vectors.kind}; models ${config.models.openaiApiKey ? 'openai' : 'offline (lexical embedder, extractive answerer)'}`,
+    `  vector store ${stack.worker.vectors.kind}; embeddings ${config.models.embeddings.provider}, answers ${config.models.answers.provider}`,
   );
   const client = await GroundworkClient.fromConfig(stack.config);
   let http: HttpApi | undefined;

