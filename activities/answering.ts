@@ -45,17 +45,23 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy 
       };
     },
 
-    /** Tenant-scoped nearest chunks, labelled C1..Cn for the answerer. */
+    /**
+     * Tenant-scoped nearest chunks, labelled C1..Cn for the answerer. When nothing is retrieved, `tenantChunks` says
+     * how many active chunks the tenant has at all: 0 means an empty (or misconfigured) store, not an absent answer.
+     */
     async retrieveChunks(input: {
       tenantId: string;
       question: string;
       topK: number;
-    }): Promise<{ chunks: RetrievedChunk[] }> {
+    }): Promise<{ chunks: RetrievedChunk[]; tenantChunks?: number }> {
       assertTenantId(input.tenantId);
       await vectors.ensureReady(embedder.dimensions);
       const [vector] = await embedder.embed([input.question], { kind: 'query' });
-      if (!vector) return { chunks: [] };
-      const hits = await vectors.search(input.tenantId, vector, { limit: input.topK, minScore: MIN_RETRIEVAL_SCORE });
+      const hits = vector
+        ? await vectors.search(input.tenantId, vector, { limit: input.topK, minScore: MIN_RETRIEVAL_SCORE })
+        : [];
+      if (hits.length === 0)
+        return { chunks: [], tenantChunks: await vectors.count(input.tenantId, { state: 'active' }) };
       return {
         chunks: hits.map((h, i) => ({
           ref: `C${i + 1}`,

@@ -96,6 +96,11 @@ async function main(): Promise<void> {
     await ask.result();
     await save('answerQuestion-answered', ask);
 
+    // A tenant with no documents: no_documents, confidence 0, no review (the no-documents-status patch).
+    const empty = await client.startAsk({ tenantId: 'empty', question: 'How many vacation days do employees get?' });
+    await empty.result();
+    await save('answerQuestion-no-documents', empty);
+
     await client.ingest({ tenantId: 'strict', documentId: 'it-faq.md', source: await inline('acme/it-faq.md') });
     const escalated = await client.startAsk({ tenantId: 'strict', question: 'How often are laptops replaced?' });
     let taskId: string | undefined;

@@ -26,11 +26,14 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
   const result = await runAnswerPipeline(input.tenantId, input.question, topK, (s) => (stage = s));
 
   const base: AnswerResult = { ...result, threshold, escalated: false };
-  if (result.confidence >= threshold || input.escalate === false) {
+  // A tenant without documents is never sent to review: there is nothing a reviewer could cite or correct. (Only
+  // runs with the no-documents-status patch, see pipeline.ts, produce this status.)
+  if (result.status === 'no_documents' || result.confidence >= threshold || input.escalate === false) {
     stage = 'done';
     log.info('answered', { status: result.status, confidence: result.confidence, threshold });
     return base;
   }
+  const status = result.status;
 
   stage = 'awaiting_review';
   const info = workflowInfo();
@@ -44,7 +47,7 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
         tenantId: input.tenantId,
         question: input.question,
         draft: {
-          status: result.status,
+          status,
           answer: result.answer,
           citations: result.citations,
           confidence: result.confidence,

@@ -182,7 +182,11 @@ export interface AnswerQuestionInput {
   threshold?: number;
 }
 
-export type AnswerStatus = 'answered' | 'not_found' | 'reviewed' | 'rejected' | 'review_expired';
+/**
+ * `no_documents`: the tenant has no active documents at all (an empty or misconfigured store), so nothing can be
+ * said about the question; `not_found`: it has documents, but none answers the question.
+ */
+export type AnswerStatus = 'answered' | 'not_found' | 'no_documents' | 'reviewed' | 'rejected' | 'review_expired';
 
 export interface AnswerResult {
   status: AnswerStatus;
@@ -203,6 +207,7 @@ export type AnswerStage = 'retrieving' | 'generating' | 'verifying' | 'awaiting_
 export const answerProgressQuery = defineQuery<{ stage: AnswerStage; reviewTaskId?: string }>('answerProgress');
 
 export const NOT_FOUND_ANSWER = 'The documents do not contain an answer to this question.';
+export const NO_DOCUMENTS_ANSWER = 'This tenant has no documents yet.';
 export const REJECTED_ANSWER = 'A reviewer rejected the drafted answer; no answer can be given from the documents.';
 export const EXPIRED_ANSWER = 'No reviewer completed the review in time; no verified answer is available.';
 
@@ -312,7 +317,7 @@ export interface EvaluationMetrics {
 
 export interface EvaluationQuestionResult {
   question: string;
-  status: 'answered' | 'not_found';
+  status: 'answered' | 'not_found' | 'no_documents';
   confidence: number;
   retrievalHit: boolean | null;
   correct: boolean;

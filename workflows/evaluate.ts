@@ -25,7 +25,7 @@ export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: 
     const expected = g.expectedDocuments ?? [];
     const retrievalHit = expected.length === 0 ? null : r.retrieved.some((c) => expected.includes(c.documentId));
     const expectAnswer = g.expectAnswer !== false;
-    let correct = expectAnswer ? r.status === 'answered' : r.status === 'not_found';
+    let correct = expectAnswer ? r.status === 'answered' : abstained(r.status);
     if (correct && expectAnswer && expected.length > 0)
       correct = r.citations.some((c) => expected.includes(c.documentId));
     if (correct && expectAnswer && g.expectedAnswerContains) {
@@ -59,6 +59,10 @@ function dedupe(golden: GoldenQuestion[]): GoldenQuestion[] {
   return [...seen.values()];
 }
 
+/** "Not in the documents" and "no documents at all" are both abstentions: neither answers the question. */
+const abstained = (status: EvaluationQuestionResult['status']): boolean =>
+  status === 'not_found' || status === 'no_documents';
+
 const rate = (num: number, den: number): number | null => (den === 0 ? null : num / den);
 
 export function computeMetrics(
@@ -73,7 +77,7 @@ export function computeMetrics(
     questions: n,
     retrievalHitRate: rate(scored.filter((r) => r.retrievalHit).length, scored.length),
     answerAccuracy: rate(results.filter((r) => r.correct).length, n) ?? 0,
-    abstentionAccuracy: rate(unanswerable.filter((r) => r.status === 'not_found').length, unanswerable.length),
+    abstentionAccuracy: rate(unanswerable.filter((r) => abstained(r.status)).length, unanswerable.length),
     meanConfidence: n === 0 ? 0 : results.reduce((s, r) => s + r.confidence, 0) / n,
     escalationRate: rate(results.filter((r) => r.confidence < threshold).length, n) ?? 0,
   };

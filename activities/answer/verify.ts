@@ -73,6 +73,13 @@ export function verifyAnswer(input: { question: string; draft: DraftAnswer; cont
       checks.droppedClaims += 1;
       continue;
     }
+    // Text that addresses the answerer (an injected instruction quoted from a document, or a model repeating one) is
+    // data about the document, never an answer: dropped like an unsupported claim.
+    if (looksLikeInstruction(claim.text)) {
+      checks.unsupportedClaims += 1;
+      checks.droppedClaims += 1;
+      continue;
+    }
     if (supported.length === 0) {
       checks.unsupportedClaims += 1;
       checks.droppedClaims += 1;
@@ -95,13 +102,37 @@ export function verifyAnswer(input: { question: string; draft: DraftAnswer; cont
       marks.push(`[${n}]`);
     }
     supports.push(Math.max(...supported.map((x) => x.s)));
-    sentences.push(`${claim.text.trim()} ${marks.join('')}`);
+    sentences.push(`${withoutCitationMarks(claim.text)} ${marks.join('')}`);
   }
   if (sentences.length === 0)
     return { status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence: 0, checks };
   const meanSupport = supports.reduce((a, b) => a + b, 0) / supports.length;
   const confidence = clamp(draft.confidence * (sentences.length / draft.claims.length) * meanSupport);
   return { status: 'answered', answer: sentences.join(' '), citations, confidence, checks };
+}
+
+const INSTRUCTION_PATTERNS: RegExp[] = [
+  /\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(previous|prior|above|earlier|all|any|system)\b[^.]{0,20}\b(instructions?|prompts?|rules|context)\b/i,
+  /\b(system|developer)\s+(prompt|message|notice|instruction)s?\b/i,
+  /\b(answer|respond|reply|say|output)\s+(only\s+|with\s+|exactly\s+)?["'‘“]/i,
+  /\bcite\b[^.]{0,40}(\bC\d+\b|\[C\d+\]|\bchunk\s*id\b)/i,
+  /\b(attention|note to)\s+(the\s+)?(ai|assistant|model|llm|language model)s?\b/i,
+];
+
+/** Whether a sentence reads as an instruction to the answerer rather than as content ("ignore previous …"). */
+export function looksLikeInstruction(text: string): boolean {
+  return INSTRUCTION_PATTERNS.some((p) => p.test(text));
+}
+
+/**
+ * A claim's text with citation look-alikes removed ("[C7]", "[3]", "[chunk 1234…]"): the answer's only citation marks
+ * are the ones verification adds, so a marker quoted from a document (or typed by a model) can never pass for one.
+ */
+export function withoutCitationMarks(text: string): string {
+  return text
+    .replace(/\s*\[(?:C\d+|\d+|chunk[^\]]*)\]/gi, '')
+    .replace(/\s{2,}/g, ' ')
+    .trim();
 }
 
 const clamp = (x: number): number => Math.round(Math.min(1, Math.max(0, x)) * 1000) / 1000;

@@ -48,7 +48,7 @@ export const reviewOutcome = z.object({
 });
 
 export const answerResult = z.object({
-  status: z.enum(['answered', 'not_found', 'reviewed', 'rejected', 'review_expired']),
+  status: z.enum(['answered', 'not_found', 'no_documents', 'reviewed', 'rejected', 'review_expired']),
   answer: z.string(),
   citations: z.array(citation),
   confidence: z.number(),
@@ -142,7 +142,7 @@ export const evaluationReport = z.object({
   results: z.array(
     z.object({
       question: z.string(),
-      status: z.enum(['answered', 'not_found']),
+      status: z.enum(['answered', 'not_found', 'no_documents']),
       confidence: z.number(),
       retrievalHit: z.boolean().nullable(),
       correct: z.boolean(),

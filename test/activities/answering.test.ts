@@ -55,7 +55,15 @@ describe('retrieveChunks', () => {
     expect(beta.map((c) => c.chunkId).every((id) => chunksOf('beta').includes(id))).toBe(true);
     // The same text, so the same ranking: only the ids differ.
     expect(beta.map((c) => c.text)).toEqual(acme.map((c) => c.text));
-    expect(await retrieve('gamma')).toEqual({ chunks: [] });
+    expect(await retrieve('gamma')).toEqual({ chunks: [], tenantChunks: 0 });
+  });
+
+  test('retrieving nothing says whether the tenant has any active chunks at all', async () => {
+    const none = await retrieve('acme', 'Zeppelin xylophone quasar?');
+    expect(none.chunks).toEqual([]);
+    expect((none as { tenantChunks?: number }).tenantChunks).toBe(chunksOf('acme').length);
+    // Counted only when nothing was retrieved.
+    expect((await retrieve('acme')) as { tenantChunks?: number }).not.toHaveProperty('tenantChunks');
   });
 
   test('labels the chunks C1..Cn, best first, with what a citation needs', async () => {

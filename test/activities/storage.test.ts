@@ -55,7 +55,7 @@ describe('embedAndUpsert', () => {
     // Staged points are not searchable yet.
     expect(
       await run(h.env(), h.activities.retrieveChunks, { tenantId: 'acme', question: 'vacation days', topK: 5 }),
-    ).toEqual({ chunks: [] });
+    ).toEqual({ chunks: [], tenantChunks: 0 }); // staged points are not active chunks
   });
 
   test('running it again writes the same point ids, never duplicates', async () => {

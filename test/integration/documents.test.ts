@@ -1,5 +1,5 @@
 // The document lifecycle end to end on the real dev server: upload through the blob store, ingest, answer with page
-// citations, delete (the question is then not_found and the registry forgets the document), purge one tenant and
+// citations, delete (the question is then no_documents and the registry forgets the document), purge one tenant and
 // nothing of another, INGEST_RUNNING while an ingestion runs, failures in the registry.
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -91,7 +91,7 @@ async function uploadOverHttp(tenantId: string, name: string, content: Uint8Arra
   }
 }
 
-test('upload → ingest → cited answer → deleteDocument → the question is not_found and the registry forgets it', async () => {
+test('upload → ingest → cited answer → deleteDocument → the question is no_documents and the registry forgets it', async () => {
   const upload = await uploadOverHttp('lifeco', 'handbook.pdf', await makeTextPdf(HANDBOOK));
   expect(upload.blob.ref).toMatch(/^blob:lifeco\/[0-9a-f]{64}$/);
   const ingested = await h.client.ingest({
@@ -115,7 +115,8 @@ test('upload → ingest → cited answer → deleteDocument → the question is 
   const deleted = await h.client.deleteDocument('lifeco', 'handbook.pdf');
   expect(deleted).toMatchObject({ found: true, points: ingested.chunks, blobs: 1, registry: 1 });
   const after = await h.client.ask({ tenantId: 'lifeco', question: `${question} Please`, escalate: false });
-  expect(after.status).toBe('not_found');
+  // Its only document is gone: the tenant has no documents, which is not "the documents do not say".
+  expect(after).toMatchObject({ status: 'no_documents', confidence: 0, escalated: false });
   expect(await h.client.listDocuments('lifeco')).toEqual([]);
   await expect(h.client.getDocument('lifeco', 'handbook.pdf')).rejects.toMatchObject({ code: 'DOCUMENT_NOT_FOUND' });
   await expect(fs.stat(path.join(h.config.blobDir, 'lifeco', upload.blob.sha256))).rejects.toThrow();
@@ -198,7 +199,7 @@ test('purgeTenant removes everything of one tenant and nothing of another', asyn
   expect((await h.client.temporal.workflow.getHandle(taskId).describe()).status.name).toBe('TERMINATED');
   await asking.result().catch(() => undefined);
   const gone = await h.client.ask({ tenantId: 'purgeco', question: 'How many vacation days?', escalate: false });
-  expect(gone.status).toBe('not_found');
+  expect(gone).toMatchObject({ status: 'no_documents', confidence: 0 });
 
   // The other tenant keeps everything.
   expect(await h.worker.vectors.count('keepco')).toBe(keepPoints);

@@ -53,7 +53,7 @@ test('a path outside the tenant root is PATH_NOT_ALLOWED, whether or not the fil
   }
 });
 
-test('a 5 MB PDF uploaded as the raw body is answerable with page citations; deleting it makes the answer not_found', async () => {
+test('a 5 MB PDF uploaded as the raw body is answerable with page citations; deleting it makes the answer no_documents', async () => {
   const text = await makeTextPdf([
     ['Bigco facilities handbook', 'The cafeteria serves breakfast from seven to nine.'],
     ['Security', 'Visitor badges must be returned to the front desk by six in the evening.'],
@@ -78,6 +78,6 @@ test('a 5 MB PDF uploaded as the raw body is answerable with page citations; del
 
   const removed = await request('DELETE', '/v1/tenants/bigco/documents/handbook.pdf');
   expect([removed.status, ((await removed.json()) as { found: boolean }).found]).toEqual([200, true]);
-  expect((await ask(question)).status).toBe('not_found');
+  expect((await ask(question)).status).toBe('no_documents');
   expect((await request('GET', '/v1/tenants/bigco/documents/handbook.pdf')).status).toBe(404);
 });

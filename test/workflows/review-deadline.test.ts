@@ -6,7 +6,13 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { resolveTestServer } from '../../workers/temporal-cli';
-import { EXPIRED_ANSWER, SEARCH_ATTRIBUTE_KEYS, reviewStateQuery } from '../../workflows/definitions';
+import {
+  EXPIRED_ANSWER,
+  NO_DOCUMENTS_ANSWER,
+  NOT_FOUND_ANSWER,
+  SEARCH_ATTRIBUTE_KEYS,
+  reviewStateQuery,
+} from '../../workflows/definitions';
 import type { ReviewTaskInput } from '../../workflows/definitions';
 
 const INDEXED_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
@@ -121,3 +127,45 @@ test('the answer workflow reports an expired review without an unverified answer
   expect(result.citations).toEqual([]);
   expect(result.escalated).toBe(true);
 }, 60_000);
+
+describe('nothing retrieved', () => {
+  async function askWith(tenantChunks: number, escalate?: boolean) {
+    const taskQueue = `nothing-retrieved-${tenantChunks}-${String(escalate)}`;
+    const acts: Partial<Activities> = {
+      ...stubActivities([]),
+      tenantPolicy: jest.fn(async () => ({
+        threshold: 0.6,
+        reviewTimeout: '1h' as const,
+        topK: 3,
+        driftTolerance: 0.1,
+      })),
+      retrieveChunks: jest.fn(async () => ({ chunks: [], tenantChunks })),
+    };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: acts,
+    });
+    return worker.runUntil(
+      env.client.workflow.execute('answerQuestion', {
+        taskQueue,
+        workflowId: `answer:acme:${taskQueue}`,
+        args: [{ tenantId: 'acme', question: 'Q?', ...(escalate === undefined ? {} : { escalate }) }],
+      }),
+    );
+  }
+
+  test('a tenant without documents gets no_documents at confidence 0 and no review task', async () => {
+    const r = await askWith(0);
+    expect(r).toMatchObject({ status: 'no_documents', answer: NO_DOCUMENTS_ANSWER, confidence: 0, escalated: false });
+    expect(r.reviewTaskId).toBeUndefined();
+  }, 60_000);
+
+  test('a tenant with documents but nothing relevant gets not_found below full confidence', async () => {
+    const r = await askWith(12, false);
+    expect(r).toMatchObject({ status: 'not_found', answer: NOT_FOUND_ANSWER, escalated: false });
+    expect(r.confidence).toBeLessThan(1);
+    expect(r.confidence).toBeLessThan(r.threshold);
+  }, 60_000);
+});
