@@ -71,6 +71,7 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy 
           locator: h.payload.locator,
           text: h.payload.text,
           score: h.score,
+          ...(h.payload.heading ? { heading: h.payload.heading } : {}),
         })),
       };
     },
@@ -124,8 +125,19 @@ function contextOf(
   return retrieved.flatMap((r) => {
     const s = byId.get(r.chunkId);
     if (!s) return [];
-    const { documentId, sourceName, locator, text } = s.payload;
-    return [{ ref: r.ref, chunkId: r.chunkId, documentId, sourceName, locator, text, score: r.score }];
+    const { documentId, sourceName, locator, text, heading } = s.payload;
+    return [
+      {
+        ref: r.ref,
+        chunkId: r.chunkId,
+        documentId,
+        sourceName,
+        locator,
+        text,
+        score: r.score,
+        ...(heading ? { heading } : {}),
+      },
+    ];
   });
 }
 

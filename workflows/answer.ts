@@ -1,6 +1,6 @@
 // Answering: retrieve (tenant-scoped) → generate → verify → confidence. Below the tenant's threshold the
 // answer goes to a human-review task and the reviewed outcome is returned.
-import { ParentClosePolicy, executeChild, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, log, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { AnswerQuestionInput, AnswerResult, AnswerStage } from './definitions';
 import {
   EXPIRED_ANSWER,
@@ -35,13 +35,12 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
   }
   const status = result.status;
 
-  stage = 'awaiting_review';
   const info = workflowInfo();
   // Keyed by question and run: one task per answer run, and the same id when the run's history is replayed.
-  reviewTaskId = reviewWorkflowId(input.tenantId, `${questionKey(input.question)}-${info.runId.slice(0, 8)}`);
+  const taskId = reviewWorkflowId(input.tenantId, `${questionKey(input.question)}-${info.runId.slice(0, 8)}`);
   log.info('escalating to review', { confidence: result.confidence, threshold });
-  const outcome = await executeChild(reviewTask, {
-    workflowId: reviewTaskId,
+  const task = await startChild(reviewTask, {
+    workflowId: taskId,
     args: [
       {
         tenantId: input.tenantId,
@@ -65,6 +64,10 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
     parentClosePolicy: ParentClosePolicy.ABANDON,
     staticSummary: `Review a low-confidence answer for ${input.tenantId} (confidence ${result.confidence.toFixed(2)} < ${threshold})`,
   });
+  // Reported only once the task exists, so a caller that sees it can open it at once.
+  stage = 'awaiting_review';
+  reviewTaskId = taskId;
+  const outcome = await task.result();
   stage = 'done';
 
   const reviewed = { ...base, escalated: true, reviewTaskId, review: outcome };

@@ -3,6 +3,7 @@
 import type { Citation } from '../../workflows/definitions';
 import { NOT_FOUND_ANSWER } from '../../workflows/definitions';
 import type { ContextChunk, DraftAnswer } from '../models/types';
+import { cellWithin } from '../models/table-cell';
 import { contentTokens, splitSentences } from '../models/text';
 
 export interface VerifiedAnswer {
@@ -68,7 +69,18 @@ export function verifyAnswer(input: { question: string; draft: DraftAnswer; cont
     const chunks = claim.refs.map((r) => byRef.get(r));
     checks.invalidRefs += chunks.filter((c) => !c).length;
     const valid = chunks.filter((c): c is ContextChunk => c !== undefined);
-    const supported = valid.map((c) => ({ c, s: support(claim.text, c.text) })).filter((x) => x.s >= SUPPORT_THRESHOLD);
+    // A cell claim names one cell of the chunk it cites and quotes that chunk verbatim; its unit may come from the
+    // chunk's heading (the table's title), so the heading counts as support for it.
+    const cellOf = (c: ContextChunk): { locator: string; quote: string } | undefined =>
+      claim.cell &&
+      c.ref === claim.refs[0] &&
+      c.text.includes(claim.cell.quote) &&
+      cellWithin(claim.cell.locator, c.locator)
+        ? claim.cell
+        : undefined;
+    const supported = valid
+      .map((c) => ({ c, s: support(claim.text, cellOf(c) && c.heading ? `${c.heading}\n${c.text}` : c.text) }))
+      .filter((x) => x.s >= SUPPORT_THRESHOLD);
     if (valid.length === 0) {
       checks.droppedClaims += 1;
       continue;
@@ -87,16 +99,18 @@ export function verifyAnswer(input: { question: string; draft: DraftAnswer; cont
     }
     const marks: string[] = [];
     for (const { c } of supported) {
-      let n = numberOf.get(c.chunkId);
+      const cell = cellOf(c);
+      const key = cell ? `${c.chunkId}\u0000${cell.locator}` : c.chunkId;
+      let n = numberOf.get(key);
       if (n === undefined) {
         n = citations.length + 1;
-        numberOf.set(c.chunkId, n);
+        numberOf.set(key, n);
         citations.push({
           documentId: c.documentId,
           sourceName: c.sourceName,
-          locator: c.locator,
+          locator: cell?.locator ?? c.locator,
           chunkId: c.chunkId,
-          quote: bestQuote(claim.text, c.text),
+          quote: cell?.quote ?? bestQuote(claim.text, c.text),
         });
       }
       marks.push(`[${n}]`);

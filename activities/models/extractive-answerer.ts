@@ -1,7 +1,10 @@
 // The offline default answerer: picks the retrieved sentences that best cover the question's content terms
 // (IDF-weighted over the retrieved text) and cites the chunk each came from. It never writes text of its own,
-// so every claim is a verbatim quote; when no sentence covers enough of the question it says "not found".
+// so every claim is a verbatim quote; when no sentence covers enough of the question it says "not found". One
+// exception: when the best sentence is a spreadsheet row and the question names one of its columns, the claim is that
+// cell ("EMEA, Q2: 1350 thousand euros", see table-cell.ts), cited by the cell's address with the row as the quote.
 import type { Answerer, ContextChunk, DraftAnswer, DraftClaim } from './types';
+import { findTableCell } from './table-cell';
 import { contentTokens, splitSentences } from './text';
 
 export interface ExtractiveOptions {
@@ -11,6 +14,7 @@ export interface ExtractiveOptions {
 }
 
 interface Candidate {
+  chunk: ContextChunk;
   ref: string;
   text: string;
   tokens: Set<string>;
@@ -32,6 +36,7 @@ export class ExtractiveAnswerer implements Answerer {
     input.context.forEach((chunk) =>
       splitSentences(chunk.text).forEach((text) => {
         candidates.push({
+          chunk,
           ref: chunk.ref,
           text,
           tokens: new Set(contentTokens(text)),
@@ -79,7 +84,12 @@ export class ExtractiveAnswerer implements Answerer {
     chosen.sort((a, b) => a.order - b.order);
     const union = coverageOf(new Set(chosen.flatMap((c) => [...c.tokens])));
     const retrieval = Math.min(1, Math.max(0, best.chunkScore) / 0.5);
-    const claims: DraftClaim[] = chosen.map((c) => ({ text: c.text, refs: [c.ref] }));
+    // A best sentence that is a spreadsheet row, and a question naming one of its columns: the answer is that one cell.
+    const cell = findTableCell(input.question, best.chunk);
+    const claims: DraftClaim[] =
+      cell && cell.row === best.text
+        ? [{ text: cell.text, refs: [best.ref], cell: { locator: cell.locator, quote: cell.quote } }]
+        : chosen.map((c) => ({ text: c.text, refs: [c.ref] }));
     return { notFound: false, claims, confidence: round(0.8 * union + 0.2 * retrieval), model: this.id };
   }
 }

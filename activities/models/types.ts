@@ -27,12 +27,20 @@ export interface ContextChunk {
   locator: string;
   text: string;
   score: number;
+  /** The chunk's section heading (for a table, the title above it), when it has one. */
+  heading?: string;
 }
 
 export interface DraftClaim {
   text: string;
   /** Refs (C1...) of the chunks that support this claim. */
   refs: string[];
+  /**
+   * A claim answered from one spreadsheet cell of the chunk `refs[0]` names: the cell's locator (e.g. Revenue!C3),
+   * cited instead of the chunk's range, and a verbatim quote of the chunk. Verification ignores it unless the cell lies
+   * in that chunk's range and the quote is the chunk's text.
+   */
+  cell?: { locator: string; quote: string };
 }
 
 export interface DraftAnswer {
