@@ -1,5 +1,11 @@
 // The embedded default store: LanceDB on local disk, one table, cosine distance. Every predicate is built
 // by tenantWhere(), which always starts with the tenant filter, so no call can reach another tenant's rows.
+//
+// Hybrid search: a native full-text (BM25) index on `text`, created in ensureReady (also on older tables that lack
+// it). Rows written after the index was last built are still found: LanceDB scans unindexed rows flat (we never use
+// fastSearch), and deleted or updated rows drop out of the index's results. The tenant predicate is a pre-filter on
+// both the vector and the full-text query. To keep that flat part small, every OPTIMIZE_EVERY written rows the
+// write queue runs table.optimize() (compaction + index update), best effort; optimize() runs it on demand.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
@@ -10,12 +16,29 @@ import type { ChunkPayload, ChunkState, ScoredChunk, SearchOptions, VectorPoint,
 import { embedderMismatch, tenantMismatch, versionNotStaged } from './types';
 import { fromStored, toStored } from './payload';
 import type { StoredPayload } from './payload';
+import { cosine, fuseRanks, hybridDepth, hybridText } from './fusion';
 
 interface Row extends StoredPayload {
   id: string;
-  vector: number[];
+  /** An Arrow vector when read back: iterable, not an array. */
+  vector: Iterable<number>;
   _distance?: number;
+  _score?: number;
 }
+
+/** The full-text index on `text`: LanceDB's BM25 with its English stemmer and stopword list. */
+const FTS_CONFIG = {
+  baseTokenizer: 'simple',
+  language: 'English',
+  lowercase: true,
+  stem: true,
+  removeStopWords: true,
+  asciiFolding: true,
+  withPosition: false,
+} as const;
+
+/** Rows written (upserts and state changes) between two automatic optimize() runs. */
+export const OPTIMIZE_EVERY = 10_000;
 
 const sql = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
@@ -29,6 +52,8 @@ export class LanceDbVectorStore implements VectorStore {
   private dimensions?: number;
   /** LanceDB commits conflict under concurrent writers of one table: writes in this process go one by one. */
   private writes: Promise<unknown> = Promise.resolve();
+  /** Rows written since the last optimize in this process. */
+  private written = 0;
 
   constructor(
     private readonly dir: string,
@@ -88,7 +113,43 @@ export class LanceDbVectorStore implements VectorStore {
       this.table = await this.db.createEmptyTable(this.tableName, schema, { existOk: true });
       await fs.writeFile(metaFile, JSON.stringify({ dimensions }));
     }
+    await this.ensureFtsIndex(this.table);
     this.dimensions = dimensions;
+  }
+
+  /** Creates the full-text index on `text` when the table has none (new tables, and tables from before it). */
+  private async ensureFtsIndex(table: lancedb.Table): Promise<void> {
+    const has = async (): Promise<boolean> =>
+      (await table.listIndices()).some((i) => i.indexType === 'FTS' && i.columns.includes('text'));
+    if (await has()) return;
+    await this.serial(async () => {
+      if (await has()) return;
+      try {
+        await table.createIndex('text', { config: lancedb.Index.fts(FTS_CONFIG) });
+      } catch (err) {
+        // Another process may have created it meanwhile.
+        await table.checkoutLatest();
+        if (!(await has())) throw err;
+      }
+    });
+  }
+
+  /** Brings the full-text index up to date with every row and compacts the table. Serialised with writes. */
+  async optimize(): Promise<void> {
+    const table = this.ready();
+    await this.serial(async () => {
+      await table.optimize();
+      this.written = 0;
+    });
+  }
+
+  /** Counts written rows; past OPTIMIZE_EVERY, queues a best-effort optimize behind the current writes. */
+  private wrote(rows: number): void {
+    this.written += rows;
+    if (this.written < OPTIMIZE_EVERY || !this.table) return;
+    this.written = 0;
+    const table = this.table;
+    void this.serial(() => table.optimize()).catch(() => undefined);
   }
 
   private ready(): lancedb.Table {
@@ -114,6 +175,7 @@ export class LanceDbVectorStore implements VectorStore {
         .whenNotMatchedInsertAll()
         .execute(points.map(toRow) as unknown as Record<string, unknown>[]),
     );
+    this.wrote(points.length);
   }
 
   async search(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]> {
@@ -121,16 +183,40 @@ export class LanceDbVectorStore implements VectorStore {
       ? `document_id IN (${options.documentIds.map(sql).join(', ')})`
       : undefined;
     const where = this.tenantWhere(tenantId, { state: 'active' }, docs);
-    const rows = (await this.ready()
-      .vectorSearch(vector)
-      .distanceType('cosine')
-      .where(where)
-      .limit(options.limit)
-      .toArray()) as Row[];
-    return rows
-      .map((r) => ({ id: r.id, score: 1 - (r._distance ?? 1), payload: fromRow(r) }))
-      .filter((r) => options.minScore === undefined || r.score >= options.minScore)
-      .sort((a, b) => b.score - a.score);
+    const table = this.ready();
+    const text = hybridText(options.text);
+    const dense = (limit: number): Promise<Row[]> =>
+      table.vectorSearch(vector).distanceType('cosine').where(where).limit(limit).toArray() as Promise<Row[]>;
+    const passes = (score: number): boolean => options.minScore === undefined || score >= options.minScore;
+    if (text === undefined) {
+      const rows = await dense(options.limit);
+      return rows
+        .map((r) => ({ id: r.id, score: 1 - (r._distance ?? 1), payload: fromRow(r) }))
+        .filter((r) => passes(r.score))
+        .sort((a, b) => b.score - a.score);
+    }
+    const depth = hybridDepth(options.limit);
+    const [denseRows, lexicalRows] = await Promise.all([
+      dense(depth),
+      // where() on a full-text query is a pre-filter: the tenant's matches are found however many other rows match.
+      table.query().fullTextSearch(new lancedb.MatchQuery(text, 'text')).where(where).limit(depth).toArray() as Promise<
+        Row[]
+      >,
+    ]);
+    const rows = new Map<string, { row: Row; score: number }>();
+    for (const row of denseRows) rows.set(row.id, { row, score: 1 - (row._distance ?? 1) });
+    for (const row of lexicalRows)
+      if (!rows.has(row.id)) rows.set(row.id, { row, score: cosine(vector, Float32Array.from(row.vector)) });
+    const denseIds = denseRows.filter((r) => passes(rows.get(r.id)!.score)).map((r) => r.id);
+    return fuseRanks(
+      denseIds,
+      lexicalRows.map((r) => r.id),
+    )
+      .slice(0, options.limit)
+      .map(({ id, ...ranks }) => {
+        const { row, score } = rows.get(id)!;
+        return { id, score, payload: fromRow(row), ...ranks };
+      });
   }
 
   async activeVersion(tenantId: string, documentId: string): Promise<string | null> {
@@ -163,6 +249,10 @@ export class LanceDbVectorStore implements VectorStore {
       const retired = await table.countRows(others);
       if (retired > 0) await table.delete(others);
       return { activated, retired };
+    }).then((counts) => {
+      // An update rewrites its rows: they are unindexed again until the next optimize.
+      this.wrote(counts.activated);
+      return counts;
     });
   }
 

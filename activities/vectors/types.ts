@@ -31,14 +31,31 @@ export interface VectorPoint {
 
 export interface ScoredChunk {
   id: string;
+  /**
+   * Cosine similarity of the chunk's vector to the query vector, also for chunks only the lexical side found
+   * (0 from getChunks, which has no query).
+   */
   score: number;
   payload: ChunkPayload;
+  /** Hybrid search only: 1-based rank in the dense list; absent when the chunk was not in it. */
+  denseRank?: number;
+  /** Hybrid search only: 1-based rank in the lexical (BM25) list; absent when the chunk was not in it. */
+  lexicalRank?: number;
+  /** Hybrid search only: the Reciprocal Rank Fusion score (k = 60) the results are ordered by. */
+  fused?: number;
 }
 
 export interface SearchOptions {
   limit: number;
   documentIds?: string[];
+  /** Applies to the dense side only: a chunk the lexical side found is kept whatever its cosine. */
   minScore?: number;
+  /**
+   * The query's text. When it has at least one content token, the search is hybrid: dense and BM25 full-text
+   * search, both under the same tenant/state/document filter, fused by Reciprocal Rank Fusion (k = 60). Absent
+   * (or without content tokens): dense only, ordered by score.
+   */
+  text?: string;
 }
 
 export interface VectorStore {
@@ -48,7 +65,7 @@ export interface VectorStore {
   ensureReady(dimensions: number): Promise<void>;
   /** Insert or replace points. Every point's payload.tenantId must equal tenantId, else TENANT_MISMATCH. */
   upsert(tenantId: string, points: VectorPoint[]): Promise<void>;
-  /** Nearest active chunks of this tenant only. */
+  /** Nearest active chunks of this tenant only; hybrid (dense + BM25, fused) when options.text is given. */
   search(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]>;
   /** The active version of a document, or null when the tenant has none. */
   activeVersion(tenantId: string, documentId: string): Promise<string | null>;

@@ -1,11 +1,11 @@
 // The one contract every vector store must meet, run against each available store.
-import type { ChunkPayload, VectorPoint, VectorStore } from '../../activities/vectors/types';
+import type { ChunkPayload, ScoredChunk, VectorPoint, VectorStore } from '../../activities/vectors/types';
 import { GroundworkError } from '../../common/errors';
 import { pointId } from '../../activities/vectors/ids';
 
 export const DIM = 8;
 
-function unit(v: number[]): number[] {
+export function unit(v: number[]): number[] {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   return v.map((x) => x / n);
 }
@@ -22,6 +22,7 @@ export function point(
   index: number,
   vector: number[],
   state: 'staged' | 'active' = 'active',
+  text = `text ${documentId} ${index}`,
 ): VectorPoint {
   const id = pointId(tenantId, documentId, version, index);
   const payload: ChunkPayload = {
@@ -30,7 +31,7 @@ export function point(
     version,
     chunkId: id,
     chunkIndex: index,
-    text: `text ${documentId} ${index}`,
+    text,
     locator: `p. ${index + 1}`,
     locatorJson: JSON.stringify({ kind: 'page', page: index + 1 }),
     sourceName: documentId,
@@ -38,6 +39,28 @@ export function point(
   };
   return { id, vector, payload };
 }
+
+/** Cosine similarity computed here, independently of the stores. */
+export function cosineOf(a: number[], b: number[]): number {
+  const dot = a.reduce((s, x, i) => s + x * b[i]!, 0);
+  const norm = (v: number[]): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  return dot / (norm(a) * norm(b));
+}
+
+/** The RRF score (k = 60) a hit's ranks imply. */
+const rrf = (h: ScoredChunk): number =>
+  (h.denseRank ? 1 / (60 + h.denseRank) : 0) + (h.lexicalRank ? 1 / (60 + h.lexicalRank) : 0);
+
+/** Vectors close to axis 0 (cosine to vec(0) above 0.9), all distinct: the dense side prefers them. */
+const near0 = (i: number): number[] => unit([1, 0.05 * (i + 1), 0.02 * i, 0, 0, 0, 0, 0.1]);
+
+const FILLER_TEXTS = [
+  'Quarterly revenue grew in the northern region.',
+  'The travel policy covers economy flights only.',
+  'Employees accrue vacation days every month.',
+  'Invoices are paid within thirty days of receipt.',
+  'The board meets twice a year to review budgets.',
+];
 
 export function describeVectorStoreContract(
   name: string,
@@ -158,6 +181,137 @@ export function describeVectorStoreContract(
       expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
       const filtered = await store.search('t1', query, { limit: 5, documentIds: ['d2', 'd3'] });
       expect(filtered.map((h) => h.payload.documentId).sort()).toEqual(['d2', 'd3']);
+    });
+
+    describe('hybrid search (dense + BM25, RRF)', () => {
+      const query = vec(0);
+      const rare = vec(6);
+      const RARE_TEXT = 'Clause 14.2: the zanzibarite indemnity applies to subcontractors.';
+
+      async function seed(tenantId = 't1'): Promise<void> {
+        const pts = FILLER_TEXTS.map((text, i) => point(tenantId, `f${i}`, 'v1', 0, near0(i), 'active', text));
+        pts.push(point(tenantId, 'rare', 'v1', 0, rare, 'active', RARE_TEXT));
+        await store.upsert(tenantId, pts);
+      }
+
+      test('finds a chunk by a rare exact term the query vector misses, and reports its lexical rank', async () => {
+        await seed();
+        const denseOnly = await store.search('t1', query, { limit: 3 });
+        expect(denseOnly.map((h) => h.payload.documentId)).not.toContain('rare');
+        const hits = await store.search('t1', query, { limit: 3, text: 'Which zanzibarite indemnity applies?' });
+        expect(hits).toHaveLength(3);
+        const hit = hits.find((h) => h.payload.documentId === 'rare');
+        expect(hit).toBeDefined();
+        expect(hit!.lexicalRank).toBe(1);
+        expect(hit!.payload.text).toBe(RARE_TEXT);
+        // The lexical side matched nothing else: every other hit came from the dense side only.
+        for (const h of hits.filter((x) => x !== hit)) {
+          expect(h.lexicalRank).toBeUndefined();
+          expect(h.denseRank).toBeGreaterThanOrEqual(1);
+        }
+        // Ordered by the fused score, which is RRF with k = 60 over the reported ranks.
+        for (const h of hits) expect(h.fused).toBeCloseTo(rrf(h), 6);
+        const fused = hits.map((h) => h.fused!);
+        expect([...fused].sort((a, b) => b - a)).toEqual(fused);
+      });
+
+      test('score stays the cosine to the query vector, also for lexical-only hits; minScore bounds only the dense side', async () => {
+        await seed();
+        const hits = await store.search('t1', query, { limit: 10, minScore: 0.5, text: 'zanzibarite' });
+        const hit = hits.find((h) => h.payload.documentId === 'rare');
+        expect(hit).toMatchObject({ lexicalRank: 1 });
+        // Its cosine is far below minScore: the dense side dropped it, the lexical side kept it.
+        expect(hit!.denseRank).toBeUndefined();
+        expect(hit!.score).toBeCloseTo(cosineOf(query, rare), 5);
+        expect(hit!.score).toBeLessThan(0.5);
+        const vectors = new Map(FILLER_TEXTS.map((_, i) => [`f${i}`, near0(i)]));
+        for (const h of hits.filter((x) => x !== hit)) {
+          expect(h.score).toBeCloseTo(cosineOf(query, vectors.get(h.payload.documentId)!), 5);
+          expect(h.score).toBeGreaterThanOrEqual(0.5);
+        }
+        expect(hits).toHaveLength(FILLER_TEXTS.length + 1);
+      });
+
+      test('without text (or with no searchable words) results equal the dense-only search, ordering and scores', async () => {
+        await seed();
+        const plain = await store.search('t1', query, { limit: 4, minScore: 0.2 });
+        expect(plain.map((h) => h.payload.documentId)).toEqual(['f0', 'f1', 'f2', 'f3']);
+        for (const h of plain) {
+          expect(h).not.toHaveProperty('fused');
+          expect(h).not.toHaveProperty('denseRank');
+          expect(h).not.toHaveProperty('lexicalRank');
+        }
+        for (const text of [undefined, '', '   ', 'the of and']) {
+          expect(await store.search('t1', query, { limit: 4, minScore: 0.2, text })).toEqual(plain);
+        }
+        // The dense side of a hybrid search is that same list: its ranks and scores agree with it.
+        const deep = await store.search('t1', query, { limit: 20 });
+        const hybrid = await store.search('t1', query, { limit: 20, text: 'vacation days zanzibarite' });
+        for (const h of hybrid.filter((x) => x.denseRank !== undefined)) {
+          expect(deep[h.denseRank! - 1]!.id).toBe(h.id);
+          expect(h.score).toBeCloseTo(deep[h.denseRank! - 1]!.score, 6);
+        }
+        expect(hybrid.find((h) => h.payload.documentId === 'f2')).toMatchObject({ lexicalRank: expect.any(Number) });
+      });
+
+      test("is tenant-isolated: another tenant's matching texts are never returned", async () => {
+        await seed('alpha');
+        await seed('beta');
+        await store.upsert('beta', [point('beta', 'only-beta', 'v1', 0, query, 'active', 'zanzibarite zanzibarite')]);
+        const hits = await store.search('alpha', query, { limit: 10, text: 'zanzibarite indemnity' });
+        expect(hits.length).toBeGreaterThan(0);
+        expect(hits.every((h) => h.payload.tenantId === 'alpha')).toBe(true);
+        expect(hits.find((h) => h.payload.documentId === 'rare')).toMatchObject({ lexicalRank: 1 });
+        expect(await store.search('gamma', query, { limit: 10, text: 'zanzibarite indemnity' })).toEqual([]);
+      });
+
+      test("pre-filters by tenant: one match among another tenant's 200 is still found", async () => {
+        const many = Array.from({ length: 200 }, (_, i) =>
+          point('big', 'crowd', 'v1', i, near0(i % 5), 'active', `The basalt ledger entry number ${i}.`),
+        );
+        await store.upsert('big', many);
+        await store.upsert('small', [
+          point('small', 'lone', 'v1', 0, rare, 'active', 'One basalt ledger lives here.'),
+          ...FILLER_TEXTS.map((text, i) => point('small', `f${i}`, 'v1', 0, near0(i), 'active', text)),
+        ]);
+        const hits = await store.search('small', query, { limit: 3, text: 'basalt ledger' });
+        expect(hits.every((h) => h.payload.tenantId === 'small')).toBe(true);
+        expect(hits.find((h) => h.payload.documentId === 'lone')).toMatchObject({ lexicalRank: 1 });
+        const big = await store.search('big', query, { limit: 5, text: 'basalt ledger' });
+        expect(big).toHaveLength(5);
+        expect(big.every((h) => h.payload.tenantId === 'big')).toBe(true);
+        expect(big.some((h) => h.lexicalRank !== undefined)).toBe(true);
+      });
+
+      test('staged chunks and retired versions are never found by the lexical side', async () => {
+        await store.upsert('t1', [point('t1', 'manual', 'v1', 0, rare, 'staged', 'The obsidian falcon manual.')]);
+        await store.activateVersion('t1', 'manual', 'v1');
+        await store.upsert('t1', [point('t1', 'manual', 'v2', 0, rare, 'staged', 'The obsidian heron manual.')]);
+        const lexicalOnly = { limit: 5, minScore: 0.9 };
+        expect(await store.search('t1', query, { ...lexicalOnly, text: 'heron' })).toEqual([]);
+        expect(
+          (await store.search('t1', query, { ...lexicalOnly, text: 'falcon' })).map((h) => h.payload.version),
+        ).toEqual(['v1']);
+        await store.activateVersion('t1', 'manual', 'v2');
+        expect(await store.search('t1', query, { ...lexicalOnly, text: 'falcon' })).toEqual([]);
+        const heron = await store.search('t1', query, { ...lexicalOnly, text: 'obsidian falcon heron' });
+        expect(heron.map((h) => [h.payload.version, h.payload.state, h.lexicalRank])).toEqual([['v2', 'active', 1]]);
+      });
+
+      test('documentIds restricts the lexical side too', async () => {
+        await seed();
+        await store.upsert('t1', [point('t1', 'other', 'v1', 0, rare, 'active', 'Another zanzibarite indemnity.')]);
+        // A query vector near nothing with a high minScore: only the lexical side returns chunks.
+        const all = await store.search('t1', vec(3), { limit: 10, minScore: 0.5, text: 'zanzibarite' });
+        expect(all.map((h) => h.payload.documentId).sort()).toEqual(['other', 'rare']);
+        const hits = await store.search('t1', query, {
+          limit: 10,
+          documentIds: ['other', 'f1'],
+          text: 'zanzibarite indemnity',
+        });
+        expect(hits.map((h) => h.payload.documentId).sort()).toEqual(['f1', 'other']);
+        expect(hits.find((h) => h.payload.documentId === 'other')).toMatchObject({ lexicalRank: 1 });
+      });
     });
   });
 }
