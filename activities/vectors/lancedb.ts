@@ -4,8 +4,8 @@
 // Hybrid search: a native full-text (BM25) index on `text`, created in ensureReady (also on older tables that lack
 // it). Rows written after the index was last built are still found: LanceDB scans unindexed rows flat (we never use
 // fastSearch), and deleted or updated rows drop out of the index's results. The tenant predicate is a pre-filter on
-// both the vector and the full-text query. To keep that flat part small, every OPTIMIZE_EVERY written rows the
-// write queue runs table.optimize() (compaction + index update), best effort; optimize() runs it on demand.
+// both the vector and the full-text query. To keep that flat part small, every OPTIMIZE_EVERY rows written by this
+// process the write queue runs table.optimize() (index update + compaction), best effort; optimize() runs it on demand.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
@@ -58,6 +58,8 @@ export class LanceDbVectorStore implements VectorStore {
   constructor(
     private readonly dir: string,
     private readonly tableName = 'chunks',
+    /** Rows written between two automatic optimize() runs (tests lower it). */
+    private readonly optimizeEvery = OPTIMIZE_EVERY,
   ) {}
 
   private tenantWhere(tenantId: string, extra: Record<string, string | undefined> = {}, extraSql?: string): string {
@@ -146,7 +148,7 @@ export class LanceDbVectorStore implements VectorStore {
   /** Counts written rows; past OPTIMIZE_EVERY, queues a best-effort optimize behind the current writes. */
   private wrote(rows: number): void {
     this.written += rows;
-    if (this.written < OPTIMIZE_EVERY || !this.table) return;
+    if (this.written < this.optimizeEvery || !this.table) return;
     this.written = 0;
     const table = this.table;
     void this.serial(() => table.optimize()).catch(() => undefined);
