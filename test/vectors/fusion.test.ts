@@ -15,7 +15,7 @@ describe('reciprocal rank fusion', () => {
   test('ties are broken deterministically: better single rank, then the dense side, then id', () => {
     expect(fuseRanks(['x'], ['y']).map((r) => r.id)).toEqual(['x', 'y']);
     expect(fuseRanks([], ['b', 'a']).map((r) => r.id)).toEqual(['b', 'a']);
-    // Same fused score: one list's rank 1 + rank 3 vs rank 2 + rank 2 differ, so check equal pairs only.
+    // p and q have the same fused score and the same best rank: the dense side's first wins.
     expect(fuseRanks(['p', 'q'], ['q', 'p']).map((r) => r.id)).toEqual(['p', 'q']);
   });
 
