@@ -10,7 +10,10 @@ import { DocumentRegistry, createDocumentActivities, recordingActivation } from 
 import { createEvaluationActivities } from './evaluation';
 import { EvaluationStore } from './evaluation-store';
 import type { Answerer, Embedder } from './models/types';
+import { createNotificationActivities, notificationOptions } from './notifications';
 import { createParsingActivities } from './parsing';
+import { createReviewSourceActivities } from './review-sources';
+import { loadReviewSettings } from '../common/config';
 import type { ParsingOptions } from './parsing';
 import { StagingArea } from './staging';
 import { createStorageActivities } from './storage';
@@ -41,6 +44,15 @@ export function createActivities(deps: ActivityDeps) {
   const evaluations = new EvaluationStore(path.join(deps.dataDir, 'evaluations'));
   const storage = createStorageActivities({ vectors, embedder, staging, embedBatch: deps.embedBatch });
   return {
+    ...createNotificationActivities(notificationOptions(loadReviewSettings())),
+    ...createReviewSourceActivities({
+      vectors,
+      embedder,
+      blobs,
+      dataDir: deps.dataDir,
+      ingestRoots: deps.ingestRoots ?? [],
+      maxBytes: deps.parseLimits.maxBytes,
+    }),
     ...createParsingActivities({
       vectors,
       staging,

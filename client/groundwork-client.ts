@@ -41,9 +41,11 @@ import type {
   IngestBatchResult,
   IngestDocumentInput,
   IngestDocumentResult,
+  ReviewClaim,
   ReviewOutcome,
   ReviewStatus,
   ReviewTaskState,
+  RetrievedRef,
 } from '../workflows/definitions';
 import {
   DocumentIdKey,
@@ -51,7 +53,9 @@ import {
   ReviewStatusKey,
   TenantIdKey,
   answerWorkflowId,
+  answerProgressQuery,
   approveUpdate,
+  claimUpdate,
   deleteDocumentWorkflowId,
   purgeTenantWorkflowId,
   editUpdate,
@@ -61,7 +65,9 @@ import {
   ingestRunOptions,
   ingestWorkflowId,
   rejectUpdate,
+  releaseUpdate,
   reviewStateQuery,
+  searchSourcesUpdate,
 } from '../workflows/definitions';
 import type {
   answerQuestion,
@@ -115,6 +121,9 @@ function reviewNotFound(): ClientInputError {
   return new ClientInputError('REVIEW_NOT_FOUND', 'No such review task for this tenant.');
 }
 
+const isMissingHandler = (cause: unknown): boolean =>
+  cause instanceof ApplicationFailure && cause.message.startsWith('No registered handler for update');
+
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success)
@@ -144,6 +153,22 @@ export interface ClientOptions {
   secrets?: SecretStore;
   /** The workers' blob store and document registry: uploads and document listings (fromConfig sets them). */
   documents?: DocumentStores;
+  /** How long a review claim lasts (GROUNDWORK_REVIEW_CLAIM_TIMEOUT) and where the review console is (links). */
+  review?: { claimTimeoutMs: number; consoleUrl?: string };
+}
+
+/** What an ask returns once the answer waits for a reviewer (unless the caller chose to wait for the review). */
+export interface EscalatedAnswer {
+  status: 'escalated';
+  workflowId: string;
+  reviewTaskId: string;
+  /** The task's page in the review console, when the console's address is known. */
+  reviewUrl?: string;
+}
+
+/** The console page of a task (the same link the notifications carry). */
+export function reviewTaskUrl(consoleUrl: string, tenantId: string, taskId: string): string {
+  return `${consoleUrl}#/t/${encodeURIComponent(tenantId)}/task/${encodeURIComponent(taskId)}`;
 }
 
 /**
@@ -215,6 +240,7 @@ export class GroundworkClient {
     private readonly secrets?: SecretStore,
     /** The blob store and document registry shared with the workers; absent, uploads and listings are refused. */
     readonly documents?: DocumentStores,
+    readonly review: { claimTimeoutMs: number; consoleUrl?: string } = { claimTimeoutMs: 15 * 60 * 1000 },
   ) {}
 
   static async connect(options: ClientOptions): Promise<GroundworkClient> {
@@ -236,6 +262,7 @@ export class GroundworkClient {
       options.ingestConcurrency ?? DEFAULT_INGEST_CONCURRENCY,
       options.secrets,
       options.documents,
+      options.review,
     );
   }
 
@@ -257,6 +284,7 @@ export class GroundworkClient {
         registry: DocumentRegistry.inDataDir(config.dataDir),
         maxUploadBytes: config.ingest.maxFileBytes,
       },
+      review: { claimTimeoutMs: config.review.claimTimeoutMs, consoleUrl: config.review.consoleUrl },
     });
   }
 
@@ -565,13 +593,13 @@ export class GroundworkClient {
 
   // ---------- answering ----------
 
-  /** Starts answering; the same question asked while a run is in flight joins that run. */
+  /** Starts answering; the same question asked with the same options while a run is in flight joins that run. */
   async startAsk(input: AnswerQuestionInput): Promise<WorkflowHandle<typeof answerQuestion>> {
     parse(tenantIdSchema, input.tenantId, 'tenant');
     const question = parse(questionSchema, input.question, 'question');
     return this.temporal.workflow.start<typeof answerQuestion>('answerQuestion', {
       taskQueue: this.taskQueue,
-      workflowId: answerWorkflowId(input.tenantId, question),
+      workflowId: answerWorkflowId(input.tenantId, question, input),
       args: [{ ...input, question }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
@@ -582,6 +610,53 @@ export class GroundworkClient {
 
   async ask(input: AnswerQuestionInput): Promise<AnswerResult> {
     return (await this.startAsk(input)).result();
+  }
+
+  /**
+   * The answer, or, as soon as the run waits for a reviewer, `escalated` with the review task (asking never hangs on
+   * a review). `waitReview: true` waits for the reviewed answer instead.
+   */
+  async askUntilEscalated(
+    input: AnswerQuestionInput,
+    options: { waitReview?: boolean; consoleUrl?: string; pollMs?: number } = {},
+  ): Promise<(AnswerResult & { workflowId: string }) | EscalatedAnswer> {
+    const handle = await this.startAsk(input);
+    return this.answerOrEscalation(handle, input.tenantId, options);
+  }
+
+  /** Waits for the run's result, or returns `escalated` once it waits for a reviewer (see askUntilEscalated). */
+  async answerOrEscalation(
+    handle: WorkflowHandle<typeof answerQuestion>,
+    tenantId: string,
+    options: { waitReview?: boolean; consoleUrl?: string; pollMs?: number } = {},
+  ): Promise<(AnswerResult & { workflowId: string }) | EscalatedAnswer> {
+    const { workflowId } = handle;
+    const result = handle.result().then((r) => ({ ...r, workflowId }));
+    if (options.waitReview) return result;
+    const consoleUrl = options.consoleUrl ?? this.review.consoleUrl;
+    let done = false;
+    const escalation = (async (): Promise<EscalatedAnswer | undefined> => {
+      while (!done) {
+        const p = await handle.query(answerProgressQuery).catch(() => undefined);
+        if (p?.stage === 'awaiting_review' && p.reviewTaskId)
+          return {
+            status: 'escalated',
+            workflowId,
+            reviewTaskId: p.reviewTaskId,
+            reviewUrl: consoleUrl ? reviewTaskUrl(consoleUrl, tenantId, p.reviewTaskId) : undefined,
+          };
+        if (p?.stage === 'done') return undefined;
+        await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+      }
+      return undefined;
+    })();
+    try {
+      const first = await Promise.race([result, escalation]);
+      return first ?? (await result);
+    } finally {
+      done = true;
+      result.catch(() => undefined);
+    }
   }
 
   // ---------- review ----------
@@ -619,22 +694,65 @@ export class GroundworkClient {
     return state;
   }
 
-  /** Approves the draft. The task checks the decision (tenant, reviewer, still open) and returns the outcome. */
+  /**
+   * Claims the task for the reviewer (or renews their claim) for GROUNDWORK_REVIEW_CLAIM_TIMEOUT: until it lapses or
+   * is released, only they can decide it. Refused with REVIEW_CLAIMED while another reviewer holds it.
+   */
+  async claim(tenantId: string, taskId: string, reviewerId: string): Promise<ReviewClaim> {
+    parse(tenantIdSchema, tenantId, 'tenant');
+    return this.decide(tenantId, taskId, (h) =>
+      h.executeUpdate(claimUpdate, { args: [{ tenantId, reviewerId, ttlMs: this.review.claimTimeoutMs }] }),
+    );
+  }
+
+  /** Gives the claim back; `released: false` when the reviewer did not hold it. */
+  async release(tenantId: string, taskId: string, reviewerId: string): Promise<{ released: boolean }> {
+    parse(tenantIdSchema, tenantId, 'tenant');
+    return this.decide(tenantId, taskId, (h) => h.executeUpdate(releaseUpdate, { args: [{ tenantId, reviewerId }] }));
+  }
+
+  /** The claim holder searches the tenant's documents; the hits become citable by an edit of this task. */
+  async searchSources(tenantId: string, taskId: string, reviewerId: string, text: string): Promise<RetrievedRef[]> {
+    parse(tenantIdSchema, tenantId, 'tenant');
+    return this.decide(tenantId, taskId, (h) =>
+      h.executeUpdate(searchSourcesUpdate, { args: [{ tenantId, reviewerId, text }] }),
+    );
+  }
+
+  /**
+   * Decisions need the reviewer's claim: one that is not held is taken first (refused when another reviewer holds
+   * it). Tasks started before claims existed have no claim Update and are decided directly.
+   */
+  private async claimForDecision(tenantId: string, taskId: string, reviewerId: string): Promise<void> {
+    await this.decide(tenantId, taskId, async (h) => {
+      try {
+        await h.executeUpdate(claimUpdate, { args: [{ tenantId, reviewerId, ttlMs: this.review.claimTimeoutMs }] });
+      } catch (err) {
+        // No claim handler: a task from before claims (or no review task at all, which the decision then reports).
+        if (!(err instanceof WorkflowUpdateFailedError && isMissingHandler(err.cause))) throw err;
+      }
+    });
+  }
+
+  /** Approves the draft. The task checks the decision (tenant, reviewer, claim, still open) and returns the outcome. */
   async approve(tenantId: string, taskId: string, reviewerId: string, note?: string): Promise<ReviewOutcome> {
     parse(tenantIdSchema, tenantId, 'tenant');
+    await this.claimForDecision(tenantId, taskId, reviewerId);
     return this.decide(tenantId, taskId, (h) =>
       h.executeUpdate(approveUpdate, { args: [{ tenantId, reviewerId, note }] }),
     );
   }
 
-  /** Replaces the draft; every citation must name a chunk retrieved for the question (the task checks). */
+  /** Replaces the draft; every citation must name a chunk retrieved for the question or found by a search. */
   async edit(tenantId: string, taskId: string, edit: Omit<EditDecision, 'tenantId'>): Promise<ReviewOutcome> {
     parse(tenantIdSchema, tenantId, 'tenant');
+    await this.claimForDecision(tenantId, taskId, edit.reviewerId);
     return this.decide(tenantId, taskId, (h) => h.executeUpdate(editUpdate, { args: [{ ...edit, tenantId }] }));
   }
 
   async reject(tenantId: string, taskId: string, reviewerId: string, reason: string): Promise<ReviewOutcome> {
     parse(tenantIdSchema, tenantId, 'tenant');
+    await this.claimForDecision(tenantId, taskId, reviewerId);
     return this.decide(tenantId, taskId, (h) =>
       h.executeUpdate(rejectUpdate, { args: [{ tenantId, reviewerId, reason }] }),
     );
@@ -644,18 +762,18 @@ export class GroundworkClient {
    * Sends a decision Update. The task's validators are the only checks, so checking and deciding cannot race;
    * their refusals (REVIEW_CLOSED, REVIEW_NOT_FOUND, CITATION_NOT_RETRIEVED, INVALID_INPUT) become ClientInputErrors.
    */
-  private async decide(
+  private async decide<T>(
     tenantId: string,
     taskId: string,
-    send: (handle: WorkflowHandle<typeof reviewTask>) => Promise<ReviewOutcome>,
-  ): Promise<ReviewOutcome> {
+    send: (handle: WorkflowHandle<typeof reviewTask>) => Promise<T>,
+  ): Promise<T> {
     const handle = this.temporal.workflow.getHandle<typeof reviewTask>(taskId);
     try {
       return await send(handle);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         // A workflow that is not a review task has no handler for the Update: to the caller, no such task.
-        if (err.cause.message.startsWith('No registered handler for update')) throw reviewNotFound();
+        if (isMissingHandler(err.cause)) throw reviewNotFound();
         throw new ClientInputError(err.cause.type ?? 'INVALID_INPUT', err.cause.message);
       }
       if (err instanceof WorkflowNotFoundError) throw await this.notFoundOrClosed(tenantId, taskId);

@@ -20,6 +20,8 @@ const SECRET_VARS = new Set([
   'TEMPORAL_API_KEY',
   'GROUNDWORK_PAYLOAD_KEY',
   'GROUNDWORK_JWT_PUBLIC_KEY',
+  // Incoming-webhook URLs carry their own secret.
+  'GROUNDWORK_REVIEW_WEBHOOK_URL',
 ]);
 
 const optionalString = z
@@ -96,6 +98,9 @@ export const configSchema = z.object({
   GROUNDWORK_CONFIDENCE_THRESHOLD: unit(0.6),
   GROUNDWORK_TENANT_THRESHOLDS: tenantThresholds,
   GROUNDWORK_REVIEW_TIMEOUT: duration('24h'),
+  GROUNDWORK_REVIEW_CLAIM_TIMEOUT: duration('15m'),
+  GROUNDWORK_REVIEW_WEBHOOK_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  GROUNDWORK_REVIEW_CONSOLE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   GROUNDWORK_TOP_K: positiveInt(6, 50),
   GROUNDWORK_MAX_FILE_MB: positiveInt(50, 2048),
   GROUNDWORK_PARSE_TIMEOUT: duration('120s'),
@@ -176,6 +181,8 @@ export interface Config {
     requestTimeoutMs: number;
   };
   evaluation: { driftTolerance: number };
+  /** Human review: how long a claim lasts, where notifications go, the console's public address for links. */
+  review: ReviewSettings;
   /** Uploads and other document bytes: a content-addressed store, `<data>/blobs` unless set. */
   blobDir: string;
   security: {
@@ -264,6 +271,34 @@ function loadTemporalConnection(env: NodeJS.ProcessEnv): Omit<TemporalConfig, 't
   }
 }
 
+export interface ReviewSettings {
+  claimTimeoutMs: number;
+  /** Slack-compatible incoming webhook for "task opened / escalated"; unset: no notifications. */
+  webhookUrl?: string;
+  /** The console's address as reviewers reach it (links), ending in "/"; unset: the HTTP API's own address. */
+  consoleUrl?: string;
+  /** What links use when consoleUrl is unset and no request says better: http://127.0.0.1:<port>/console/. */
+  fallbackConsoleUrl: string;
+}
+
+function reviewSettingsOf(c: RawConfig): ReviewSettings {
+  const consoleUrl = c.GROUNDWORK_REVIEW_CONSOLE_URL;
+  return {
+    claimTimeoutMs: durationToMs(c.GROUNDWORK_REVIEW_CLAIM_TIMEOUT),
+    webhookUrl: c.GROUNDWORK_REVIEW_WEBHOOK_URL,
+    consoleUrl: consoleUrl === undefined || consoleUrl.endsWith('/') ? consoleUrl : `${consoleUrl}/`,
+    fallbackConsoleUrl: `http://127.0.0.1:${c.GROUNDWORK_HTTP_PORT}/console/`,
+  };
+}
+
+/**
+ * The review settings alone (the workers' notification activity reads them from the environment): invalid values
+ * raise a ConfigError like loadConfig does.
+ */
+export function loadReviewSettings(env: NodeJS.ProcessEnv = process.env): ReviewSettings {
+  return loadConfig(env).review;
+}
+
 export function durationToMs(d: string): number {
   const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
   if (!m) throw new ConfigError(`Invalid duration "${d}"`);
@@ -328,6 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: durationToMs(c.GROUNDWORK_HTTP_REQUEST_TIMEOUT),
     },
     evaluation: { driftTolerance: c.GROUNDWORK_DRIFT_TOLERANCE },
+    review: reviewSettingsOf(c),
     blobDir: c.GROUNDWORK_BLOB_DIR ? path.resolve(c.GROUNDWORK_BLOB_DIR) : path.join(dataDir, 'blobs'),
     security: securityConfig(c),
   };

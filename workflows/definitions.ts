@@ -2,7 +2,7 @@
 // input/output types of every workflow. Deterministic and dependency-light: safe in the workflow sandbox.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { ingestWorkflowId } from '../common/ids';
+import { answerWorkflowId as questionWorkflowId, ingestWorkflowId, stableKey } from '../common/ids';
 import type { Duration, SearchAttributePair } from '@temporalio/common';
 
 // ---------- search attributes (registered on the dev server by workers/dev-server.ts) ----------
@@ -16,7 +16,6 @@ export const SEARCH_ATTRIBUTE_KEYS = [TenantIdKey, DocumentIdKey, ReviewStatusKe
 // The rules live in common/ids.ts (one module for clients, activities and workflows); re-exported here so that
 // everything a client shares with workflows can be imported from this module.
 export {
-  answerWorkflowId,
   evaluationScheduleId,
   evaluationWorkflowId,
   ingestBatchWorkflowId,
@@ -211,6 +210,24 @@ export const NO_DOCUMENTS_ANSWER = 'This tenant has no documents yet.';
 export const REJECTED_ANSWER = 'A reviewer rejected the drafted answer; no answer can be given from the documents.';
 export const EXPIRED_ANSWER = 'No reviewer completed the review in time; no verified answer is available.';
 
+/**
+ * The answer run of a request: the same question with the same options is the same run (a second ask joins it);
+ * other options (topK, escalate: false, a threshold) make another run, so a request never receives the outcome of a
+ * run that was asked for differently (e.g. --no-escalate joining a run that waits for a reviewer).
+ */
+export function answerWorkflowId(
+  tenantId: string,
+  question: string,
+  options: Pick<AnswerQuestionInput, 'topK' | 'escalate' | 'threshold'> = {},
+): string {
+  const parts: string[] = [];
+  if (options.topK !== undefined) parts.push(`k=${options.topK}`);
+  if (options.escalate === false) parts.push('no-escalate');
+  if (options.threshold !== undefined) parts.push(`t=${options.threshold}`);
+  const base = questionWorkflowId(tenantId, question);
+  return parts.length === 0 ? base : `${base}-${stableKey(parts.join('|')).slice(0, 8)}`;
+}
+
 // ---------- review ----------
 export type ReviewStatus = 'open' | 'escalated' | 'approved' | 'edited' | 'rejected' | 'expired';
 
@@ -258,6 +275,38 @@ export const legacyApproveSignal = defineSignal<[ApproveDecision]>('approve');
 export const legacyEditSignal = defineSignal<[EditDecision]>('edit');
 export const legacyRejectSignal = defineSignal<[RejectDecision]>('reject');
 
+/**
+ * A reviewer claims a task before deciding it, so two reviewers never work on the same one. The claim lapses after
+ * `ttlMs` (the client's GROUNDWORK_REVIEW_CLAIM_TIMEOUT, capped by the task) unless renewed; the holder may release
+ * it. Refusals: REVIEW_CLAIMED (another reviewer holds it), REVIEW_CLOSED, REVIEW_NOT_FOUND, INVALID_INPUT.
+ */
+export interface ClaimRequest {
+  tenantId: string;
+  reviewerId: string;
+  ttlMs?: number;
+}
+export interface ReviewClaim {
+  reviewerId: string;
+  claimedAt: string;
+  expiresAt: string;
+}
+export const claimUpdate = defineUpdate<ReviewClaim, [ClaimRequest]>('claimReview');
+export const releaseUpdate = defineUpdate<{ released: boolean }, [ClaimRequest]>('releaseReview');
+
+/**
+ * The claim holder searches the tenant's documents for a chunk that retrieval missed; the hits (found by a
+ * tenant-scoped activity, so never another tenant's) become citable by an edit of this task.
+ */
+export interface SourceSearchRequest {
+  tenantId: string;
+  reviewerId: string;
+  text: string;
+}
+export const searchSourcesUpdate = defineUpdate<RetrievedRef[], [SourceSearchRequest]>('searchReviewSources');
+
+/** Where a review task's notification and source views go; both are best-effort and never block a decision. */
+export type ReviewEvent = 'opened' | 'escalated';
+
 export interface ReviewOutcome {
   decision: 'approved' | 'edited' | 'rejected' | 'expired';
   reviewerId?: string;
@@ -280,6 +329,12 @@ export interface ReviewTaskState {
   outcome?: ReviewOutcome;
   /** True while an accepted decision is being applied (an edit's citations are being resolved). */
   deciding?: boolean;
+  /** When an undecided task escalates (openedAt plus the timeout); absent on tasks from before the console. */
+  escalatesAt?: string;
+  /** The reviewer working on the task, until the claim lapses, is released or the task is decided. */
+  claim?: ReviewClaim;
+  /** Chunks found by a reviewer's search (searchSourcesUpdate): citable by an edit besides the retrieved ones. */
+  found?: RetrievedRef[];
   /** Only review tasks started before decisions became Updates record refused signals here. */
   refused: { action: string; reviewerId: string; reason: string; at: string }[];
 }

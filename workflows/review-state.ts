@@ -1,9 +1,11 @@
 // What every review task starts from and how it escalates, shared by current and pre-Update review tasks.
+import { msToNumber } from '@temporalio/common/lib/time';
 import { log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ReviewTaskInput, ReviewTaskState } from './definitions';
 import { ReviewStatusKey } from './definitions';
 
 export function openReviewState(input: ReviewTaskInput): ReviewTaskState {
+  const openedAt = Date.now(); // workflow-safe: the SDK makes Date deterministic
   return {
     taskId: workflowInfo().workflowId,
     tenantId: input.tenantId,
@@ -12,7 +14,9 @@ export function openReviewState(input: ReviewTaskInput): ReviewTaskState {
     draft: input.draft,
     threshold: input.threshold,
     retrieved: input.retrieved,
-    openedAt: new Date().toISOString(), // workflow-safe: the SDK makes Date deterministic
+    openedAt: new Date(openedAt).toISOString(),
+    // Only read by queries (the review console), so adding it changes no history.
+    escalatesAt: new Date(openedAt + msToNumber(input.timeout)).toISOString(),
     refused: [],
   };
 }
