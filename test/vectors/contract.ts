@@ -298,6 +298,66 @@ export function describeVectorStoreContract(
         expect(heron.map((h) => [h.payload.version, h.payload.state, h.lexicalRank])).toEqual([['v2', 'active', 1]]);
       });
 
+      // Every row shares the common words of the queries; only one shares their rare terms. Written as one document
+      // staged then activated, as ingestion does, so the rows are as new to the full-text index as they get.
+      const HANDBOOK = [
+        'The company handbook says employees must badge in at the main entrance every morning.',
+        'The company handbook says employees may expense one conference trip per year.',
+        'The company handbook says employees should lock their laptops when leaving the desk.',
+        'The company handbook says employees receive a stipend for ergonomic keyboards.',
+        'The company handbook says employees report phishing emails to the security desk.',
+        'The company handbook says employees book meeting rooms through the shared calendar.',
+        'The company handbook says employees get paid parental leave after six months.',
+        'The company handbook says employees can borrow projectors from the facilities team.',
+        'The company handbook says employees submit timesheets before Friday noon.',
+        'The company handbook says employees recycle printer cartridges at reception.',
+        'The company handbook says employees wear hard hats inside the warehouse.',
+        'The company handbook says employees attend fire drills twice a year.',
+        'The company handbook says employees claim mileage for client visits by car.',
+        'The company handbook says employees keep visitor logs for the laboratory.',
+        'The company handbook says employees store chemicals in ventilated cabinets.',
+        'The company handbook says employees enrol in the pension scheme automatically.',
+        'The company handbook says employees request sabbaticals from their director.',
+        'The company handbook says employees may bring dogs to the office on Fridays.',
+        'The company handbook says employees use the bicycle shed behind the canteen.',
+        'The company handbook says employees rotate weekend on-call duty for servers.',
+        'The company handbook says employees renew forklift licences every three years.',
+        'The company handbook says employees are reimbursed for eyeglasses used at screens.',
+        'The company handbook says employees volunteer two charity days annually.',
+        'The company handbook says employees archive contracts in the fireproof vault.',
+        'The company handbook says employees translate brochures with the glossary.',
+        'The company handbook says employees water the rooftop greenhouse tomatoes.',
+        'The company handbook says employees calibrate thermometers in the cold store.',
+        'The company handbook says employees disclose shareholdings to the compliance officer.',
+        'The company handbook says employees charge electric vans at the depot overnight.',
+        'The company handbook says employees learn sign language in the lunchtime course.',
+      ];
+
+      test('ranks the one row sharing rare terms with the query first among rows sharing only common words', async () => {
+        const flat = vec(1);
+        await store.upsert(
+          't1',
+          HANDBOOK.map((text, i) => point('t1', 'handbook', 'v1', i, flat, 'staged', text)),
+        );
+        await store.activateVersion('t1', 'handbook', 'v1');
+        const cases: [string, number][] = [
+          ['What does the company handbook tell employees about phishing emails?', 4],
+          ['Does the handbook let employees bring dogs to the office?', 17],
+          ['How often do employees renew forklift licences?', 20],
+          ['Are employees reimbursed for eyeglasses?', 21],
+          ['Where do employees archive contracts?', 23],
+          ['Who waters the rooftop greenhouse?', 25],
+          ['What do employees disclose to the compliance officer?', 27],
+          ['Where are the electric vans charged?', 28],
+          ['Is there a sign language course for employees?', 29],
+        ];
+        for (const [text, index] of cases) {
+          // A query vector no row is near, with a high minScore: only the lexical side returns chunks.
+          const hits = await store.search('t1', vec(0), { limit: 5, minScore: 0.9, text });
+          expect([text, hits[0]?.payload.text, hits[0]?.lexicalRank]).toEqual([text, HANDBOOK[index], 1]);
+        }
+      });
+
       test('documentIds restricts the lexical side too', async () => {
         await seed();
         await store.upsert('t1', [point('t1', 'other', 'v1', 0, rare, 'active', 'Another zanzibarite indemnity.')]);
