@@ -367,42 +367,62 @@ function addIngestCommand(program: Command, print: Print): void {
 function addAskCommand(program: Command, print: Print): void {
   program
     .command('ask')
-    .description('ask a question; low-confidence answers wait for a reviewer')
+    .description('ask a question; a low-confidence answer goes to a reviewer (printed at once with its console link)')
     .addOption(tenantOption())
     .option('--top-k <k>', 'chunks to retrieve', checked(z.coerce.number().int().min(1).max(50), '--top-k'))
     .option('--no-escalate', 'never open a review task')
     .option('--no-wait', 'print the workflow id without waiting')
+    .option('--wait-review', 'when the answer needs a reviewer, wait for the reviewed answer')
     .argument('<question>', 'the question')
-    .action(async (question: string, opts: { tenant: string; topK?: number; escalate: boolean; wait: boolean }) => {
-      await withClient(async (client) => {
-        const handle = await client.startAsk({
-          tenantId: opts.tenant,
-          question,
-          topK: opts.topK,
-          escalate: opts.escalate,
+    .action(
+      async (
+        question: string,
+        opts: { tenant: string; topK?: number; escalate: boolean; wait: boolean; waitReview?: boolean },
+      ) => {
+        await withClient(async (client, config) => {
+          const handle = await client.startAsk({
+            tenantId: opts.tenant,
+            question,
+            topK: opts.topK,
+            escalate: opts.escalate,
+          });
+          if (!opts.wait) return print({ workflowId: handle.workflowId }, () => handle.workflowId);
+          let announced = false;
+          const timer = setInterval(() => {
+            handle
+              .query(answerProgressQuery)
+              .then((p) => {
+                if (p.stage === 'awaiting_review' && opts.waitReview && !announced) {
+                  announced = true;
+                  process.stderr.write(`low confidence: waiting for a reviewer on task ${p.reviewTaskId}\n`);
+                } else if (p.stage !== 'awaiting_review') progress(`${p.stage} …`);
+              })
+              .catch(() => undefined);
+          }, 500);
+          try {
+            const result = await client.answerOrEscalation(handle, opts.tenant, {
+              waitReview: opts.waitReview === true,
+              consoleUrl: config.review.consoleUrl ?? config.review.fallbackConsoleUrl,
+            });
+            progress('');
+            if (result.status === 'escalated')
+              return print(result, () =>
+                [
+                  `escalated: the answer needs a reviewer (review task ${result.reviewTaskId})`,
+                  result.reviewUrl ? `review it at ${result.reviewUrl}` : '',
+                  `its outcome, once decided: GET /v1/tenants/${opts.tenant}/answers/${encodeURIComponent(result.workflowId)}`,
+                ]
+                  .filter(Boolean)
+                  .join('\n'),
+              );
+            const answer: AnswerResult = result;
+            print(result, () => formatAnswer(answer));
+          } finally {
+            clearInterval(timer);
+          }
         });
-        if (!opts.wait) return print({ workflowId: handle.workflowId }, () => handle.workflowId);
-        let announced = false;
-        const timer = setInterval(() => {
-          handle
-            .query(answerProgressQuery)
-            .then((p) => {
-              if (p.stage === 'awaiting_review' && !announced) {
-                announced = true;
-                process.stderr.write(`low confidence: waiting for a reviewer on task ${p.reviewTaskId}\n`);
-              } else progress(`${p.stage} …`);
-            })
-            .catch(() => undefined);
-        }, 500);
-        try {
-          const result: AnswerResult = await handle.result();
-          progress('');
-          print({ workflowId: handle.workflowId, ...result }, () => formatAnswer(result));
-        } finally {
-          clearInterval(timer);
-        }
-      });
-    });
+      },
+    );
 }
 
 /** review list|show|approve|edit|reject. Decisions print the outcome the task recorded. */
@@ -447,6 +467,23 @@ function addReviewCommands(program: Command, print: Print): void {
       .argument('<taskId>');
   const printOutcome = (taskId: string, outcome: ReviewOutcome) =>
     print({ taskId, ...outcome }, () => formatReviewOutcome(taskId, outcome));
+  decision(
+    'claim',
+    'claim the task for yourself: other reviewers cannot decide it until you release it or it lapses',
+  ).action(async (taskId: string, opts: { tenant: string; reviewer: string }) => {
+    await withClient(async (client) => {
+      const claim = await client.claim(opts.tenant, taskId, opts.reviewer);
+      print({ taskId, ...claim }, () => `${taskId} claimed by ${claim.reviewerId} until ${claim.expiresAt}`);
+    });
+  });
+  decision('release', 'give your claim on the task back').action(
+    async (taskId: string, opts: { tenant: string; reviewer: string }) => {
+      await withClient(async (client) => {
+        const r = await client.release(opts.tenant, taskId, opts.reviewer);
+        print({ taskId, ...r }, () => (r.released ? `${taskId} released` : `${taskId} was not claimed by you`));
+      });
+    },
+  );
   decision('approve', 'approve the drafted answer as it is')
     .option('--note <text>')
     .action(async (taskId: string, opts: { tenant: string; reviewer: string; note?: string }) => {

@@ -289,6 +289,8 @@ export interface ReviewClaim {
   reviewerId: string;
   claimedAt: string;
   expiresAt: string;
+  /** In a claim Update's result: true when the reviewer already held the claim (it was renewed). */
+  renewed?: boolean;
 }
 export const claimUpdate = defineUpdate<ReviewClaim, [ClaimRequest]>('claimReview');
 export const releaseUpdate = defineUpdate<{ released: boolean }, [ClaimRequest]>('releaseReview');

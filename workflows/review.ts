@@ -156,12 +156,10 @@ function registerClaimHandlers(input: ReviewTaskInput, state: ReviewTaskState): 
       const ttl = Math.min(MAX_CLAIM_MS, Math.max(MIN_CLAIM_MS, Math.round(c.ttlMs ?? DEFAULT_CLAIM_MS)));
       const now = Date.now();
       // The holder renewing keeps the time it first claimed.
-      const claimedAt =
-        claimHeld(state) && state.claim?.reviewerId === c.reviewerId
-          ? state.claim.claimedAt
-          : new Date(now).toISOString();
+      const renewed = claimHeld(state) && state.claim?.reviewerId === c.reviewerId;
+      const claimedAt = renewed && state.claim ? state.claim.claimedAt : new Date(now).toISOString();
       state.claim = { reviewerId: c.reviewerId, claimedAt, expiresAt: new Date(now + ttl).toISOString() };
-      return state.claim;
+      return { ...state.claim, renewed };
     },
     {
       validator: (c: ClaimRequest) => {

@@ -18,7 +18,7 @@ import { GroundworkError } from '../../common/errors';
 import type { Authenticator } from '../auth/authenticate';
 import { AuthError } from '../auth/errors';
 import { KeyStoreError } from '../auth/key-store';
-import { authorize } from '../auth/roles';
+import { authorize, hasRole } from '../auth/roles';
 import type { Principal } from '../auth/roles';
 import { ClientInputError } from '../groundwork-client';
 import { MAX_JSON_BODY, readJson, validate } from './body';
@@ -26,7 +26,8 @@ import { HttpError, statusForCode } from './errors';
 import { RateLimiter } from './rate-limit';
 import { matchPath } from './route';
 import type { HttpDeps, Reply, Route } from './route';
-import { createRoutes } from './routes';
+import { createConsoleRoutes, createRoutes } from './routes';
+import { IDENTITY_PATHS } from './routes/console';
 
 const KEEP_ALIVE_MS = 5_000;
 const MAX_HEADERS_MS = 30_000;
@@ -181,7 +182,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 export function createHttpServer(deps: HttpDeps, auth: Authenticator, options: HttpServerOptions): http.Server {
-  const routes = options.routes ?? createRoutes();
+  const routes = [...(options.routes ?? createRoutes()), ...createConsoleRoutes()];
   const limiter = new RateLimiter(options.rateLimit.perSecond, options.rateLimit.burst);
   const log = options.log ?? defaultLog;
 
@@ -227,7 +228,13 @@ export function createHttpServer(deps: HttpDeps, auth: Authenticator, options: H
       if (route.access !== 'public') {
         principal = await authenticated(req);
         const tenantId = route.tenantScoped ? String(found.params.tenantId) : undefined;
-        const decision = authorize(principal, route.access, tenantId);
+        // The console's "who am I" answers any credential with the role about itself, whatever its tenant.
+        const decision =
+          !route.tenantScoped && IDENTITY_PATHS.has(route.path)
+            ? hasRole(principal, route.access)
+              ? ({ allowed: true } as const)
+              : ({ allowed: false, message: `This needs the ${route.access} role.` } as const)
+            : authorize(principal, route.access, tenantId);
         if (!decision.allowed) throw new HttpError(403, 'FORBIDDEN', decision.message);
       }
       const query = route.query ? validate(route.query, Object.fromEntries(target.query), 'query') : {};

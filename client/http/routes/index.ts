@@ -1,6 +1,7 @@
 // The route table. A new resource: a file next to this one exporting its Route[] (see documents.ts), added below.
 import type { Route } from '../route';
 import { codecRoutes } from './codec';
+import { consoleRoutes } from './console';
 import { documentRoutes } from './documents';
 import { evaluationRoutes } from './evaluations';
 import { keyRoutes } from './keys';
@@ -19,4 +20,9 @@ export function createRoutes(): Route[] {
     ...codecRoutes,
   ];
   return routes;
+}
+
+/** The review console's page and API: served beside the routes above, but not part of the versioned API's document. */
+export function createConsoleRoutes(): Route[] {
+  return consoleRoutes();
 }

@@ -9,11 +9,27 @@ import { defineRoute } from '../route';
 import type { Route } from '../route';
 import { accepted, answerState, answerWithId } from '../schemas';
 import { tenantParams, waitQuery, workflowIdSchema } from './params';
+import { consoleUrlFor } from '../console/links';
 
 const askBody = z.object({
   question: questionSchema,
   topK: z.number().int().min(1).max(50).optional(),
   escalate: z.boolean().optional().meta({ description: 'false: never open a review task (admin only); default true' }),
+});
+
+/** With wait=true, a question that needs a reviewer is answered at once with the task (unless waitReview=true). */
+const escalatedAnswer = z.object({
+  workflowId: z.string(),
+  status: z.literal('escalated'),
+  reviewTaskId: z.string(),
+  reviewUrl: z.string().optional().meta({ description: "The task's page in the review console" }),
+});
+
+const askQuery = waitQuery.extend({
+  waitReview: z
+    .enum(['true', 'false'])
+    .optional()
+    .meta({ description: 'true (with wait=true): wait for the reviewer instead of answering "escalated" at once' }),
 });
 
 const noSuchAnswer = (): HttpError => new HttpError(404, 'NOT_FOUND', 'No such answer for this tenant.');
@@ -23,24 +39,36 @@ export const questionRoutes: Route[] = [
     method: 'POST',
     path: '/v1/tenants/{tenantId}/questions',
     operationId: 'askQuestion',
-    summary: 'Ask a question; low-confidence answers wait for a reviewer',
-    description: 'Sending `escalate: false` (no human review) needs the admin role.',
+    summary: 'Ask a question; a low-confidence answer goes to a reviewer',
+    description:
+      'Sending `escalate: false` (no human review) needs the admin role. With `wait=true`, a question that needs a ' +
+      'reviewer answers at once with status `escalated`, the review task and its console link; `waitReview=true` ' +
+      'waits for the reviewed answer instead. GET /answers/{workflowId} reports the outcome once decided.',
     tag: 'questions',
     access: 'reader',
     params: tenantParams,
-    query: waitQuery,
+    query: askQuery,
     body: askBody,
     responses: {
-      200: { description: 'The answer (with wait=true)', schema: answerWithId },
+      200: {
+        description: 'The answer, or the review task it waits for (with wait=true)',
+        schema: z.union([answerWithId, escalatedAnswer]),
+      },
       202: { description: 'Answering started', schema: accepted },
     },
     errors: [422],
-    handler: async ({ params, query, body, principal, deps }) => {
+    handler: async ({ params, query, body, principal, deps, req }) => {
       if (body.escalate === false && !hasRole(principal, 'admin'))
         throw new HttpError(403, 'FORBIDDEN', 'Only admins may ask without escalation (escalate: false).');
       const handle = await deps.client.startAsk({ tenantId: params.tenantId, ...body });
       if (query.wait === 'true')
-        return { status: 200, body: { workflowId: handle.workflowId, ...(await handle.result()) } };
+        return {
+          status: 200,
+          body: await deps.client.answerOrEscalation(handle, params.tenantId, {
+            waitReview: query.waitReview === 'true',
+            consoleUrl: consoleUrlFor(deps.config, req),
+          }),
+        };
       return { status: 202, body: { workflowId: handle.workflowId } };
     },
   }),

@@ -49,10 +49,16 @@ export const reviewRoutes: Route[] = [
     params: taskParams,
     responses: { 200: { description: 'The task state', schema: reviewState } },
     errors: [404],
-    handler: async ({ params, deps }) => ({
-      status: 200,
-      body: await deps.client.getReview(params.tenantId, params.taskId),
-    }),
+    handler: async ({ params, deps }) => {
+      // The documented task state; the console's own API (/console/api) also shows claims and search hits.
+      const {
+        escalatesAt: _escalatesAt,
+        claim: _claim,
+        found: _found,
+        ...state
+      } = await deps.client.getReview(params.tenantId, params.taskId);
+      return { status: 200, body: state };
+    },
   }),
   defineRoute({
     method: 'POST',
