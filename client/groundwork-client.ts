@@ -631,31 +631,23 @@ export class GroundworkClient {
     options: { waitReview?: boolean; consoleUrl?: string; pollMs?: number } = {},
   ): Promise<(AnswerResult & { workflowId: string }) | EscalatedAnswer> {
     const { workflowId } = handle;
-    const result = handle.result().then((r) => ({ ...r, workflowId }));
-    if (options.waitReview) return result;
+    if (options.waitReview) return { ...(await handle.result()), workflowId };
     const consoleUrl = options.consoleUrl ?? this.review.consoleUrl;
-    let done = false;
-    const escalation = (async (): Promise<EscalatedAnswer | undefined> => {
-      while (!done) {
-        const p = await handle.query(answerProgressQuery).catch(() => undefined);
-        if (p?.stage === 'awaiting_review' && p.reviewTaskId)
-          return {
-            status: 'escalated',
-            workflowId,
-            reviewTaskId: p.reviewTaskId,
-            reviewUrl: consoleUrl ? reviewTaskUrl(consoleUrl, tenantId, p.reviewTaskId) : undefined,
-          };
-        if (p?.stage === 'done') return undefined;
-        await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+    // Polled, not raced against result(): a result() left waiting for a review would outlive the caller's interest.
+    for (;;) {
+      const p = await handle.query(answerProgressQuery).catch(() => undefined);
+      if (p?.stage === 'awaiting_review' && p.reviewTaskId)
+        return {
+          status: 'escalated',
+          workflowId,
+          reviewTaskId: p.reviewTaskId,
+          reviewUrl: consoleUrl ? reviewTaskUrl(consoleUrl, tenantId, p.reviewTaskId) : undefined,
+        };
+      if (p === undefined || p.stage === 'done') {
+        const { status } = await handle.describe();
+        if (status.name !== 'RUNNING') return { ...(await handle.result()), workflowId };
       }
-      return undefined;
-    })();
-    try {
-      const first = await Promise.race([result, escalation]);
-      return first ?? (await result);
-    } finally {
-      done = true;
-      result.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
     }
   }
 

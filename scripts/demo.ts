@@ -2,6 +2,7 @@
 // Starts what it needs (Temporal dev server, worker), and stops everything it started.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { KeyStore } from '../client/auth/key-store';
 import { createLocalAdminKey } from '../client/cli-keys';
 import { GroundworkClient } from '../client/groundwork-client';
 import { startHttpApi } from '../client/http';
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     await reviewAnEscalation(client);
     await evaluate(client);
     http = await httpApi(stack.config);
+    await reviewConsole(client, stack.config, http);
 
     title('Operators');
     say(`  Temporal UI: ${stack.uiUrl ?? config.temporal.uiUrl ?? '(your server UI)'}`);
@@ -113,6 +115,27 @@ async function askQuestions(client: GroundworkClient): Promise<void> {
     }
     say(indent(formatAnswer(await handle.result())));
   }
+}
+
+/**
+ * The review console: a task left open for a person (acme asks with a strict threshold), a reviewer key for acme, and
+ * the links. With --keep, open the link, sign in with the key, claim the task and decide it.
+ */
+async function reviewConsole(client: GroundworkClient, config: Config, http: HttpApi): Promise<void> {
+  title('Review console: a task waits for you');
+  const question = 'How many vacation days do part-time employees receive?';
+  const r = await client.askUntilEscalated(
+    { tenantId: 'acme', question, threshold: 0.99 },
+    { consoleUrl: `${http.url}/console/` },
+  );
+  const reviewer = await KeyStore.forDataDir(config.dataDir).create({ tenant: 'acme', role: 'reviewer', name: 'you' });
+  say(`  acme asks: ${question}`);
+  if (r.status === 'escalated') say(`  escalated at once to ${r.reviewTaskId} (the ask did not wait for the review)`);
+  say(`  console:        ${http.url}/console/`);
+  if (r.status === 'escalated' && r.reviewUrl) say(`  the task:       ${r.reviewUrl}`);
+  say(`  statistics:     ${http.url}/console/stats`);
+  say(`  reviewer key (acme, reviewer "you", printed once): ${reviewer.key}`);
+  if (!keep) say('  (run `npm run demo -- --keep` to keep the console running and complete the review yourself)');
 }
 
 async function reviewAnEscalation(client: GroundworkClient): Promise<void> {
