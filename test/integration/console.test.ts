@@ -7,6 +7,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { chromium } from 'playwright-core';
+import * as XLSX from 'xlsx';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { KeyStore } from '../../client/auth/key-store';
 import { startHttpApi } from '../../client/http';
@@ -295,6 +296,76 @@ test('a reviewer claims, views the PDF source, edits with a picked citation; oth
       path.join(ARTIFACTS, 'task.png'),
       path.resolve(__dirname, '..', '..', 'docs', 'console-task.png'),
     );
+});
+
+test('sheet rows under their header, text lines, and a citation found by searching the tenant documents', async () => {
+  const tenant = 'sheetco';
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(
+    wb,
+    XLSX.utils.aoa_to_sheet([
+      ['Region', 'Q1', 'Q2'],
+      ['EMEA', 1200, 1350],
+      ['Americas', 2100, 2240],
+    ]),
+    'Revenue',
+  );
+  const xlsx = await writeTemp(h.dataDir, `${tenant}/sales.xlsx`, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }));
+  const md = await writeTemp(
+    h.dataDir,
+    `${tenant}/garage.md`,
+    '# Garage\n\nThe garage opens at 06:00.\nBicycles park on level -1.\n',
+  );
+  await h.client.ingest({ tenantId: tenant, documentId: 'sales.xlsx', source: { kind: 'path', path: xlsx } });
+  await h.client.ingest({ tenantId: tenant, documentId: 'garage.md', source: { kind: 'path', path: md } });
+  const reviewer = (await KeyStore.forDataDir(h.dataDir).create({ tenant, role: 'reviewer', name: 'sol' })).key;
+  // topK 1: the garage text is not retrieved, so the reviewer has to find it.
+  const r = await h.client.askUntilEscalated({
+    tenantId: tenant,
+    question: 'What was the EMEA revenue in Q2?',
+    topK: 1,
+    threshold: 1,
+  });
+  if (r.status !== 'escalated') throw new Error('not escalated');
+  const state = await h.client.getReview(tenant, r.reviewTaskId);
+  expect(state.retrieved.map((c) => c.documentId)).toEqual(['sales.xlsx']);
+  const sheetChunk = state.retrieved[0]?.chunkId as string;
+
+  const { context, page } = await newPage();
+  await signIn(page, reviewer);
+  await page.waitForSelector('#queue-rows');
+  await page.goto(`${api.url}/console/#/t/${tenant}/task/${encodeURIComponent(r.reviewTaskId)}`);
+  await page.click('#claim');
+  await page.waitForSelector('#release');
+  await page.click(`button[data-chunk="${sheetChunk}"]`);
+  const sheet = page.locator(`li[data-chunk="${sheetChunk}"] table.sheet`);
+  await sheet.waitFor({ timeout: 30_000 });
+  const header = await sheet.locator('thead th').allTextContents();
+  const cells = await sheet.locator('tbody td').allTextContents();
+  expect(header.join('|') + cells.join('|')).toContain('Region');
+  expect(cells).toEqual(expect.arrayContaining(['EMEA', '1350']));
+
+  // Search the tenant's documents, pick the garage chunk, and the edit cites it.
+  await page.keyboard.press('e');
+  await page.fill('#edit-search', 'garage bicycles level');
+  await page.click('#edit-search-go');
+  await expectText(page.locator('#search-result'), 'chunks found');
+  const found = (await h.client.getReview(tenant, r.reviewTaskId)).found ?? [];
+  const garage = found.find((f) => f.documentId === 'garage.md');
+  if (!garage) throw new Error('the search did not find the garage text');
+  await page.click(`button[data-chunk="${garage.chunkId}"]`);
+  await page.locator(`li[data-chunk="${garage.chunkId}"] .lines .cited`).first().waitFor({ timeout: 30_000 });
+  const boxes = page.locator('#edit-citations input[type=checkbox]');
+  for (let i = 0; i < (await boxes.count()); i++) await boxes.nth(i).uncheck();
+  await page.check(`#edit-citations input[value="${garage.chunkId}"]`);
+  await page.fill('#edit-answer', 'Bicycles park on level -1 of the garage.');
+  await page.click('#edit-submit');
+  await expectText(page.locator('#task-message'), 'Your edited answer went back');
+  const result = await h.client.temporal.workflow.getHandle(r.workflowId).result();
+  expect(result).toMatchObject({ status: 'reviewed', answer: 'Bicycles park on level -1 of the garage.' });
+  expect(result.citations.map((c: { chunkId: string }) => c.chunkId)).toEqual([garage.chunkId]);
+  await shot(page, 'task-sheet');
+  await context.close();
 });
 
 test('the console API refuses what the page would: another tenant 404, no credential 401', async () => {
