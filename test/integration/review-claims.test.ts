@@ -1,12 +1,20 @@
 // Claims, notifications and asking without hanging: a reviewer claims a task (a Workflow Update with a validator)
 // before deciding it; the claim lapses or is released; a webhook hears of opened tasks; an ask that escalates returns
 // at once with the task, and only an identical request joins a run in flight.
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { KeyStore } from '../../client/auth/key-store';
+import { startHttpApi } from '../../client/http';
+import type { HttpApi } from '../../client/http';
 import { eventually, startHarness, writeTemp } from './harness';
 import type { Harness } from './harness';
 
 let h: Harness;
+let api: HttpApi;
 let hook: http.Server;
 const deliveries: { body: Record<string, unknown>; at: number }[] = [];
 let failuresLeft = 1;
@@ -31,7 +39,7 @@ beforeAll(async () => {
   process.env.GROUNDWORK_REVIEW_WEBHOOK_URL = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
   process.env.GROUNDWORK_REVIEW_CONSOLE_URL = 'http://console.example/console/';
   h = await startHarness({
-    GROUNDWORK_TENANT_THRESHOLDS: 'claimco=0.99',
+    GROUNDWORK_TENANT_THRESHOLDS: 'claimco=1,askco=1',
     GROUNDWORK_REVIEW_CLAIM_TIMEOUT: '3s',
     GROUNDWORK_REVIEW_CONSOLE_URL: 'http://console.example/console/',
   });
@@ -41,8 +49,13 @@ beforeAll(async () => {
     '# Policy\n\nParking spaces are assigned by the facilities team.\n\nThe office closes at 19:00 on Fridays.\n',
   );
   await h.client.ingest({ tenantId: 'claimco', documentId: 'policy.md', source: { kind: 'path', path: file } });
+  // askco: the same policy, without the corrections the claimco tests record.
+  const copy = await writeTemp(h.dataDir, 'askco/policy.md', await fs.readFile(file));
+  await h.client.ingest({ tenantId: 'askco', documentId: 'policy.md', source: { kind: 'path', path: copy } });
+  api = await startHttpApi(h.config, { port: 0 });
 });
 afterAll(async () => {
+  await api?.close();
   await h?.stop();
   await new Promise((r) => hook?.close(r));
   delete process.env.GROUNDWORK_REVIEW_WEBHOOK_URL;
@@ -113,5 +126,62 @@ test('a claim keeps other reviewers out until it is released or lapses', async (
   await expect(h.client.claim('claimco', taskId, 'kim')).rejects.toMatchObject({
     code: 'REVIEW_CLOSED',
     message: expect.stringContaining('already rejected by lee'),
+  });
+});
+
+test('HTTP ?wait=true and the CLI answer "escalated" at once; waitReview waits; GET /answers reports the outcome', async () => {
+  const { key } = await KeyStore.forDataDir(h.dataDir).create({ tenant: 'askco', role: 'writer', name: 'svc' });
+  const ask = (query: string, question: string) =>
+    fetch(`${api.url}/v1/tenants/askco/questions${query}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ question }),
+    });
+  const started = Date.now();
+  const res = await ask('?wait=true', 'Who assigns parking spaces?');
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { status: string; workflowId: string; reviewTaskId: string; reviewUrl: string };
+  expect(Date.now() - started).toBeLessThan(20_000);
+  expect(body).toMatchObject({ status: 'escalated', reviewTaskId: expect.stringMatching(/^review:askco:/) });
+  expect(body.reviewUrl).toBe(`http://console.example/console/#/t/askco/task/${encodeURIComponent(body.reviewTaskId)}`);
+  const progress = await fetch(`${api.url}/v1/tenants/askco/answers/${encodeURIComponent(body.workflowId)}`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  expect(await progress.json()).toMatchObject({ done: false, progress: { stage: 'awaiting_review' } });
+
+  // The CLI, the same way (it needs dist/: npm test builds first).
+  const bin = path.resolve(__dirname, '..', '..', 'bin', 'groundwork.js');
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [bin, '--json', 'ask', '--tenant', 'askco', 'Who assigns parking spaces?'],
+    {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: h.config.temporal.address,
+        TEMPORAL_TASK_QUEUE: h.taskQueue,
+        GROUNDWORK_DATA_DIR: h.dataDir,
+      },
+      timeout: 60_000,
+    },
+  );
+  expect(JSON.parse(stdout)).toMatchObject({
+    status: 'escalated',
+    workflowId: body.workflowId,
+    reviewTaskId: body.reviewTaskId,
+    reviewUrl: expect.stringContaining('/console/#/t/askco/task/'),
+  });
+
+  // waitReview=true waits; the decision arrives meanwhile and the reviewed answer comes back.
+  const waiting = ask('?wait=true&waitReview=true', 'Who assigns parking spaces?');
+  await new Promise((r) => setTimeout(r, 500));
+  await h.client.approve('askco', body.reviewTaskId, 'rita');
+  const reviewed = await waiting;
+  expect(await reviewed.json()).toMatchObject({ status: 'reviewed', workflowId: body.workflowId });
+  const done = await fetch(`${api.url}/v1/tenants/askco/answers/${encodeURIComponent(body.workflowId)}`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  expect(await done.json()).toMatchObject({
+    done: true,
+    result: { status: 'reviewed', review: { reviewerId: 'rita' } },
   });
 });
