@@ -3,51 +3,123 @@
 import type { Duration } from '@temporalio/common';
 import { assertTenantId } from '../common/ids';
 import type { Citation } from '../workflows/definitions';
+import type { AnswerSignals } from './answer/signals';
+import { bestSentence, computeSignals } from './answer/signals';
+import type { Calibration, DraftKind } from './answer/calibration';
+import { calibratedConfidence, fitCalibration, thresholdFor } from './answer/calibration';
+import { defaultCalibration, modelsKey } from './answer/defaults';
+import { mmrSelect } from './answer/mmr';
 import { bestQuote, verifyAnswer } from './answer/verify';
+import type { VerifiedAnswer } from './answer/verify';
+import type { EvaluationStore, StoredLabel } from './evaluation-store';
+import { ExtractiveAnswerer } from './models/extractive-answerer';
 import type { Answerer, ContextChunk, DraftAnswer, Embedder } from './models/types';
 import type { ScoredChunk, VectorStore } from './vectors/types';
 
-/** What a tenant's answers are held to; thresholds come from configuration, per tenant or the default. */
+/**
+ * What a tenant's answers are held to. The threshold is derived from the tenant's calibration for `targetRisk`
+ * (GROUNDWORK_TARGET_RISK); a fixed threshold (GROUNDWORK_CONFIDENCE_THRESHOLD, GROUNDWORK_TENANT_THRESHOLDS)
+ * overrides it when an operator sets one.
+ */
 export interface AnsweringPolicy {
-  defaultThreshold: number;
+  defaultThreshold?: number;
   tenantThresholds: Record<string, number>;
+  targetRisk: number;
+  /**
+   * `calibrated`: confidence is the calibrated probability of being right and the threshold follows from targetRisk.
+   * `heuristic` (the default until the calibrated mode meets its targets): the verification rule and a fixed
+   * threshold (defaultThreshold, else 0.6); signals are still computed and recorded.
+   */
+  confidence?: 'heuristic' | 'calibrated';
   reviewTimeout: Duration;
   topK: number;
   driftTolerance: number;
+  /** When the chat model stays unavailable: escalate to review, or answer with the offline extractive answerer. */
+  modelFallback?: ModelFallback;
+  tenantModelFallback?: Record<string, ModelFallback>;
 }
+
+export type ModelFallback = 'escalate' | 'extractive';
 
 export interface AnsweringOptions {
   vectors: VectorStore;
   embedder: Embedder;
   answerer: Answerer;
   policy: AnsweringPolicy;
+  /** Per-tenant labelled outcomes and calibration fits. */
+  evaluations: EvaluationStore;
 }
 
 export interface RetrievedChunk extends ContextChunk {
   sourceName: string;
+  /** 1-based ranks in the store's dense and lexical (BM25) results; absent when that list did not have the chunk. */
+  denseRank?: number;
+  lexicalRank?: number;
 }
+
+/** What verification adds to the answer: the calibrated confidence, its signals, and which fit computed it. */
+export interface CheckedAnswer extends VerifiedAnswer {
+  signals: AnswerSignals;
+  calibration: string;
+}
+
+/** The fixed threshold and the version name of the heuristic confidence (GROUNDWORK_CONFIDENCE=heuristic). */
+export const HEURISTIC_THRESHOLD = 0.6;
+export const HEURISTIC_VERSION = 'heuristic-v1';
+
+/** A tenant needs this many labelled outcomes (golden questions, reviewer decisions) before it gets its own fit. */
+export const MIN_LABELS_FOR_REFIT = 50;
+/** Candidates fetched per answer slot; MMR keeps topK of them. */
+const CANDIDATES_PER_SLOT = 3;
+const MAX_CANDIDATES = 60;
 
 /** Chunks scoring below this are noise, not evidence: with none left the answer is "not in the documents". */
 const MIN_RETRIEVAL_SCORE = 0.01;
 
-export function createAnsweringActivities({ vectors, embedder, answerer, policy }: AnsweringOptions) {
+export function createAnsweringActivities({ vectors, embedder, answerer, policy, evaluations }: AnsweringOptions) {
+  const models = modelsKey(embedder.id, answerer.id);
+  const fallbackAnswerer = new ExtractiveAnswerer();
+  /** The tenant's own fit when it has one for the models in use, else the shipped one. */
+  const calibrationOf = async (tenantId: string, answererId = answerer.id): Promise<Calibration> => {
+    const key = modelsKey(embedder.id, answererId);
+    const own = await evaluations.calibration(tenantId);
+    return own && own.models === key ? own : defaultCalibration(key);
+  };
   return {
-    async tenantPolicy(input: {
-      tenantId: string;
-    }): Promise<{ threshold: number; reviewTimeout: Duration; topK: number; driftTolerance: number }> {
+    async tenantPolicy(input: { tenantId: string }): Promise<{
+      threshold: number;
+      reviewTimeout: Duration;
+      topK: number;
+      driftTolerance: number;
+      calibration: string;
+      modelFallback: ModelFallback;
+    }> {
       assertTenantId(input.tenantId);
-      const threshold = policy.tenantThresholds[input.tenantId] ?? policy.defaultThreshold;
+      const calibration = await calibrationOf(input.tenantId);
+      const calibrated = policy.confidence === 'calibrated';
+      const fixed =
+        policy.tenantThresholds[input.tenantId] ??
+        policy.defaultThreshold ??
+        (calibrated ? undefined : HEURISTIC_THRESHOLD);
+      const threshold =
+        fixed ??
+        (calibration.targetRisk === policy.targetRisk || calibration.curve.length === 0
+          ? calibration.threshold
+          : thresholdFor(calibration.curve, policy.targetRisk));
       return {
         threshold,
         reviewTimeout: policy.reviewTimeout,
         topK: policy.topK,
         driftTolerance: policy.driftTolerance,
+        calibration: calibrated ? calibration.version : HEURISTIC_VERSION,
+        modelFallback: policy.tenantModelFallback?.[input.tenantId] ?? policy.modelFallback ?? 'escalate',
       };
     },
 
     /**
-     * Tenant-scoped nearest chunks, labelled C1..Cn for the answerer. When nothing is retrieved, `tenantChunks` says
-     * how many active chunks the tenant has at all: 0 means an empty (or misconfigured) store, not an absent answer.
+     * Tenant-scoped hybrid retrieval (dense + the store's BM25 full-text search, fused by rank), diversified by MMR,
+     * labelled C1..Cn for the answerer. When nothing is retrieved, `tenantChunks` says how many active chunks the
+     * tenant has at all: 0 means an empty (or misconfigured) store, not an absent answer.
      */
     async retrieveChunks(input: {
       tenantId: string;
@@ -57,13 +129,23 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy 
       assertTenantId(input.tenantId);
       await vectors.ensureReady(embedder.dimensions);
       const [vector] = await embedder.embed([input.question], { kind: 'query' });
-      const hits = vector
-        ? await vectors.search(input.tenantId, vector, { limit: input.topK, minScore: MIN_RETRIEVAL_SCORE })
+      const candidates = vector
+        ? await vectors.search(input.tenantId, vector, {
+            limit: Math.min(MAX_CANDIDATES, input.topK * CANDIDATES_PER_SLOT),
+            minScore: MIN_RETRIEVAL_SCORE,
+            text: input.question,
+          })
         : [];
-      if (hits.length === 0)
+      if (candidates.length === 0)
         return { chunks: [], tenantChunks: await vectors.count(input.tenantId, { state: 'active' }) };
+      const picked = mmrSelect(
+        candidates.map((c) => ({ relevance: c.fused ?? c.score, text: c.payload.text })),
+        input.topK,
+      )
+        .sort((a, b) => a - b)
+        .map((i) => candidates[i] as ScoredChunk);
       return {
-        chunks: hits.map((h, i) => ({
+        chunks: picked.map((h, i) => ({
           ref: `C${i + 1}`,
           chunkId: h.id,
           documentId: h.payload.documentId,
@@ -71,6 +153,8 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy 
           locator: h.payload.locator,
           text: h.payload.text,
           score: h.score,
+          ...(h.denseRank !== undefined ? { denseRank: h.denseRank } : {}),
+          ...(h.lexicalRank !== undefined ? { lexicalRank: h.lexicalRank } : {}),
           ...(h.payload.heading ? { heading: h.payload.heading } : {}),
         })),
       };
@@ -80,25 +164,96 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy 
       return answerer.answer({ question: input.question, context: input.chunks });
     },
 
+    /** The offline extractive draft, for tenants that allow it when the chat model stays unavailable. */
+    async generateFallbackDraft(input: { question: string; chunks: ContextChunk[] }): Promise<DraftAnswer> {
+      return fallbackAnswerer.answer({ question: input.question, context: input.chunks });
+    },
+
     /**
      * Re-reads the cited chunks from the store for the tenant rather than trusting what the workflow passed, so a
-     * citation can only name a chunk of this tenant that retrieval returned in this run.
+     * citation can only name a chunk of this tenant that retrieval returned in this run. The confidence is the
+     * calibrated probability that the answer is right, from the answer's signals.
      */
     async verifyDraft(input: {
       tenantId: string;
       question: string;
       draft: DraftAnswer;
-      retrieved: { ref: string; chunkId: string; score: number }[];
-    }) {
+      retrieved: { ref: string; chunkId: string; score: number; denseRank?: number; lexicalRank?: number }[];
+    }): Promise<CheckedAnswer> {
       const stored = await vectors.getChunks(
         input.tenantId,
         input.retrieved.map((r) => r.chunkId),
       );
-      return verifyAnswer({
+      const context = contextOf(input.retrieved, stored);
+      const verified = verifyAnswer({ question: input.question, draft: input.draft, context });
+      const answered = verified.status === 'answered';
+      // "Not found" is about the sentence that came closest to answering: its support decides how sure that is.
+      const closest = answered ? undefined : bestSentence(input.question, context);
+      const answerText = closest?.text ?? verified.evidence.answerText;
+      const ranks = new Map(input.retrieved.map((r) => [r.ref, r]));
+      const signals = computeSignals({
         question: input.question,
-        draft: input.draft,
-        context: contextOf(input.retrieved, stored),
+        context: context.map((c) => ({ ...c, ...ranks.get(c.ref), score: c.score })),
+        answer: answerText,
+        citedRef: closest?.ref ?? verified.evidence.citedRef,
+        lexicalSupport: verified.evidence.lexicalSupport,
+        kept: verified.evidence.kept,
+        draftConfidence: input.draft.confidence,
+        tokenProbability: input.draft.tokenProbability,
+        semanticSupport: answerText ? await similarity(embedder, input.question, answerText) : 0,
       });
+      // Calibrated for the answerer that wrote the draft (the extractive fallback has its own fit).
+      const calibration = await calibrationOf(input.tenantId, input.draft.model);
+      const kind: DraftKind = answered ? 'answered' : 'not_found';
+      // A draft that claimed an answer none of whose claims survived is not a "not found": a reviewer looks at it.
+      // Nor is a reply that was not the agreed answer at all (malformed JSON, a refusal).
+      const rejectedClaims = !answered && !input.draft.notFound && input.draft.claims.length > 0;
+      if (policy.confidence !== 'calibrated')
+        return {
+          ...verified,
+          confidence: input.draft.malformed ? 0 : verified.confidence,
+          signals,
+          calibration: HEURISTIC_VERSION,
+        };
+      const confidence = rejectedClaims || input.draft.malformed ? 0 : calibratedConfidence(calibration, kind, signals);
+      return { ...verified, confidence, signals, calibration: calibration.version };
+    },
+
+    /**
+     * Keeps labelled outcomes for the tenant's calibration: golden questions of an evaluation and reviewers'
+     * decisions on escalated answers. Signals only (numbers), never question or answer text.
+     */
+    async recordLabels(input: {
+      tenantId: string;
+      labels: { key: string; kind: DraftKind; signals: AnswerSignals; correct: boolean }[];
+    }): Promise<void> {
+      assertTenantId(input.tenantId);
+      const recordedAt = new Date().toISOString();
+      const labels: StoredLabel[] = input.labels.map((l) => ({ ...l, recordedAt }));
+      await evaluations.addLabels(input.tenantId, labels);
+    },
+
+    /**
+     * Refits the tenant's calibration from its labelled outcomes once it has MIN_LABELS_FOR_REFIT of them. Each fit
+     * is a new version; answers record the version that computed their confidence.
+     */
+    async refitCalibration(input: {
+      tenantId: string;
+    }): Promise<{ refitted: boolean; version: string; labels: number; threshold: number }> {
+      assertTenantId(input.tenantId);
+      const labels = (await evaluations.labels(input.tenantId)).filter((l) => l.signals);
+      if (labels.length < MIN_LABELS_FOR_REFIT) {
+        const current = await calibrationOf(input.tenantId);
+        return { refitted: false, version: current.version, labels: labels.length, threshold: current.threshold };
+      }
+      const n = (await evaluations.calibrationCount(input.tenantId)) + 1;
+      const fit = fitCalibration(labels, {
+        version: `${input.tenantId}-v${n}`,
+        models,
+        targetRisk: policy.targetRisk,
+      });
+      await evaluations.saveCalibration(input.tenantId, fit);
+      return { refitted: true, version: fit.version, labels: labels.length, threshold: fit.threshold };
     },
 
     /** Citations for a reviewer's edit, from chunk ids; ids that are not this tenant's chunks are dropped. */
@@ -114,6 +269,25 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy 
       return citationsOf(input.answer, input.citations, stored);
     },
   };
+}
+
+/** Cosine similarity of a question and an answer in the embedder's space (question as a query, answer as a passage). */
+async function similarity(embedder: Embedder, question: string, answer: string): Promise<number> {
+  const [[q], [a]] = await Promise.all([
+    embedder.embed([question], { kind: 'query' }),
+    embedder.embed([answer], { kind: 'passage' }),
+  ]);
+  if (!q || !a) return 0;
+  let dot = 0;
+  let nq = 0;
+  let na = 0;
+  q.forEach((x, i) => {
+    const y = a[i] ?? 0;
+    dot += x * y;
+    nq += x * x;
+    na += y * y;
+  });
+  return nq > 0 && na > 0 ? dot / Math.sqrt(nq * na) : 0;
 }
 
 /** The retrieved chunks as the store holds them for the tenant: one retired meanwhile, or never the tenant's, is gone. */

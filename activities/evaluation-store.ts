@@ -4,12 +4,19 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { normalizeQuestion } from '../common/ids';
 import type { EvaluationMetrics, EvaluationReport, GoldenQuestion } from '../workflows/definitions';
+import type { Calibration, LabelledOutcome } from './answer/calibration';
 
 export interface CorrectionRecord {
   question: string;
   decision: 'approved' | 'edited' | 'rejected';
   documentIds: string[];
   reviewerId: string;
+  recordedAt: string;
+}
+
+/** A labelled outcome with the key it is kept under: the latest label per key wins (a golden question, a review). */
+export interface StoredLabel extends LabelledOutcome {
+  key: string;
   recordedAt: string;
 }
 
@@ -64,5 +71,54 @@ export class EvaluationStore {
     await fs.mkdir(dir, { recursive: true });
     await fs.writeFile(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2));
     if (setBaseline) await fs.writeFile(path.join(dir, 'baseline.json'), JSON.stringify(report.metrics, null, 2));
+  }
+
+  /** Appends labelled outcomes; a later label with the same key replaces an earlier one. */
+  async addLabels(tenantId: string, labels: StoredLabel[]): Promise<void> {
+    if (labels.length === 0) return;
+    await fs.mkdir(this.dir(tenantId), { recursive: true });
+    await fs.appendFile(
+      path.join(this.dir(tenantId), 'labels.jsonl'),
+      labels.map((l) => JSON.stringify(l) + '\n').join(''),
+    );
+  }
+
+  async labels(tenantId: string): Promise<StoredLabel[]> {
+    const raw = await fs.readFile(path.join(this.dir(tenantId), 'labels.jsonl'), 'utf8').catch(() => '');
+    const latest = new Map<string, StoredLabel>();
+    for (const line of raw.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const label = JSON.parse(line) as StoredLabel;
+        latest.set(label.key, label);
+      } catch {
+        // A torn last line from a crash mid-append is skipped.
+      }
+    }
+    return [...latest.values()];
+  }
+
+  /** Keeps a tenant's calibration fit (every version stays on disk) and makes it the tenant's current one. */
+  async saveCalibration(tenantId: string, calibration: Calibration): Promise<void> {
+    const dir = path.join(this.dir(tenantId), 'calibrations');
+    await fs.mkdir(dir, { recursive: true });
+    const body = JSON.stringify(calibration);
+    await fs.writeFile(path.join(dir, `${encodeURIComponent(calibration.version)}.json`), body);
+    const tmp = path.join(dir, `current.json.${process.pid}.tmp`);
+    await fs.writeFile(tmp, body);
+    await fs.rename(tmp, path.join(dir, 'current.json'));
+  }
+
+  async calibration(tenantId: string): Promise<Calibration | undefined> {
+    const raw = await fs
+      .readFile(path.join(this.dir(tenantId), 'calibrations', 'current.json'), 'utf8')
+      .catch(() => undefined);
+    return raw ? (JSON.parse(raw) as Calibration) : undefined;
+  }
+
+  /** How many calibration versions the tenant has had. */
+  async calibrationCount(tenantId: string): Promise<number> {
+    const entries = await fs.readdir(path.join(this.dir(tenantId), 'calibrations')).catch(() => [] as string[]);
+    return entries.filter((e) => e.endsWith('.json') && e !== 'current.json').length;
   }
 }

@@ -65,7 +65,7 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...storage,
     activateDocument: recordingActivation(storage.activateDocument, registry, vectors),
-    ...createAnsweringActivities({ vectors, embedder, answerer, policy: deps.policy }),
+    ...createAnsweringActivities({ vectors, embedder, answerer, policy: deps.policy, evaluations }),
     ...createEvaluationActivities({ store: evaluations }),
     ...createDocumentActivities({ vectors, blobs, staging, registry, evaluations }),
   };

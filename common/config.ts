@@ -7,7 +7,7 @@ import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { z } from 'zod';
 import { GroundworkError } from './errors';
 import { TENANT_ID_PATTERN } from './ids';
-import { PREPARE_DOCUMENT_TIMEOUT_MS } from './timeouts';
+import { CHAT_ATTEMPT_TIMEOUT_MS, PREPARE_DOCUMENT_TIMEOUT_MS } from './timeouts';
 
 const DURATION = /^\d+(ms|s|m|h|d)$/;
 /** keyId:base64(32 bytes), comma-separated; the first key encrypts, all decrypt (rotation). */
@@ -95,7 +95,41 @@ export const configSchema = z.object({
   CHAT_BASE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   CHAT_API_KEY: optionalString,
   CHAT_MODEL: optionalString,
-  GROUNDWORK_CONFIDENCE_THRESHOLD: unit(0.6),
+  // Unset: each tenant's threshold comes from its calibration for GROUNDWORK_TARGET_RISK. Set: a fixed threshold.
+  GROUNDWORK_CONFIDENCE_THRESHOLD: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce
+      .number({ message: 'must be a number' })
+      .min(0, 'must be between 0 and 1')
+      .max(1, 'must be between 0 and 1')
+      .optional(),
+  ),
+  GROUNDWORK_TARGET_RISK: unit(0.05),
+  // How confidence is computed: `calibrated` (a probability from the calibration fit, threshold from the target
+  // risk) or `heuristic` (the verification rule, fixed threshold 0.6); see README "Answer quality".
+  GROUNDWORK_CONFIDENCE: z.enum(['heuristic', 'calibrated']).default('heuristic'),
+  // One chat request; the answer activity retries within about a minute in all (workflows/proxies.ts).
+  GROUNDWORK_CHAT_TIMEOUT: duration('20s'),
+  // When the chat model is still unavailable after its retries: escalate to review, or answer extractively.
+  GROUNDWORK_MODEL_FALLBACK: z.enum(['escalate', 'extractive']).default('escalate'),
+  GROUNDWORK_TENANT_MODEL_FALLBACK: z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      const map: Record<string, 'escalate' | 'extractive'> = {};
+      for (const part of raw
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const [tenant, value] = part.split('=').map((x) => x.trim());
+        if (!tenant || !TENANT_ID_PATTERN.test(tenant) || (value !== 'escalate' && value !== 'extractive')) {
+          ctx.addIssue({ code: 'custom', message: 'must look like "tenantA=extractive,tenantB=escalate"' });
+          return z.NEVER;
+        }
+        map[tenant] = value;
+      }
+      return map;
+    }),
   GROUNDWORK_TENANT_THRESHOLDS: tenantThresholds,
   GROUNDWORK_REVIEW_TIMEOUT: duration('24h'),
   GROUNDWORK_REVIEW_CLAIM_TIMEOUT: duration('15m'),
@@ -159,8 +193,15 @@ export interface Config {
   vectors: { qdrantUrl?: string; qdrantApiKey?: string; qdrantCollection: string; lancedbDir: string };
   models: ModelsConfig;
   answering: {
-    defaultThreshold: number;
+    /** A fixed threshold for every tenant (GROUNDWORK_CONFIDENCE_THRESHOLD); unset: derived from targetRisk. */
+    defaultThreshold?: number;
     tenantThresholds: Record<string, number>;
+    /** Highest share of answers served without review that may be wrong (GROUNDWORK_TARGET_RISK). */
+    targetRisk: number;
+    confidence: 'heuristic' | 'calibrated';
+    /** What happens when the chat model stays unavailable: per tenant, else the default. */
+    modelFallback: 'escalate' | 'extractive';
+    tenantModelFallback: Record<string, 'escalate' | 'extractive'>;
     reviewTimeout: string;
     topK: number;
   };
@@ -219,6 +260,8 @@ export interface AnswersConfig {
   baseUrl?: string;
   apiKey?: string;
   model: string;
+  /** One chat request's time limit (GROUNDWORK_CHAT_TIMEOUT). */
+  timeoutMs?: number;
 }
 
 export interface ModelsConfig {
@@ -325,6 +368,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration: GROUNDWORK_PARSE_TIMEOUT must be below the parse activity's ${PREPARE_DOCUMENT_TIMEOUT_MS / 60_000}-minute timeout (got "${c.GROUNDWORK_PARSE_TIMEOUT}")`,
     );
   }
+  if (durationToMs(c.GROUNDWORK_CHAT_TIMEOUT) >= CHAT_ATTEMPT_TIMEOUT_MS) {
+    throw new ConfigError(
+      `Invalid configuration: GROUNDWORK_CHAT_TIMEOUT must be below the answer activity's ${CHAT_ATTEMPT_TIMEOUT_MS / 1000}-second attempt timeout (got "${c.GROUNDWORK_CHAT_TIMEOUT}")`,
+    );
+  }
   const models = modelsConfig(c);
   const dataDir = path.resolve(c.GROUNDWORK_DATA_DIR);
   return {
@@ -344,6 +392,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     models,
     answering: {
       defaultThreshold: c.GROUNDWORK_CONFIDENCE_THRESHOLD,
+      targetRisk: c.GROUNDWORK_TARGET_RISK,
+      confidence: c.GROUNDWORK_CONFIDENCE,
+      modelFallback: c.GROUNDWORK_MODEL_FALLBACK,
+      tenantModelFallback: c.GROUNDWORK_TENANT_MODEL_FALLBACK,
       tenantThresholds: c.GROUNDWORK_TENANT_THRESHOLDS,
       reviewTimeout: c.GROUNDWORK_REVIEW_TIMEOUT,
       topK: c.GROUNDWORK_TOP_K,
@@ -428,6 +480,7 @@ export function modelsConfig(c: RawConfig): ModelsConfig {
       baseUrl,
       apiKey: chatKey ?? NO_API_KEY,
       model: c.CHAT_MODEL ?? c.OPENAI_CHAT_MODEL,
+      timeoutMs: durationToMs(c.GROUNDWORK_CHAT_TIMEOUT),
     };
   }
   return { embeddings, answers };

@@ -81,6 +81,10 @@ export async function createActivityDeps(config: Config): Promise<ActivityDeps &
     policy: {
       defaultThreshold: config.answering.defaultThreshold,
       tenantThresholds: config.answering.tenantThresholds,
+      targetRisk: config.answering.targetRisk,
+      confidence: config.answering.confidence,
+      modelFallback: config.answering.modelFallback,
+      tenantModelFallback: config.answering.tenantModelFallback,
       reviewTimeout: config.answering.reviewTimeout as Duration, // validated by the config schema
       topK: config.answering.topK,
       driftTolerance: config.evaluation.driftTolerance,

@@ -1,6 +1,6 @@
 // Answering: retrieve (tenant-scoped) → generate → verify → confidence. Below the tenant's threshold the
 // answer goes to a human-review task and the reviewed outcome is returned.
-import { ParentClosePolicy, log, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, log, patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { AnswerQuestionInput, AnswerResult, AnswerStage } from './definitions';
 import {
   EXPIRED_ANSWER,
@@ -23,7 +23,13 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
   const policy = await answering.tenantPolicy({ tenantId: input.tenantId });
   const threshold = input.threshold ?? policy.threshold;
   const topK = input.topK ?? policy.topK;
-  const result = await runAnswerPipeline(input.tenantId, input.question, topK, (s) => (stage = s));
+  const result = await runAnswerPipeline(
+    input.tenantId,
+    input.question,
+    topK,
+    (s) => (stage = s),
+    policy.modelFallback,
+  );
 
   const base: AnswerResult = { ...result, threshold, escalated: false };
   // A tenant without documents is never sent to review: there is nothing a reviewer could cite or correct. (Only
@@ -33,7 +39,9 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
     log.info('answered', { status: result.status, confidence: result.confidence, threshold });
     return base;
   }
-  const status = result.status;
+  // The answer model was unavailable: nothing was drafted, so the reviewer answers from the retrieved chunks.
+  const unavailable = result.status === 'model_unavailable';
+  const status: 'answered' | 'not_found' = result.status === 'answered' ? 'answered' : 'not_found';
 
   const info = workflowInfo();
   // Keyed by question and run: one task per answer run, and the same id when the run's history is replayed.
@@ -50,6 +58,8 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
           answer: result.answer,
           citations: result.citations,
           confidence: result.confidence,
+          reason: unavailable ? 'MODEL_UNAVAILABLE' : 'LOW_CONFIDENCE',
+          ...(result.calibration ? { calibration: result.calibration, signals: result.signals } : {}),
         },
         threshold,
         retrieved: result.retrieved,
@@ -62,13 +72,29 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
     ],
     // The task outlives a cancelled question: reviewers' corrections still feed evaluation.
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    staticSummary: `Review a low-confidence answer for ${input.tenantId} (confidence ${result.confidence.toFixed(2)} < ${threshold})`,
+    staticSummary: unavailable
+      ? `Answer a question for ${input.tenantId}: the answer model was unavailable`
+      : `Review a low-confidence answer for ${input.tenantId} (confidence ${result.confidence.toFixed(2)} < ${threshold})`,
   });
   // Reported only once the task exists, so a caller that sees it can open it at once.
   stage = 'awaiting_review';
   reviewTaskId = taskId;
   const outcome = await task.result();
   stage = 'done';
+  // A reviewer's decision labels the draft for the tenant's calibration: approved means it was right.
+  if (result.signals && outcome.decision !== 'expired' && patched('calibration-labels')) {
+    await answering.recordLabels({
+      tenantId: input.tenantId,
+      labels: [
+        {
+          key: `review:${taskId}`,
+          kind: status,
+          signals: result.signals,
+          correct: outcome.decision === 'approved',
+        },
+      ],
+    });
+  }
 
   const reviewed = { ...base, escalated: true, reviewTaskId, review: outcome };
   switch (outcome.decision) {

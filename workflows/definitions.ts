@@ -4,6 +4,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { answerWorkflowId as questionWorkflowId, ingestWorkflowId, stableKey } from '../common/ids';
 import type { Duration, SearchAttributePair } from '@temporalio/common';
+import type { AnswerSignals } from '../activities/answer/signals';
 
 // ---------- search attributes (registered on the dev server by workers/dev-server.ts) ----------
 export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
@@ -185,7 +186,8 @@ export interface AnswerQuestionInput {
  * `no_documents`: the tenant has no active documents at all (an empty or misconfigured store), so nothing can be
  * said about the question; `not_found`: it has documents, but none answers the question.
  */
-export type AnswerStatus = 'answered' | 'not_found' | 'no_documents' | 'reviewed' | 'rejected' | 'review_expired';
+export type AnswerStatus =
+  'answered' | 'not_found' | 'no_documents' | 'model_unavailable' | 'reviewed' | 'rejected' | 'review_expired';
 
 export interface AnswerResult {
   status: AnswerStatus;
@@ -198,6 +200,12 @@ export interface AnswerResult {
   review?: ReviewOutcome;
   retrieved: RetrievedRef[];
   model: string;
+  /** The calibration fit that computed the confidence (a shipped default or the tenant's own version). */
+  calibration?: string;
+  /** The signals the confidence was computed from, each in [0, 1]. */
+  signals?: AnswerSignals;
+  /** The chat model was unavailable after its retries: the question escalated, or the extractive answerer stood in. */
+  degraded?: { reason: 'MODEL_UNAVAILABLE'; fallback: 'escalate' | 'extractive' };
 }
 
 /** The stages of the answering path, in order; the progress query reports one of them. */
@@ -207,6 +215,8 @@ export const answerProgressQuery = defineQuery<{ stage: AnswerStage; reviewTaskI
 
 export const NOT_FOUND_ANSWER = 'The documents do not contain an answer to this question.';
 export const NO_DOCUMENTS_ANSWER = 'This tenant has no documents yet.';
+export const MODEL_UNAVAILABLE_ANSWER =
+  'The answer model is unavailable right now; the question needs a reviewer or a later retry.';
 export const REJECTED_ANSWER = 'A reviewer rejected the drafted answer; no answer can be given from the documents.';
 export const EXPIRED_ANSWER = 'No reviewer completed the review in time; no verified answer is available.';
 
@@ -234,7 +244,17 @@ export type ReviewStatus = 'open' | 'escalated' | 'approved' | 'edited' | 'rejec
 export interface ReviewTaskInput {
   tenantId: string;
   question: string;
-  draft: { status: 'answered' | 'not_found'; answer: string; citations: Citation[]; confidence: number };
+  draft: {
+    status: 'answered' | 'not_found';
+    answer: string;
+    citations: Citation[];
+    confidence: number;
+    /** Why it needs a reviewer: low confidence (the default), or the answer model was unavailable. */
+    reason?: 'LOW_CONFIDENCE' | 'MODEL_UNAVAILABLE';
+    /** The calibration fit and the signals behind the confidence; reviewers see the weakest ones. */
+    calibration?: string;
+    signals?: AnswerSignals;
+  };
   threshold: number;
   retrieved: RetrievedRef[];
   /** How long reviewers have before the task escalates; the same again before it expires. */
@@ -374,7 +394,7 @@ export interface EvaluationMetrics {
 
 export interface EvaluationQuestionResult {
   question: string;
-  status: 'answered' | 'not_found' | 'no_documents';
+  status: 'answered' | 'not_found' | 'no_documents' | 'model_unavailable';
   confidence: number;
   retrievalHit: boolean | null;
   correct: boolean;
@@ -387,4 +407,6 @@ export interface EvaluationReport {
   baseline?: EvaluationMetrics;
   drift: { detected: boolean; reasons: string[] };
   results: EvaluationQuestionResult[];
+  /** The tenant's calibration after this run: refitted once it has enough labelled outcomes. */
+  calibration?: { version: string; labels: number; refitted: boolean };
 }

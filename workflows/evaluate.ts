@@ -9,9 +9,12 @@ import type {
   GoldenQuestion,
 } from './definitions';
 import { normalizeQuestion } from '../common/ids';
+import type { AnswerSignals } from '../activities/answer/signals';
 import { EvalDriftKey } from './definitions';
 import { answering, evaluationStore } from './proxies';
 import { runAnswerPipeline } from './pipeline';
+
+const LABELS_PER_CALL = 200;
 
 export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: number }): Promise<EvaluationReport> {
   const corrections =
@@ -20,6 +23,7 @@ export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: 
   const policy = await answering.tenantPolicy({ tenantId: input.tenantId });
 
   const results: EvaluationQuestionResult[] = [];
+  const labels: { key: string; kind: 'answered' | 'not_found'; signals: AnswerSignals; correct: boolean }[] = [];
   for (const g of golden) {
     const r = await runAnswerPipeline(input.tenantId, g.question, policy.topK);
     const expected = g.expectedDocuments ?? [];
@@ -32,6 +36,18 @@ export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: 
       correct = r.answer.toLowerCase().includes(g.expectedAnswerContains.toLowerCase());
     }
     results.push({ question: g.question, status: r.status, confidence: r.confidence, retrievalHit, correct });
+    if (r.signals && (r.status === 'answered' || r.status === 'not_found'))
+      labels.push({ key: `golden:${normalizeQuestion(g.question)}`, kind: r.status, signals: r.signals, correct });
+  }
+  // Golden outcomes label the tenant's calibration; with enough labels (golden plus reviewer decisions) it is refit,
+  // and the tenant's threshold follows from the new fit.
+  let calibration: { version: string; labels: number; refitted: boolean } | undefined;
+  if (patched('calibration-refit')) {
+    // In pages, so no payload grows with the golden set.
+    for (let i = 0; i < labels.length; i += LABELS_PER_CALL)
+      await answering.recordLabels({ tenantId: input.tenantId, labels: labels.slice(i, i + LABELS_PER_CALL) });
+    const fit = await answering.refitCalibration({ tenantId: input.tenantId });
+    calibration = { version: fit.version, labels: fit.labels, refitted: fit.refitted };
   }
 
   const metrics = computeMetrics(golden, results, policy.threshold);
@@ -44,6 +60,7 @@ export async function evaluateTenant(input: EvaluateTenantInput & { tolerance?: 
     baseline,
     drift,
     results,
+    ...(calibration ? { calibration } : {}),
   };
   await evaluationStore.saveEvaluation({ report, setBaseline: input.setBaseline === true || baseline === undefined });
   upsertSearchAttributes([{ key: EvalDriftKey, value: drift.detected }]);

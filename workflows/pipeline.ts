@@ -1,76 +1,45 @@
-// The answering path shared by answerQuestion and evaluateTenant: retrieve → generate → verify.
-import { patched } from '@temporalio/workflow';
-import type { AnswerStage, Citation, RetrievedRef } from './definitions';
-import { NO_DOCUMENTS_ANSWER, NOT_FOUND_ANSWER } from './definitions';
+// The answering path shared by answerQuestion and evaluateTenant, over the activity proxies (answer-steps.ts holds
+// the steps themselves).
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, patched } from '@temporalio/workflow';
+import type { AnswerStage } from './definitions';
 import { answering, generation } from './proxies';
+import { runAnswerSteps } from './answer-steps';
+import type { PipelineResult } from './answer-steps';
 
-export interface PipelineResult {
-  status: 'answered' | 'not_found' | 'no_documents';
-  answer: string;
-  citations: Citation[];
-  confidence: number;
-  retrieved: RetrievedRef[];
-  model: string;
-}
-
-const PREVIEW_CHARS = 240;
+export type { PipelineResult } from './answer-steps';
+export { NOTHING_RETRIEVED_CONFIDENCE } from './answer-steps';
 
 /**
- * Confidence of "not in the documents" when the tenant has documents but retrieval found nothing above the noise
- * floor. Retrieval can miss (a paraphrase, another language, a term the embedder does not know), so an empty result
- * is evidence of absence, not proof: halfway, below the default threshold (0.6), so a reviewer looks at it unless the
- * caller turns escalation off. It used to be 1, which told users "certainly not there" even for an empty store.
+ * The chat model is unavailable once its activity has used its retry budget on transient faults: the provider's
+ * MODEL_UNAVAILABLE (timeouts, 429, 5xx, refused connections) or the activity's own time limits.
  */
-export const NOTHING_RETRIEVED_CONFIDENCE = 0.5;
+export function isModelUnavailable(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  let cause: unknown = err.cause;
+  while (cause) {
+    if (cause instanceof TimeoutFailure) return true;
+    if (cause instanceof ApplicationFailure && cause.type === 'MODEL_UNAVAILABLE') return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 export async function runAnswerPipeline(
   tenantId: string,
   question: string,
   topK: number,
   onStage: (stage: AnswerStage) => void = () => undefined,
+  modelFallback: 'escalate' | 'extractive' = 'escalate',
 ): Promise<PipelineResult> {
-  onStage('retrieving');
-  const { chunks, tenantChunks } = await answering.retrieveChunks({ tenantId, question, topK });
-  const retrieved: RetrievedRef[] = chunks.map((c) => ({
-    chunkId: c.chunkId,
-    documentId: c.documentId,
-    sourceName: c.sourceName,
-    locator: c.locator,
-    score: c.score,
-    preview: c.text.slice(0, PREVIEW_CHARS),
-  }));
-  if (chunks.length === 0) {
-    // Runs started before the patch keep their old answer: "not in the documents" with full confidence.
-    if (!patched('no-documents-status'))
-      return { status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence: 1, retrieved, model: 'none' };
-    // No active chunk at all: an empty or misconfigured store says nothing about the question.
-    if (tenantChunks === 0)
-      return {
-        status: 'no_documents',
-        answer: NO_DOCUMENTS_ANSWER,
-        citations: [],
-        confidence: 0,
-        retrieved,
-        model: 'none',
-      };
-    const confidence = NOTHING_RETRIEVED_CONFIDENCE;
-    return { status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence, retrieved, model: 'none' };
-  }
-  onStage('generating');
-  const draft = await generation.generateDraft({ question, chunks });
-  onStage('verifying');
-  const verified = await answering.verifyDraft({
-    tenantId,
-    question,
-    draft,
-    retrieved: chunks.map((c) => ({ ref: c.ref, chunkId: c.chunkId, score: c.score })),
-  });
-  return {
-    status: verified.status,
-    answer: verified.answer,
-    citations: verified.citations,
-    confidence: verified.confidence,
-    retrieved,
-    model: draft.model,
-  };
+  return runAnswerSteps(
+    // Activity proxies have no own properties to spread: each step is named.
+    {
+      retrieveChunks: answering.retrieveChunks,
+      generateDraft: generation.generateDraft,
+      generateFallbackDraft: answering.generateFallbackDraft,
+      verifyDraft: answering.verifyDraft,
+    },
+    { tenantId, question, topK },
+    { onStage, patched, modelFallback, isModelUnavailable },
+  );
 }

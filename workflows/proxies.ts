@@ -2,7 +2,12 @@
 // decided where they happen: the worker's failure-mapping interceptor marks bad input non-retryable by its code.
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { PREPARE_DOCUMENT_HEARTBEAT_TIMEOUT_MS, PREPARE_DOCUMENT_TIMEOUT_MS } from '../common/timeouts';
+import {
+  CHAT_ATTEMPT_TIMEOUT_MS,
+  CHAT_BUDGET_MS,
+  PREPARE_DOCUMENT_HEARTBEAT_TIMEOUT_MS,
+  PREPARE_DOCUMENT_TIMEOUT_MS,
+} from '../common/timeouts';
 
 /**
  * Parsing runs isolated with its own time limit below this timeout. It heartbeats while the parse runs, so a dead
@@ -32,15 +37,25 @@ export const storage = proxyActivities<
   retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
 });
 
-export const answering = proxyActivities<Pick<Activities, 'tenantPolicy' | 'retrieveChunks' | 'verifyDraft'>>({
+export const answering = proxyActivities<
+  Pick<
+    Activities,
+    'tenantPolicy' | 'retrieveChunks' | 'verifyDraft' | 'generateFallbackDraft' | 'recordLabels' | 'refitCalibration'
+  >
+>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '20s' },
 });
 
-/** Model calls: transient provider faults retry with backoff (or the provider's retry-after). */
+/**
+ * Model calls: transient provider faults retry with backoff (or the provider's retry-after), within about a minute
+ * in all. One request is bounded by GROUNDWORK_CHAT_TIMEOUT (20 s) below the attempt's limit; once the budget is
+ * spent the question degrades (escalates with MODEL_UNAVAILABLE, or answers extractively) instead of failing.
+ */
 export const generation = proxyActivities<Pick<Activities, 'generateDraft'>>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 6, initialInterval: '2s', maximumInterval: '1 minute' },
+  startToCloseTimeout: CHAT_ATTEMPT_TIMEOUT_MS,
+  scheduleToCloseTimeout: CHAT_BUDGET_MS,
+  retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10s' },
   summary: 'draft answer',
 });
 

@@ -12,7 +12,11 @@ export interface VerifiedAnswer {
   citations: Citation[];
   confidence: number;
   checks: { droppedClaims: number; unsupportedClaims: number; invalidRefs: number };
+  /** What the confidence signals are computed from: the kept claims' text, the chunk cited first, support. */
+  evidence: { answerText: string; citedRef?: string; lexicalSupport: number; kept: number };
 }
+
+const NO_EVIDENCE = { answerText: '', lexicalSupport: 0, kept: 0 };
 
 /** Share of a claim's content tokens that its cited text contains. */
 export const SUPPORT_THRESHOLD = 0.6;
@@ -59,12 +63,15 @@ export function verifyAnswer(input: { question: string; draft: DraftAnswer; cont
       citations: [],
       confidence: clamp(draft.confidence),
       checks,
+      evidence: NO_EVIDENCE,
     };
   }
   const citations: Citation[] = [];
   const numberOf = new Map<string, number>();
   const sentences: string[] = [];
   const supports: number[] = [];
+  const keptText: string[] = [];
+  let citedRef: string | undefined;
   for (const claim of draft.claims) {
     const chunks = claim.refs.map((r) => byRef.get(r));
     checks.invalidRefs += chunks.filter((c) => !c).length;
@@ -116,13 +123,30 @@ export function verifyAnswer(input: { question: string; draft: DraftAnswer; cont
       marks.push(`[${n}]`);
     }
     supports.push(Math.max(...supported.map((x) => x.s)));
+    citedRef ??= supported[0]?.c.ref;
+    keptText.push(withoutCitationMarks(claim.text));
     sentences.push(`${withoutCitationMarks(claim.text)} ${marks.join('')}`);
   }
   if (sentences.length === 0)
-    return { status: 'not_found', answer: NOT_FOUND_ANSWER, citations: [], confidence: 0, checks };
+    return {
+      status: 'not_found',
+      answer: NOT_FOUND_ANSWER,
+      citations: [],
+      confidence: 0,
+      checks,
+      evidence: NO_EVIDENCE,
+    };
   const meanSupport = supports.reduce((a, b) => a + b, 0) / supports.length;
-  const confidence = clamp(draft.confidence * (sentences.length / draft.claims.length) * meanSupport);
-  return { status: 'answered', answer: sentences.join(' '), citations, confidence, checks };
+  const kept = sentences.length / draft.claims.length;
+  const confidence = clamp(draft.confidence * kept * meanSupport);
+  return {
+    status: 'answered',
+    answer: sentences.join(' '),
+    citations,
+    confidence,
+    checks,
+    evidence: { answerText: keptText.join(' '), citedRef, lexicalSupport: meanSupport, kept },
+  };
 }
 
 const INSTRUCTION_PATTERNS: RegExp[] = [

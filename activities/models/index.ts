@@ -33,7 +33,10 @@ export function createEmbedder(config: EmbeddingsConfig): Embedder {
 
 export function createAnswerer(config: AnswersConfig): Answerer {
   if (config.provider === 'offline') return new ExtractiveAnswerer();
-  return new OpenAiAnswerer({ apiKey: config.apiKey ?? NO_API_KEY, baseURL: config.baseUrl }, config.model);
+  return new OpenAiAnswerer(
+    { apiKey: config.apiKey ?? NO_API_KEY, baseURL: config.baseUrl, timeoutMs: config.timeoutMs },
+    config.model,
+  );
 }
 
 export function createModels(config: ModelsConfig): { embedder: Embedder; answerer: Answerer } {

@@ -180,6 +180,7 @@ export class OpenAiAnswerer implements Answerer {
     if (refs.length === 0) return notFound;
     const schema = answerSchema(refs as [string, ...string[]]);
     let message: { content?: string | null; refusal?: string | null } | undefined;
+    let tokenProbability: number | undefined;
     try {
       const res = await this.api.chat.completions.create(
         {
@@ -187,6 +188,8 @@ export class OpenAiAnswerer implements Answerer {
           temperature: 0,
           max_tokens: this.maxTokens,
           stop: ANSWER_STOP,
+          // Token log-probabilities are a confidence signal (calibration.ts); servers without them ignore this.
+          logprobs: true,
           response_format: {
             type: 'json_schema',
             json_schema: {
@@ -203,13 +206,15 @@ export class OpenAiAnswerer implements Answerer {
         bounded(this.timeoutMs),
       );
       message = res.choices[0]?.message;
+      tokenProbability = meanTokenProbability(res.choices[0]?.logprobs?.content);
     } catch (err) {
       throw mapOpenAiError(err);
     }
     // Output that is not the agreed answer (a refusal, no content, bad JSON, a cut-off reply, a citation of a chunk
     // it was not given, a "found" answer without claims) becomes a "not found" draft with no confidence:
     // verification sends it to review instead of failing the question or trusting prose.
-    if (!message || message.refusal) return notFound;
+    const malformed: DraftAnswer = { ...notFound, malformed: true };
+    if (!message || message.refusal) return malformed;
     let parsed: z.infer<typeof schema> | undefined;
     try {
       const r = schema.safeParse(JSON.parse(message.content ?? ''));
@@ -217,8 +222,27 @@ export class OpenAiAnswerer implements Answerer {
     } catch {
       parsed = undefined;
     }
-    if (!parsed || parsed.notFound || parsed.claims.length === 0)
-      return parsed?.notFound ? { ...notFound, confidence: parsed.confidence } : notFound;
-    return { notFound: false, claims: parsed.claims, confidence: parsed.confidence, model: this.id };
+    if (!parsed) return malformed;
+    if (parsed.notFound || parsed.claims.length === 0)
+      return parsed.notFound
+        ? { ...notFound, confidence: parsed.confidence, ...withProbability(tokenProbability) }
+        : malformed;
+    return {
+      notFound: false,
+      claims: parsed.claims,
+      confidence: parsed.confidence,
+      model: this.id,
+      ...withProbability(tokenProbability),
+    };
   }
+}
+
+const withProbability = (p: number | undefined): { tokenProbability?: number } =>
+  p === undefined ? {} : { tokenProbability: p };
+
+/** exp(mean log-probability) of the reply's tokens: 1 when the model was sure of every token. */
+export function meanTokenProbability(tokens: { logprob: number }[] | null | undefined): number | undefined {
+  const finite = (tokens ?? []).map((t) => t.logprob).filter((x) => Number.isFinite(x));
+  if (finite.length === 0) return undefined;
+  return Math.round(Math.exp(finite.reduce((a, b) => a + b, 0) / finite.length) * 10_000) / 10_000;
 }

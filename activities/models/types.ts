@@ -50,6 +50,10 @@ export interface DraftAnswer {
   /** The answerer's own confidence in [0, 1]. */
   confidence: number;
   model: string;
+  /** Geometric-mean probability of the reply's tokens, when the provider returns log-probabilities. */
+  tokenProbability?: number;
+  /** The model's reply was not the agreed answer (bad JSON, a refusal, unknown refs): a reviewer must look. */
+  malformed?: boolean;
 }
 
 export interface Answerer {

@@ -47,8 +47,33 @@ export const reviewOutcome = z.object({
   decidedAt: z.string(),
 });
 
+/** The numbers a confidence is computed from (activities/answer/signals.ts), each in [0, 1]. */
+export const answerSignals = z.object({
+  retrieval: z.number(),
+  margin: z.number(),
+  citedScore: z.number(),
+  citedRank: z.number(),
+  agreement: z.number(),
+  coverage: z.number(),
+  missingTerms: z.number(),
+  lexicalSupport: z.number(),
+  semanticSupport: z.number(),
+  typeMatch: z.number(),
+  kept: z.number(),
+  draftConfidence: z.number(),
+  tokenProbability: z.number().optional(),
+});
+
 export const answerResult = z.object({
-  status: z.enum(['answered', 'not_found', 'no_documents', 'reviewed', 'rejected', 'review_expired']),
+  status: z.enum([
+    'answered',
+    'not_found',
+    'no_documents',
+    'model_unavailable',
+    'reviewed',
+    'rejected',
+    'review_expired',
+  ]),
   answer: z.string(),
   citations: z.array(citation),
   confidence: z.number(),
@@ -58,6 +83,12 @@ export const answerResult = z.object({
   review: reviewOutcome.optional(),
   retrieved: z.array(retrievedRef),
   model: z.string(),
+  calibration: z.string().optional().meta({ description: 'The calibration fit that computed the confidence.' }),
+  signals: answerSignals.optional(),
+  degraded: z
+    .object({ reason: z.literal('MODEL_UNAVAILABLE'), fallback: z.enum(['escalate', 'extractive']) })
+    .optional()
+    .meta({ description: 'The answer model was unavailable: escalated, or answered by the extractive fallback.' }),
 });
 
 export const answerWithId = answerResult.extend({ workflowId: z.string() });
@@ -114,6 +145,9 @@ export const reviewState = z.object({
     answer: z.string(),
     citations: z.array(citation),
     confidence: z.number(),
+    reason: z.enum(['LOW_CONFIDENCE', 'MODEL_UNAVAILABLE']).optional(),
+    calibration: z.string().optional(),
+    signals: answerSignals.optional(),
   }),
   threshold: z.number(),
   retrieved: z.array(retrievedRef),
@@ -142,12 +176,13 @@ export const evaluationReport = z.object({
   results: z.array(
     z.object({
       question: z.string(),
-      status: z.enum(['answered', 'not_found', 'no_documents']),
+      status: z.enum(['answered', 'not_found', 'no_documents', 'model_unavailable']),
       confidence: z.number(),
       retrievalHit: z.boolean().nullable(),
       correct: z.boolean(),
     }),
   ),
+  calibration: z.object({ version: z.string(), labels: z.number(), refitted: z.boolean() }).optional(),
 });
 
 export const evaluationSchedule = z.object({ scheduleId: z.string(), every: z.string() });

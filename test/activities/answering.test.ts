@@ -36,6 +36,8 @@ describe('tenantPolicy', () => {
       reviewTimeout: '2 days',
       topK: POLICY.topK,
       driftTolerance: POLICY.driftTolerance,
+      calibration: 'heuristic-v1',
+      modelFallback: 'escalate',
     });
     expect(acme).toEqual({ ...strict, threshold: 0.6 });
   });
@@ -217,5 +219,75 @@ describe('resolveCitations', () => {
       [chunk('acme', 1), LAPTOPS],
       [chunk('acme', 0), VACATION],
     ]);
+  });
+});
+
+describe('calibrated confidence (GROUNDWORK_CONFIDENCE=calibrated)', () => {
+  let c: Harness;
+  const cVersion: Record<string, string> = {};
+  beforeAll(async () => {
+    c = await makeHarness({
+      policy: { ...POLICY, defaultThreshold: undefined, tenantThresholds: {}, confidence: 'calibrated' },
+    });
+    cVersion.acme = (await ingest(c, 'acme', 'handbook')).version;
+  });
+  afterAll(async () => c.close());
+
+  const ask = async (question: string) => {
+    const { chunks } = await run(c.env(), c.activities.retrieveChunks, { tenantId: 'acme', question, topK: 3 });
+    const draft = await run(c.env(), c.activities.generateDraft, { question, chunks });
+    return run(c.env(), c.activities.verifyDraft, {
+      tenantId: 'acme',
+      question,
+      draft,
+      retrieved: chunks.map((x) => ({
+        ref: x.ref,
+        chunkId: x.chunkId,
+        score: x.score,
+        denseRank: x.denseRank,
+        lexicalRank: x.lexicalRank,
+      })),
+    });
+  };
+
+  test('the threshold comes from the shipped fit for the target risk, and each answer records the fit and its signals', async () => {
+    const policy = await run(c.env(), c.activities.tenantPolicy, { tenantId: 'acme' });
+    expect(policy.calibration).toMatch(/^default-squad-/);
+    expect(policy.threshold).toBeGreaterThan(0);
+    const verified = await ask(QUESTION);
+    expect(verified.status).toBe('answered');
+    expect(verified.calibration).toBe(policy.calibration);
+    expect(verified.confidence).toBeGreaterThan(0);
+    expect(verified.confidence).toBeLessThan(1);
+    expect(verified.signals.coverage).toBeGreaterThan(0.5);
+    // Hybrid retrieval ranked the cited chunk on both sides.
+    expect(verified.signals.agreement).toBeGreaterThan(0);
+  });
+
+  test('below 50 labels nothing is refit; from 50 the tenant gets its own versioned fit and threshold', async () => {
+    const { signals } = await ask(QUESTION);
+    const labels = (n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        key: `golden:q${from + i}`,
+        kind: 'answered' as const,
+        // Right exactly when the coverage is high: an easy fit with a threshold below 1.
+        signals: { ...signals, coverage: (i % 10) / 10 },
+        correct: i % 10 >= 5,
+      }));
+    await run(c.env(), c.activities.recordLabels, { tenantId: 'acme', labels: labels(40, 0) });
+    expect(await run(c.env(), c.activities.refitCalibration, { tenantId: 'acme' })).toMatchObject({
+      refitted: false,
+      labels: 40,
+    });
+    // The same keys again replace, not add.
+    await run(c.env(), c.activities.recordLabels, { tenantId: 'acme', labels: labels(40, 0) });
+    await run(c.env(), c.activities.recordLabels, { tenantId: 'acme', labels: labels(20, 40) });
+    const fit = await run(c.env(), c.activities.refitCalibration, { tenantId: 'acme' });
+    expect(fit).toMatchObject({ refitted: true, version: 'acme-v1', labels: 60 });
+    expect(fit.threshold).toBeLessThan(1);
+    const policy = await run(c.env(), c.activities.tenantPolicy, { tenantId: 'acme' });
+    expect(policy).toMatchObject({ calibration: 'acme-v1', threshold: fit.threshold });
+    expect((await ask(QUESTION)).calibration).toBe('acme-v1');
+    expect((await run(c.env(), c.activities.refitCalibration, { tenantId: 'acme' })).version).toBe('acme-v2');
   });
 });

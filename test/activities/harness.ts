@@ -23,6 +23,7 @@ export const POLICY: AnsweringPolicy = {
   reviewTimeout: '2 days',
   topK: 5,
   driftTolerance: 0.05,
+  targetRisk: 0.05,
 };
 
 export const PARSE_LIMITS = { maxBytes: 64 * 1048576, timeoutMs: 120_000, maxMemoryMb: 2048 };
@@ -45,7 +46,7 @@ export interface Harness {
 }
 
 export async function makeHarness(
-  options: { embedBatch?: number; parseLimits?: typeof PARSE_LIMITS } = {},
+  options: { embedBatch?: number; parseLimits?: typeof PARSE_LIMITS; policy?: AnsweringPolicy } = {},
 ): Promise<Harness> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'groundwork-activities-'));
   const dataDir = path.join(dir, 'data');
@@ -61,7 +62,7 @@ export async function makeHarness(
     dataDir,
     parseLimits: options.parseLimits ?? PARSE_LIMITS,
     embedBatch: options.embedBatch ?? 2,
-    policy: POLICY,
+    policy: options.policy ?? POLICY,
     ingestRoots: [sources],
   });
   const logger = new DefaultLogger('ERROR');

@@ -4,7 +4,11 @@ describe('configuration', () => {
   test('defaults need no environment at all', () => {
     const c = loadConfig({});
     expect(c.temporal.taskQueue).toBe('groundwork');
-    expect(c.answering.defaultThreshold).toBe(0.6);
+    // No fixed threshold: heuristic confidence uses 0.6, calibrated confidence derives it from the target risk.
+    expect(c.answering.defaultThreshold).toBeUndefined();
+    expect(c.answering.confidence).toBe('heuristic');
+    expect(c.answering.targetRisk).toBe(0.05);
+    expect(c.answering.modelFallback).toBe('escalate');
     expect(c.vectors.qdrantUrl).toBeUndefined();
     expect(c.vectors.lancedbDir.endsWith('lancedb')).toBe(true);
     expect(c.models.embeddings.provider).toBe('offline');
@@ -33,7 +37,16 @@ describe('configuration', () => {
   test('per-tenant thresholds are read as a map beside the default', () => {
     const c = loadConfig({ GROUNDWORK_TENANT_THRESHOLDS: 'acme=0.8, globex=0.3' });
     expect(c.answering.tenantThresholds).toEqual({ acme: 0.8, globex: 0.3 });
-    expect(c.answering.defaultThreshold).toBe(0.6);
+    expect(loadConfig({ GROUNDWORK_CONFIDENCE_THRESHOLD: '0.7' }).answering.defaultThreshold).toBe(0.7);
+    expect(() => loadConfig({ GROUNDWORK_CONFIDENCE_THRESHOLD: '1.5' })).toThrow(/GROUNDWORK_CONFIDENCE_THRESHOLD/);
+    expect(() => loadConfig({ GROUNDWORK_TARGET_RISK: '-1' })).toThrow(/GROUNDWORK_TARGET_RISK/);
+    expect(() => loadConfig({ GROUNDWORK_CHAT_TIMEOUT: '30s' })).toThrow(/GROUNDWORK_CHAT_TIMEOUT/);
+    expect(() => loadConfig({ GROUNDWORK_TENANT_MODEL_FALLBACK: 'acme=maybe' })).toThrow(
+      /GROUNDWORK_TENANT_MODEL_FALLBACK/,
+    );
+    expect(loadConfig({ GROUNDWORK_TENANT_MODEL_FALLBACK: 'acme=extractive' }).answering.tenantModelFallback).toEqual({
+      acme: 'extractive',
+    });
     expect(() => loadConfig({ GROUNDWORK_TENANT_THRESHOLDS: 'acme=2' })).toThrow(/GROUNDWORK_TENANT_THRESHOLDS/);
   });
 
@@ -71,7 +84,7 @@ describe('configuration', () => {
           dimensions: 1536,
           requestDimensions: undefined,
         },
-        answers: { provider: 'openai', apiKey: 'sk-x', baseUrl: 'http://llm.local/v1', model: 'c' },
+        answers: { provider: 'openai', apiKey: 'sk-x', baseUrl: 'http://llm.local/v1', model: 'c', timeoutMs: 20_000 },
       });
     });
 
@@ -127,6 +140,7 @@ describe('configuration', () => {
         apiKey: 'sk-chat',
         baseUrl: 'http://chat/v1',
         model: 'qwen2.5:3b',
+        timeoutMs: 20_000,
       });
     });
 

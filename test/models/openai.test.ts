@@ -218,7 +218,7 @@ describe('retrieved text is data, never instructions', () => {
     ['a chunk id instead of a ref', ['123e4567-e89b-12d3-a456-426614174000']],
   ])('a reply citing %s yields no citation: the draft is not found', async (_name, refs) => {
     const { draft } = await send(JSON.stringify({ notFound: false, claims: [{ text: 'PWNED', refs }], confidence: 1 }));
-    expect(draft).toEqual({ notFound: true, claims: [], confidence: 0, model: 'openai:gpt-4o-mini' });
+    expect(draft).toEqual({ notFound: true, claims: [], confidence: 0, model: 'openai:gpt-4o-mini', malformed: true });
     const verified = verifyAnswer({ question: QUESTION, draft, context: poisoned });
     expect(verified).toMatchObject({ status: 'not_found', citations: [], confidence: 0 });
     expect(verified.answer).not.toContain('PWNED');
@@ -292,7 +292,7 @@ describe('malformed model output becomes a not-found draft with no confidence, n
   test.each(cases)('%s', async (_name, r) => {
     reply = () => r;
     const d = await new OpenAiAnswerer(options()).answer({ question: 'How many days?', context });
-    expect(d).toEqual({ notFound: true, claims: [], confidence: 0, model: 'openai:gpt-4o-mini' });
+    expect(d).toEqual({ notFound: true, claims: [], confidence: 0, model: 'openai:gpt-4o-mini', malformed: true });
   });
 });
 

@@ -85,11 +85,33 @@ test('an unanswered review task escalates after the timeout and expires after a 
   });
 }, 60_000);
 
+const SIGNALS = {
+  retrieval: 0.5,
+  margin: 0,
+  citedScore: 0.5,
+  citedRank: 1,
+  agreement: 0,
+  coverage: 1,
+  missingTerms: 0,
+  lexicalSupport: 1,
+  semanticSupport: 0.5,
+  typeMatch: 0.5,
+  kept: 1,
+  draftConfidence: 0.3,
+};
+
 test('the answer workflow reports an expired review without an unverified answer', async () => {
   const taskQueue = 'answer-expiry';
   const acts: Partial<Activities> = {
     ...stubActivities([]),
-    tenantPolicy: jest.fn(async () => ({ threshold: 0.9, reviewTimeout: '1h' as const, topK: 3, driftTolerance: 0.1 })),
+    tenantPolicy: jest.fn(async () => ({
+      threshold: 0.9,
+      reviewTimeout: '1h' as const,
+      topK: 3,
+      driftTolerance: 0.1,
+      calibration: 'test',
+      modelFallback: 'escalate' as const,
+    })),
     retrieveChunks: jest.fn(async () => ({
       chunks: [
         { ref: 'C1', chunkId: 'c1', documentId: 'd', sourceName: 'd', locator: 'p. 1', text: 'Some text.', score: 0.5 },
@@ -107,6 +129,9 @@ test('the answer workflow reports an expired review without an unverified answer
       citations: [{ documentId: 'd', locator: 'p. 1', chunkId: 'c1', quote: 'Some text.' }],
       confidence: 0.3,
       checks: { droppedClaims: 0, unsupportedClaims: 0, invalidRefs: 0 },
+      evidence: { answerText: 'Some text.', citedRef: 'C1', lexicalSupport: 1, kept: 1 },
+      signals: SIGNALS,
+      calibration: 'test',
     })),
   };
   const worker = await Worker.create({
@@ -138,6 +163,8 @@ describe('nothing retrieved', () => {
         reviewTimeout: '1h' as const,
         topK: 3,
         driftTolerance: 0.1,
+        calibration: 'test',
+        modelFallback: 'escalate' as const,
       })),
       retrieveChunks: jest.fn(async () => ({ chunks: [], tenantChunks })),
     };

@@ -1,0 +1,111 @@
+// The answering path as a sequence of steps: retrieve → generate → verify, with the degraded path when the chat
+// model stays unavailable. Workflows run it over activity proxies (pipeline.ts); `npm run eval:squad` runs the same
+// code over the activities themselves. Deterministic: no I/O, no clock, only the steps it is given.
+import type { Activities } from '../activities';
+import type { AnswerSignals } from '../activities/answer/signals';
+import type { AnswerStage, Citation, RetrievedRef } from './definitions';
+import { MODEL_UNAVAILABLE_ANSWER, NO_DOCUMENTS_ANSWER, NOT_FOUND_ANSWER } from './definitions';
+
+export type AnswerStepActivities = Pick<
+  Activities,
+  'retrieveChunks' | 'generateDraft' | 'generateFallbackDraft' | 'verifyDraft'
+>;
+
+export interface PipelineResult {
+  status: 'answered' | 'not_found' | 'no_documents' | 'model_unavailable';
+  answer: string;
+  citations: Citation[];
+  confidence: number;
+  retrieved: RetrievedRef[];
+  model: string;
+  /** The calibration fit that computed the confidence, and the signals it used. */
+  calibration?: string;
+  signals?: AnswerSignals;
+  /** Set when the chat model was unavailable: the question escalated, or the extractive answerer stood in. */
+  degraded?: { reason: 'MODEL_UNAVAILABLE'; fallback: 'escalate' | 'extractive' };
+}
+
+export interface AnswerStepOptions {
+  onStage?: (stage: AnswerStage) => void;
+  /** The workflow's patched(); outside a workflow every change applies. */
+  patched?: (id: string) => boolean;
+  /** What to do when the chat model stays unavailable after its retries. */
+  modelFallback?: 'escalate' | 'extractive';
+  /** Whether an error is the chat model staying unavailable (in a workflow: an ActivityFailure of that kind). */
+  isModelUnavailable?: (err: unknown) => boolean;
+}
+
+const PREVIEW_CHARS = 240;
+
+/**
+ * Confidence of "not in the documents" when the tenant has documents but retrieval found nothing above the noise
+ * floor. Retrieval can miss (a paraphrase, another language, a term the embedder does not know), so an empty result
+ * is evidence of absence, not proof: halfway, so a reviewer looks at it unless the caller turns escalation off.
+ */
+export const NOTHING_RETRIEVED_CONFIDENCE = 0.5;
+
+export async function runAnswerSteps(
+  steps: AnswerStepActivities,
+  input: { tenantId: string; question: string; topK: number },
+  options: AnswerStepOptions = {},
+): Promise<PipelineResult> {
+  const { tenantId, question, topK } = input;
+  const onStage = options.onStage ?? (() => undefined);
+  const patched = options.patched ?? (() => true);
+  onStage('retrieving');
+  const { chunks, tenantChunks } = await steps.retrieveChunks({ tenantId, question, topK });
+  const retrieved: RetrievedRef[] = chunks.map((c) => ({
+    chunkId: c.chunkId,
+    documentId: c.documentId,
+    sourceName: c.sourceName,
+    locator: c.locator,
+    score: c.score,
+    preview: c.text.slice(0, PREVIEW_CHARS),
+  }));
+  const none = { citations: [], retrieved, model: 'none' };
+  if (chunks.length === 0) {
+    // Runs started before the patch keep their old answer: "not in the documents" with full confidence.
+    if (!patched('no-documents-status'))
+      return { status: 'not_found', answer: NOT_FOUND_ANSWER, confidence: 1, ...none };
+    // No active chunk at all: an empty or misconfigured store says nothing about the question.
+    if (tenantChunks === 0) return { status: 'no_documents', answer: NO_DOCUMENTS_ANSWER, confidence: 0, ...none };
+    return { status: 'not_found', answer: NOT_FOUND_ANSWER, confidence: NOTHING_RETRIEVED_CONFIDENCE, ...none };
+  }
+  onStage('generating');
+  let degraded: PipelineResult['degraded'];
+  let draft;
+  try {
+    draft = await steps.generateDraft({ question, chunks });
+  } catch (err) {
+    // Runs started before the patch fail as they did; later ones degrade instead of failing the question.
+    if (!options.isModelUnavailable?.(err) || !patched('model-unavailable-degrades')) throw err;
+    const fallback = options.modelFallback ?? 'escalate';
+    degraded = { reason: 'MODEL_UNAVAILABLE', fallback };
+    if (fallback === 'escalate')
+      return { status: 'model_unavailable', answer: MODEL_UNAVAILABLE_ANSWER, confidence: 0, ...none, degraded };
+    draft = await steps.generateFallbackDraft({ question, chunks });
+  }
+  onStage('verifying');
+  const verified = await steps.verifyDraft({
+    tenantId,
+    question,
+    draft,
+    retrieved: chunks.map((c) => ({
+      ref: c.ref,
+      chunkId: c.chunkId,
+      score: c.score,
+      ...(c.denseRank !== undefined ? { denseRank: c.denseRank } : {}),
+      ...(c.lexicalRank !== undefined ? { lexicalRank: c.lexicalRank } : {}),
+    })),
+  });
+  return {
+    status: verified.status,
+    answer: verified.answer,
+    citations: verified.citations,
+    confidence: verified.confidence,
+    retrieved,
+    model: draft.model,
+    ...(verified.calibration ? { calibration: verified.calibration, signals: verified.signals } : {}),
+    ...(degraded ? { degraded } : {}),
+  };
+}
