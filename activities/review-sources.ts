@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { heartbeat, log } from '@temporalio/activity';
-import * as XLSX from 'xlsx';
+import type * as Xlsx from 'xlsx';
 import { LocalBlobStore } from '../common/blob-store';
 import type { BlobStore } from '../common/blob-store';
 import { GroundworkError } from '../common/errors';
@@ -228,7 +228,15 @@ export function highlightBoxes(items: RenderedPage['items'], passage: string): H
   return boxes.slice(0, 400);
 }
 
+/** xlsx is large and only needed for spreadsheet views: loaded on first use, not by every process importing this. */
+let xlsx: typeof Xlsx | undefined;
+function loadXlsx(): typeof Xlsx {
+  xlsx ??= require('xlsx') as typeof Xlsx;
+  return xlsx;
+}
+
 function sheetView(base: ViewBase, bytes: Uint8Array, sheet: string, range: string): SourceView | undefined {
+  const XLSX = loadXlsx();
   const wb = XLSX.read(bytes, { type: 'buffer', cellDates: true });
   const ws = wb.Sheets[sheet];
   if (!ws) return undefined;
@@ -236,7 +244,7 @@ function sheetView(base: ViewBase, bytes: Uint8Array, sheet: string, range: stri
   const used = ws['!ref'] ? XLSX.utils.decode_range(ws['!ref']) : cited;
   const lastCol = Math.min(cited.e.c, cited.s.c + MAX_SHEET_COLUMNS - 1);
   const cell = (r: number, c: number): string => {
-    const v = ws[XLSX.utils.encode_cell({ r, c })] as XLSX.CellObject | undefined;
+    const v = ws[XLSX.utils.encode_cell({ r, c })] as Xlsx.CellObject | undefined;
     return v ? XLSX.utils.format_cell(v) : '';
   };
   const row = (r: number): string[] => {

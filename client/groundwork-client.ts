@@ -712,39 +712,12 @@ export class GroundworkClient {
   }
 
   /**
-   * Decisions need the reviewer's claim. A caller that did not claim first (the CLI, the v1 API) gets one for the
-   * decision: refused when another reviewer holds the task, and given back when the decision is refused, so a
-   * refused attempt blocks nobody. Tasks started before claims existed have no claim Update and are decided directly.
+   * Approves the draft. The task checks the decision (tenant, reviewer, still open, and, while a claim is held, that
+   * it is the caller's) and returns the outcome.
    */
-  private async decideClaimed<T>(
-    tenantId: string,
-    taskId: string,
-    reviewerId: string,
-    send: (handle: WorkflowHandle<typeof reviewTask>) => Promise<T>,
-  ): Promise<T> {
-    const claim = await this.decide(tenantId, taskId, async (h) => {
-      try {
-        return await h.executeUpdate(claimUpdate, {
-          args: [{ tenantId, reviewerId, ttlMs: this.review.claimTimeoutMs }],
-        });
-      } catch (err) {
-        // No claim handler: a task from before claims (or no review task at all, which the decision then reports).
-        if (err instanceof WorkflowUpdateFailedError && isMissingHandler(err.cause)) return undefined;
-        throw err;
-      }
-    });
-    try {
-      return await this.decide(tenantId, taskId, send);
-    } catch (err) {
-      if (claim && !claim.renewed) await this.release(tenantId, taskId, reviewerId).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /** Approves the draft. The task checks the decision (tenant, reviewer, claim, still open) and returns the outcome. */
   async approve(tenantId: string, taskId: string, reviewerId: string, note?: string): Promise<ReviewOutcome> {
     parse(tenantIdSchema, tenantId, 'tenant');
-    return this.decideClaimed(tenantId, taskId, reviewerId, (h) =>
+    return this.decide(tenantId, taskId, (h) =>
       h.executeUpdate(approveUpdate, { args: [{ tenantId, reviewerId, note }] }),
     );
   }
@@ -752,14 +725,12 @@ export class GroundworkClient {
   /** Replaces the draft; every citation must name a chunk retrieved for the question or found by a search. */
   async edit(tenantId: string, taskId: string, edit: Omit<EditDecision, 'tenantId'>): Promise<ReviewOutcome> {
     parse(tenantIdSchema, tenantId, 'tenant');
-    return this.decideClaimed(tenantId, taskId, edit.reviewerId, (h) =>
-      h.executeUpdate(editUpdate, { args: [{ ...edit, tenantId }] }),
-    );
+    return this.decide(tenantId, taskId, (h) => h.executeUpdate(editUpdate, { args: [{ ...edit, tenantId }] }));
   }
 
   async reject(tenantId: string, taskId: string, reviewerId: string, reason: string): Promise<ReviewOutcome> {
     parse(tenantIdSchema, tenantId, 'tenant');
-    return this.decideClaimed(tenantId, taskId, reviewerId, (h) =>
+    return this.decide(tenantId, taskId, (h) =>
       h.executeUpdate(rejectUpdate, { args: [{ tenantId, reviewerId, reason }] }),
     );
   }

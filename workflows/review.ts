@@ -145,7 +145,11 @@ function checkOpen(input: ReviewTaskInput, state: ReviewTaskState, d: { tenantId
 /** The caller must hold the claim (refused at once otherwise, naming the holder). */
 function checkClaimedBy(state: ReviewTaskState, reviewerId: string): void {
   if (!claimHeld(state)) throw refuse('REVIEW_NOT_CLAIMED', 'Claim the task before working on it.');
-  if (state.claim?.reviewerId !== reviewerId)
+  checkNotClaimedByOther(state, reviewerId);
+}
+
+function checkNotClaimedByOther(state: ReviewTaskState, reviewerId: string): void {
+  if (claimHeld(state) && state.claim?.reviewerId !== reviewerId)
     throw refuse('REVIEW_CLAIMED', `The review task is claimed by ${state.claim?.reviewerId}.`);
 }
 
@@ -212,9 +216,11 @@ function registerDecisionHandlers(input: ReviewTaskInput, state: ReviewTaskState
     typeof chunkId === 'string' &&
     (retrievedIds.has(chunkId) || (state.found ?? []).some((f) => f.chunkId === chunkId));
 
+  // While a claim is held only its holder decides. An unclaimed task may be decided in one Update (the CLI, the v1
+  // API): the decision is its own claim, and one decision at a time is applied, so two reviewers never both decide.
   const checkDecision = (d: { tenantId: string; reviewerId: string }): void => {
     checkOpen(input, state, d);
-    if (claims) checkClaimedBy(state, d.reviewerId);
+    if (claims) checkNotClaimedByOther(state, d.reviewerId);
   };
 
   const decide = async (make: () => Promise<Omit<ReviewOutcome, 'decidedAt'>>): Promise<ReviewOutcome> => {

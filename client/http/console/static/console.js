@@ -431,15 +431,22 @@
       task.claim && task.claim.reviewerId !== me && Date.parse(task.claim.expiresAt) > Date.now();
     const citedIds = new Set(task.draft.citations.map((c) => c.chunkId));
 
+    // What the claim bar and the decision panel show: redrawn only when it changed, so polling never takes the focus
+    // or the caret from a reviewer who is typing.
+    const shownKey = () => JSON.stringify([task.status, task.claim, task.outcome]);
+    let shown = '';
     async function reload() {
       try {
         task = await api(taskPath(taskId));
-      } catch (e) {
-        if (e.status === 404) {
-          // Decided tasks that closed are still shown from the last state.
-          return;
-        }
+      } catch {
+        // Not found or unreachable now: keep showing the last state.
+        return;
       }
+      if (shownKey() === shown) return;
+      redraw();
+    }
+    function redraw() {
+      shown = shownKey();
       drawClaim();
       drawDecision();
     }
@@ -546,9 +553,12 @@
       ...(task.found || []).filter((f) => !task.retrieved.some((r) => r.chunkId === f.chunkId)),
     ];
     const sourceList = h('ul', { class: 'sources', id: 'sources' });
+    const sourceItems = new Map();
     function drawSources() {
       sourceList.replaceChildren(
         ...allSources().map((r, i) => {
+          const known = sourceItems.get(r.chunkId);
+          if (known) return known;
           const view = h('div', { class: 'view', hidden: true });
           const toggle = h(
             'button',
@@ -566,7 +576,7 @@
             },
             'Show source',
           );
-          return h(
+          const item = h(
             'li',
             { class: `source${citedIds.has(r.chunkId) ? ' cited' : ''}`, 'data-chunk': r.chunkId },
             h(
@@ -582,6 +592,8 @@
             toggle,
             view,
           );
+          sourceItems.set(r.chunkId, item);
+          return item;
         }),
       );
     }
@@ -753,8 +765,7 @@
         say(`Approved. The answer went back to the asker.`, 'ok');
         task.outcome = out;
         task.status = out.decision;
-        drawClaim();
-        drawDecision();
+        redraw();
       });
     }
     function editForm() {
@@ -811,8 +822,7 @@
                 task.outcome = out;
                 task.status = out.decision;
                 mode = null;
-                drawClaim();
-                drawDecision();
+                redraw();
               },
             );
           },
@@ -885,8 +895,7 @@
               task.outcome = out;
               task.status = out.decision;
               mode = null;
-              drawClaim();
-              drawDecision();
+              redraw();
             });
           },
         },
@@ -901,9 +910,8 @@
       );
     }
 
-    drawClaim();
+    redraw();
     drawSources();
-    drawDecision();
     setMain(
       h('p', {}, h('a', { href: '#/queue', text: '← Back to the queue' })),
       h('h1', { class: 'visually-hidden', text: 'Review task' }),
