@@ -20,6 +20,25 @@ export interface StoredLabel extends LabelledOutcome {
   recordedAt: string;
 }
 
+/**
+ * The records of an append-only JSON-lines file, the latest per key. A torn last line from a crash mid-append is
+ * skipped rather than failing every reader.
+ */
+async function latestPerKey<T>(file: string, keyOf: (record: T) => string): Promise<T[]> {
+  const raw = await fs.readFile(file, 'utf8').catch(() => '');
+  const latest = new Map<string, T>();
+  for (const line of raw.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const record = JSON.parse(line) as T;
+      latest.set(keyOf(record), record);
+    } catch {
+      // torn line
+    }
+  }
+  return [...latest.values()];
+}
+
 export class EvaluationStore {
   constructor(private readonly root: string) {}
 
@@ -37,18 +56,10 @@ export class EvaluationStore {
    * wrong but not what is right, so it yields no golden question.
    */
   async correctionsAsGolden(tenantId: string): Promise<GoldenQuestion[]> {
-    const raw = await fs.readFile(path.join(this.dir(tenantId), 'corrections.jsonl'), 'utf8').catch(() => '');
-    const latest = new Map<string, CorrectionRecord>();
-    for (const line of raw.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        const rec = JSON.parse(line) as CorrectionRecord;
-        latest.set(normalizeQuestion(rec.question), rec);
-      } catch {
-        // A torn last line from a crash mid-append is skipped rather than failing every evaluation.
-      }
-    }
-    return [...latest.values()]
+    const latest = await latestPerKey<CorrectionRecord>(path.join(this.dir(tenantId), 'corrections.jsonl'), (rec) =>
+      normalizeQuestion(rec.question),
+    );
+    return latest
       .filter((rec) => rec.decision !== 'rejected')
       .map((rec) => ({ question: rec.question, expectAnswer: true, expectedDocuments: rec.documentIds }));
   }
@@ -84,18 +95,7 @@ export class EvaluationStore {
   }
 
   async labels(tenantId: string): Promise<StoredLabel[]> {
-    const raw = await fs.readFile(path.join(this.dir(tenantId), 'labels.jsonl'), 'utf8').catch(() => '');
-    const latest = new Map<string, StoredLabel>();
-    for (const line of raw.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        const label = JSON.parse(line) as StoredLabel;
-        latest.set(label.key, label);
-      } catch {
-        // A torn last line from a crash mid-append is skipped.
-      }
-    }
-    return [...latest.values()];
+    return latestPerKey<StoredLabel>(path.join(this.dir(tenantId), 'labels.jsonl'), (label) => label.key);
   }
 
   /** Keeps a tenant's calibration fit (every version stays on disk) and makes it the tenant's current one. */
