@@ -11,6 +11,12 @@
 // searchable runs table.optimize() (index update + compaction) before it returns, ensureReady does it when it finds
 // unindexed rows (tables written before this rule), and every OPTIMIZE_EVERY rows of upserts do it too. All of it is
 // best effort: a failed optimize leaves the rows found by the flat scan and is retried by the next activation.
+//
+// Version switch: every LanceDB query reads one committed table version, so activateVersion makes the switch one
+// commit (a mergeInsert that marks the new version's rows active and deletes the other versions' rows). A dense search
+// then sees either the old or the new version. A hybrid search runs two queries (dense and full-text), which may read
+// two table versions if a switch commits between them: when the fused list holds two versions of one document, the
+// search runs again (see search()).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
@@ -49,6 +55,21 @@ const sql = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
 const toRow = (p: VectorPoint): Row => ({ id: p.id, vector: p.vector, ...toStored(p.payload) });
 const fromRow = (r: Row): ChunkPayload => fromStored(r);
+
+/** Hybrid searches run again at most this often when their two queries read different table versions. */
+const SWITCH_RETRIES = 3;
+
+/** Documents of which `hits` hold chunks of more than one version. */
+function documentsInTwoVersions(hits: ScoredChunk[]): Set<string> {
+  const versions = new Map<string, string>();
+  const mixed = new Set<string>();
+  for (const { payload } of hits) {
+    const seen = versions.get(payload.documentId);
+    if (seen === undefined) versions.set(payload.documentId, payload.version);
+    else if (seen !== payload.version) mixed.add(payload.documentId);
+  }
+  return mixed;
+}
 
 export class LanceDbVectorStore implements VectorStore {
   readonly kind = 'lancedb';
@@ -202,6 +223,21 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   async search(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]> {
+    for (let attempt = 0; ; attempt++) {
+      const hits = await this.searchOnce(tenantId, vector, options);
+      const mixed = documentsInTwoVersions(hits);
+      if (mixed.size === 0) return hits;
+      if (attempt < SWITCH_RETRIES) continue;
+      // Switches kept committing between the two queries: keep each document's live version only.
+      const live = new Map<string, string | null>();
+      for (const documentId of mixed) live.set(documentId, await this.activeVersion(tenantId, documentId));
+      return hits.filter(
+        (h) => !mixed.has(h.payload.documentId) || live.get(h.payload.documentId) === h.payload.version,
+      );
+    }
+  }
+
+  private async searchOnce(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]> {
     const docs = options.documentIds?.length
       ? `document_id IN (${options.documentIds.map(sql).join(', ')})`
       : undefined;
@@ -267,10 +303,27 @@ export class LanceDbVectorStore implements VectorStore {
       ) {
         throw versionNotStaged();
       }
-      if (activated > 0) await table.update({ where: staged, values: { state: 'active' } });
       const others = this.tenantWhere(tenantId, { document_id: documentId }, `version <> ${sql(version)}`);
       const retired = await table.countRows(others);
-      if (retired > 0) await table.delete(others);
+      if (activated > 0 && retired > 0) {
+        // One commit, so no reader sees both versions live (see the header): the staged rows come back active, and
+        // the rows of other versions, absent from the source, are deleted by the same merge.
+        const rows = (await table.query().where(staged).limit(activated).toArray()) as Row[];
+        const active = rows.map(({ _distance, _score, vector, ...rest }) => ({
+          ...rest,
+          vector: Array.from(vector),
+          state: 'active',
+        }));
+        await table
+          .mergeInsert('id')
+          .whenMatchedUpdateAll()
+          .whenNotMatchedBySourceDelete({ where: others })
+          .execute(active as unknown as Record<string, unknown>[]);
+      } else if (activated > 0) {
+        await table.update({ where: staged, values: { state: 'active' } });
+      } else if (retired > 0) {
+        await table.delete(others);
+      }
       // The update rewrote the activated rows, so the full-text index no longer covers them: index them before they
       // are searched (see the header). Best effort: activation has happened either way.
       if (activated > 0) await this.optimizeNow(table).catch(() => undefined);

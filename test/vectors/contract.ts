@@ -130,6 +130,41 @@ export function describeVectorStoreContract(
       expect(await store.activeVersion('t1', 'doc')).toBe('v2');
     });
 
+    test('searches running during version switches never see two versions of one document', async () => {
+      const chunks = (version: string): VectorPoint[] =>
+        [0, 1, 2, 3].map((i) =>
+          point('t1', 'doc', version, i, near0(i), 'staged', `The switchboard manual ${version} part ${i}.`),
+        );
+      await store.upsert('t1', chunks('v0'));
+      await store.activateVersion('t1', 'doc', 'v0');
+      const seen: string[][] = [];
+      let switching = true;
+      const reader = async (text?: string): Promise<void> => {
+        while (switching) {
+          const hits = await store.search('t1', vec(0), { limit: 10, text });
+          seen.push([...new Set(hits.map((h) => h.payload.version))]);
+        }
+      };
+      const readers = [reader(), reader('switchboard manual'), reader()];
+      try {
+        for (let n = 1; n <= 20; n++) {
+          const version = `v${n % 2}`;
+          await store.upsert('t1', chunks(version));
+          expect(await store.activateVersion('t1', 'doc', version)).toEqual({ activated: 4, retired: 4 });
+        }
+      } finally {
+        switching = false;
+        await Promise.all(readers);
+      }
+      expect(seen.length).toBeGreaterThan(20);
+      expect(seen.filter((versions) => versions.length > 1)).toEqual([]);
+      // A LanceDB switch is one commit, so a reader always finds the document. Qdrant makes no such promise for a
+      // batch (see qdrant.ts); an empty result set was observed there, rarely, mid-switch.
+      if (store.kind === 'lancedb') expect(seen.filter((versions) => versions.length === 0)).toEqual([]);
+      expect(await store.activeVersion('t1', 'doc')).toBe('v0');
+      expect(await store.count('t1', { documentId: 'doc' })).toBe(4);
+    }, 120_000);
+
     test('discarding staged points leaves the active version untouched', async () => {
       await store.upsert('t1', [point('t1', 'doc', 'v1', 0, vec(0))]);
       await store.activateVersion('t1', 'doc', 'v1');

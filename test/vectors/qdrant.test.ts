@@ -1,7 +1,8 @@
 // The same contract against a real Qdrant: QDRANT_URL when set, else the Qdrant server binary beside the repository
 // (see test/support/qdrant-server.ts), started for this file. Without either, the file is skipped and says so.
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { QdrantVectorStore } from '../../activities/vectors/qdrant';
+import { ACTIVATION, QdrantVectorStore, supersededVersions } from '../../activities/vectors/qdrant';
+import { pointId } from '../../activities/vectors/ids';
 import { freePort } from '../../workers/dev-server';
 import { QDRANT_BIN, qdrantAvailable, startQdrant } from '../support/qdrant-server';
 import type { QdrantServer } from '../support/qdrant-server';
@@ -47,6 +48,125 @@ if (!qdrantAvailable()) {
       const { params } = (await admin().getCollection(name)).config;
       expect(params.vectors).toEqual({ dense: expect.objectContaining({ size: 8, distance: 'Cosine' }) });
       expect(params.sparse_vectors).toEqual({ bm25: expect.objectContaining({ modifier: 'idf' }) });
+    });
+
+    test('a new collection has per-tenant HNSW graphs (payload_m 16, m 0) and every payload index', async () => {
+      const name = `groundwork_test_hnsw_${Date.now()}`;
+      collections.push(name);
+      await new QdrantVectorStore(server.url, undefined, name).ensureReady(8);
+      const info = await admin().getCollection(name);
+      expect(info.config.hnsw_config).toMatchObject({ payload_m: 16, m: 0 });
+      expect(info.payload_schema).toMatchObject({
+        tenant_id: { data_type: 'keyword', params: expect.objectContaining({ is_tenant: true }) },
+        document_id: { data_type: 'keyword' },
+        state: { data_type: 'keyword' },
+        version: { data_type: 'keyword' },
+      });
+    });
+
+    test('a collection created without payload indexes gets them at ensureReady, and keeps its HNSW settings', async () => {
+      const name = `groundwork_test_indexes_${Date.now()}`;
+      collections.push(name);
+      await admin().createCollection(name, { vectors: { dense: { size: 8, distance: 'Cosine' } } });
+      // Another tool indexed tenant_id, but not as the tenant field.
+      await admin().createPayloadIndex(name, { field_name: 'tenant_id', field_schema: 'keyword', wait: true });
+      const before = await admin().getCollection(name);
+      expect(Object.keys(before.payload_schema)).toEqual(['tenant_id']);
+      const store = new QdrantVectorStore(server.url, undefined, name);
+      await store.ensureReady(8);
+      const after = await admin().getCollection(name);
+      expect(after.payload_schema).toMatchObject({
+        tenant_id: { data_type: 'keyword', params: expect.objectContaining({ is_tenant: true }) },
+        document_id: { data_type: 'keyword' },
+        state: { data_type: 'keyword' },
+        version: { data_type: 'keyword' },
+      });
+      expect(after.config.hnsw_config).toEqual(before.config.hnsw_config);
+      // Idempotent: a second ensureReady (of this or another store) changes nothing and creates nothing.
+      const create = jest.spyOn(QdrantClient.prototype, 'createPayloadIndex');
+      try {
+        await store.ensureReady(8);
+        await new QdrantVectorStore(server.url, undefined, name).ensureReady(8);
+        expect(create).not.toHaveBeenCalled();
+      } finally {
+        create.mockRestore();
+      }
+      expect((await admin().getCollection(name)).payload_schema).toEqual(after.payload_schema);
+    });
+
+    test('getChunks asks Qdrant for the ids under the tenant filter, ignoring ids that are not UUIDs', async () => {
+      const name = `groundwork_test_chunks_${Date.now()}`;
+      collections.push(name);
+      const store = new QdrantVectorStore(server.url, undefined, name);
+      await store.ensureReady(8);
+      await store.upsert('t1', [point('t1', 'd', 'v1', 0, vec(0)), point('t1', 'd', 'v1', 1, vec(1))]);
+      await store.upsert('t2', [point('t2', 'd', 'v1', 0, vec(0))]);
+      const [a, b] = [pointId('t1', 'd', 'v1', 0), pointId('t1', 'd', 'v1', 1)];
+      const other = pointId('t2', 'd', 'v1', 0);
+      const scroll = jest.spyOn(QdrantClient.prototype, 'scroll');
+      const retrieve = jest.spyOn(QdrantClient.prototype, 'retrieve');
+      try {
+        const chunks = await store.getChunks('t1', [b, other, 'not-a-uuid', a]);
+        expect(chunks.map((c) => c.id)).toEqual([b, a]);
+        expect(retrieve).not.toHaveBeenCalled();
+        expect(scroll).toHaveBeenCalledTimes(1);
+        expect(scroll.mock.calls[0]![1]).toMatchObject({
+          filter: { must: [{ key: 'tenant_id', match: { value: 't1' } }, { has_id: [b, other, a] }] },
+        });
+        expect(await store.getChunks('t2', [a, b])).toEqual([]);
+        expect(await store.getChunks('t1', ['not-a-uuid'])).toEqual([]);
+        expect(scroll).toHaveBeenCalledTimes(2);
+      } finally {
+        scroll.mockRestore();
+        retrieve.mockRestore();
+      }
+    });
+
+    test('of two live versions of a document, searches and activeVersion see only the later activated one', async () => {
+      const name = `groundwork_test_switch_${Date.now()}`;
+      collections.push(name);
+      const store = new QdrantVectorStore(server.url, undefined, name);
+      await store.ensureReady(8);
+      await store.upsert('t1', [point('t1', 'd', 'v1', 0, vec(0), 'staged', 'The amber valve.')]);
+      await store.activateVersion('t1', 'd', 'v1');
+      await store.upsert('t1', [point('t1', 'd', 'v2', 0, vec(0), 'staged', 'The amber valve, revised.')]);
+      await store.upsert('t1', [point('t1', 'other', 'v1', 0, vec(1), 'active', 'The amber pump.')]);
+      // The middle of a switch, frozen: v2 is live with a later activation number, v1 not yet deleted.
+      const v1 = (
+        await admin().scroll(name, { filter: { must: [{ key: 'version', match: { value: 'v1' } }] }, limit: 10 })
+      ).points.find((p) => p.payload?.document_id === 'd')!;
+      const v1Activation = v1.payload![ACTIVATION] as number;
+      expect(v1Activation).toBeGreaterThan(0);
+      await admin().setPayload(name, {
+        payload: { state: 'active', [ACTIVATION]: v1Activation + 1 },
+        filter: { must: [{ key: 'version', match: { value: 'v2' } }] },
+        wait: true,
+      });
+      expect(await store.count('t1', { documentId: 'd', state: 'active' })).toBe(2);
+      const dense = await store.search('t1', vec(0), { limit: 5 });
+      expect(dense.map((h) => [h.payload.documentId, h.payload.version])).toEqual([
+        ['d', 'v2'],
+        ['other', 'v1'],
+      ]);
+      const hybrid = await store.search('t1', vec(0), { limit: 5, text: 'amber valve' });
+      expect(hybrid.map((h) => [h.payload.documentId, h.payload.version])).toEqual([
+        ['d', 'v2'],
+        ['other', 'v1'],
+      ]);
+      expect(hybrid[0]).toMatchObject({ denseRank: 1, lexicalRank: 1 });
+      expect(await store.activeVersion('t1', 'd')).toBe('v2');
+      // Finishing the switch removes v1 and keeps v2's activation.
+      expect(await store.activateVersion('t1', 'd', 'v2')).toEqual({ activated: 0, retired: 1 });
+      expect(await store.activeVersion('t1', 'd')).toBe('v2');
+    });
+
+    test('supersededVersions names the versions of a document below its latest activation only', () => {
+      const seen = (documentId: string, version: string, activation: number) => ({ documentId, version, activation });
+      expect(
+        supersededVersions([seen('a', 'v1', 5), seen('a', 'v2', 9), seen('a', 'v2', 9), seen('b', 'v1', 1)]),
+      ).toEqual([{ documentId: 'a', version: 'v1', below: 9 }]);
+      // Never activated (written active directly): no way to tell, nothing is dropped.
+      expect(supersededVersions([seen('a', 'v1', 0), seen('a', 'v2', 0)])).toEqual([]);
     });
 
     test('a hybrid search is one request whose every prefetch and outer query carry the tenant filter', async () => {
@@ -100,6 +220,24 @@ if (!qdrantAvailable()) {
   });
 
   describe('Qdrant faults become typed errors', () => {
+    test('a collection measuring another distance is a non-retryable VECTOR_STORE_MISCONFIGURED', async () => {
+      const admin = new QdrantClient({ url: server.url, checkCompatibility: false });
+      for (const [i, vectors] of [
+        { dense: { size: 8, distance: 'Dot' as const } },
+        { size: 8, distance: 'Euclid' as const },
+      ].entries()) {
+        const name = `groundwork_test_distance_${Date.now()}_${i}`;
+        collections.push(name);
+        await admin.createCollection(name, { vectors });
+        await expect(new QdrantVectorStore(server.url, undefined, name).ensureReady(8)).rejects.toMatchObject({
+          code: 'VECTOR_STORE_MISCONFIGURED',
+          retryable: false,
+        });
+        // Refused before touching it: no index was added.
+        expect((await admin.getCollection(name)).payload_schema).toEqual({});
+      }
+    });
+
     test('a collection of another vector size is a non-retryable EMBEDDER_MISMATCH', async () => {
       const name = `groundwork_test_dims_${Date.now()}`;
       collections.push(name);
