@@ -14,6 +14,7 @@ import { createNotificationActivities, notificationOptions } from './notificatio
 import { createParsingActivities } from './parsing';
 import { createReviewSourceActivities } from './review-sources';
 import { loadReviewSettings } from '../common/config';
+import type { ReviewSettings } from '../common/config';
 import type { ParsingOptions } from './parsing';
 import { StagingArea } from './staging';
 import { createStorageActivities } from './storage';
@@ -34,6 +35,8 @@ export interface ActivityDeps {
   policy: AnsweringPolicy;
   /** PDF passwords by reference; default `<dataDir>/secrets` (shared by every worker host and the clients). */
   secrets?: SecretStore;
+  /** Review notifications (GROUNDWORK_REVIEW_*); default: read from the environment. */
+  review?: ReviewSettings;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -44,7 +47,7 @@ export function createActivities(deps: ActivityDeps) {
   const evaluations = new EvaluationStore(path.join(deps.dataDir, 'evaluations'));
   const storage = createStorageActivities({ vectors, embedder, staging, embedBatch: deps.embedBatch });
   return {
-    ...createNotificationActivities(notificationOptions(loadReviewSettings())),
+    ...createNotificationActivities(notificationOptions(deps.review ?? loadReviewSettings())),
     ...createReviewSourceActivities({
       vectors,
       embedder,

@@ -19,6 +19,19 @@ import type { VectorStore } from './vectors/types';
 
 /** Bump when chunking or payload layout changes, so unchanged bytes are re-ingested once. */
 const PIPELINE_VERSION = 'p1';
+
+/**
+ * A document version: the content hash of the source bytes with the pipeline version, the embedder and the options
+ * that change the chunks. The same bytes ingested the same way are the same version (re-ingesting is a no-op).
+ */
+export function documentVersion(
+  bytes: Uint8Array,
+  embedderId: string,
+  options: { includeHiddenSheets?: boolean; chunkAcrossPages?: boolean },
+): string {
+  const key = `${PIPELINE_VERSION}|${embedderId}|hidden=${options.includeHiddenSheets ? 1 : 0}${options.chunkAcrossPages ? '|across=1' : ''}`;
+  return contentHash(Buffer.concat([Buffer.from(key + '\n'), bytes])).slice(0, 20);
+}
 const MAX_WARNINGS_RETURNED = 20;
 /** The parse child gives no progress of its own; the activity says it is alive this often while it runs. */
 const PARSE_HEARTBEAT_MS = 5_000;
@@ -139,8 +152,7 @@ async function prepare(
 ): Promise<PreparedDocument> {
   const { vectors, staging, embedderId, registry } = options;
   const { bytes, name } = await readSource(options, input);
-  const versionKey = `${PIPELINE_VERSION}|${embedderId}|hidden=${input.includeHiddenSheets ? 1 : 0}${input.chunkAcrossPages ? '|across=1' : ''}`;
-  const version = contentHash(Buffer.concat([Buffer.from(versionKey + '\n'), bytes])).slice(0, 20);
+  const version = documentVersion(bytes, embedderId, input);
   if ((await vectors.activeVersion(input.tenantId, input.documentId)) === version) {
     const chunks = await vectors.count(input.tenantId, { documentId: input.documentId, state: 'active' });
     const live = { version, name: input.sourceName ?? name, chunks };

@@ -3,7 +3,6 @@
 // opens and cached under <data>/review-sources/<tenant>/, where the review console (client/http/console) reads them:
 // no tenant text passes through workflow history, only chunk ids.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { assertTenantId } from '../common/ids';
 import type { Locator } from '../ingest/types';
 import type { RetrievedRef } from '../workflows/definitions';
 import type { Embedder } from './models/types';
+import { documentVersion } from './parsing';
 import type { ChunkPayload, ScoredChunk, VectorStore } from './vectors/types';
 
 /** A highlighted area of a rendered page, in fractions of the page's width and height. */
@@ -45,8 +45,6 @@ const MAX_SHEET_ROWS = 60;
 const MAX_SHEET_COLUMNS = 30;
 const RENDER_SCALE = 1.5;
 const RENDER_TIMEOUT_MS = 60_000;
-/** Must match activities/parsing.ts: a document version is a hash of this key and the bytes. */
-const PIPELINE_VERSION = 'p1';
 
 /** The cache both sides know: the worker writes views, the console reads them (shared GROUNDWORK_DATA_DIR). */
 export class ReviewSourceCache {
@@ -94,20 +92,13 @@ export interface ReviewSourceOptions {
   maxBytes: number;
 }
 
-/** The versions a file's bytes would have under each ingestion option (see activities/parsing.ts). */
+/** The versions a file's bytes would have under each ingestion option (see documentVersion). */
 function versionsOf(bytes: Uint8Array, embedderId: string): string[] {
-  const out: string[] = [];
-  for (const hidden of [0, 1])
-    for (const across of ['', '|across=1']) {
-      const key = `${PIPELINE_VERSION}|${embedderId}|hidden=${hidden}${across}\n`;
-      out.push(
-        createHash('sha256')
-          .update(Buffer.concat([Buffer.from(key), bytes]))
-          .digest('hex')
-          .slice(0, 20),
-      );
-    }
-  return out;
+  return [false, true].flatMap((includeHiddenSheets) =>
+    [false, true].map((chunkAcrossPages) =>
+      documentVersion(bytes, embedderId, { includeHiddenSheets, chunkAcrossPages }),
+    ),
+  );
 }
 
 async function listFiles(dir: string, depth: number, out: string[], max: number): Promise<void> {

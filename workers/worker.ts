@@ -78,6 +78,7 @@ export async function createActivityDeps(config: Config): Promise<ActivityDeps &
       maxMemoryMb: config.ingest.parseMemoryMb,
     },
     embedBatch: config.ingest.embedBatch,
+    review: config.review,
     policy: {
       defaultThreshold: config.answering.defaultThreshold,
       tenantThresholds: config.answering.tenantThresholds,

@@ -12,11 +12,11 @@ export class HttpError extends Error {
 }
 
 /**
- * The HTTP status of a refusal: a decided task is a conflict, an unknown one not found, a body or file over its limit
+ * The HTTP status of a refusal: a decided task (or one another reviewer holds) is a conflict, an unknown one not found, a body or file over its limit
  * too large, anything else bad input.
  */
 export function statusForCode(code: string): number {
-  if (code === 'REVIEW_CLOSED' || code === 'INGEST_RUNNING') return 409;
+  if (code === 'REVIEW_CLOSED' || code === 'REVIEW_CLAIMED' || code === 'INGEST_RUNNING') return 409;
   if (code.endsWith('NOT_FOUND')) return 404;
   if (code.endsWith('TOO_LARGE')) return 413;
   return 400;

@@ -155,6 +155,11 @@ export const reviewState = z.object({
   escalatedAt: z.string().optional(),
   outcome: reviewOutcome.optional(),
   deciding: z.boolean().optional(),
+  escalatesAt: z.string().optional(),
+  claim: z
+    .object({ reviewerId: z.string(), claimedAt: z.string(), expiresAt: z.string(), renewed: z.boolean().optional() })
+    .optional(),
+  found: z.array(retrievedRef).optional(),
   refused: z.array(z.object({ action: z.string(), reviewerId: z.string(), reason: z.string(), at: z.string() })),
 });
 

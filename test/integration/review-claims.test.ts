@@ -35,10 +35,9 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-  // The notification activity reads its settings from the worker's environment.
-  process.env.GROUNDWORK_REVIEW_WEBHOOK_URL = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-  process.env.GROUNDWORK_REVIEW_CONSOLE_URL = 'http://console.example/console/';
+  // The notification activity gets its settings from the worker's configuration.
   h = await startHarness({
+    GROUNDWORK_REVIEW_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
     GROUNDWORK_TENANT_THRESHOLDS: 'claimco=1,askco=1',
     GROUNDWORK_REVIEW_CLAIM_TIMEOUT: '3s',
     GROUNDWORK_REVIEW_CONSOLE_URL: 'http://console.example/console/',
@@ -58,8 +57,6 @@ afterAll(async () => {
   await api?.close();
   await h?.stop();
   await new Promise((r) => hook?.close(r));
-  delete process.env.GROUNDWORK_REVIEW_WEBHOOK_URL;
-  delete process.env.GROUNDWORK_REVIEW_CONSOLE_URL;
 });
 
 test('an ask that escalates returns at once with the task and a console link; waitReview waits', async () => {
