@@ -18,6 +18,8 @@ export interface LocalStack {
   config: Config;
   uiUrl?: string;
   startedServer: boolean;
+  /** The process id of the dev server this stack started (for CPU figures in benchmarks). */
+  serverPid?: number;
   worker: RunningWorker;
   stop(): Promise<void>;
 }
@@ -61,6 +63,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     config: effective,
     uiUrl,
     startedServer: server !== undefined,
+    ...(server ? { serverPid: server.pid } : {}),
     worker,
     stop: async () => {
       await worker.shutdown();
