@@ -9,6 +9,10 @@ import { GroundworkError } from './errors';
 import { TENANT_ID_PATTERN } from './ids';
 import { CHAT_ATTEMPT_TIMEOUT_MS, PREPARE_DOCUMENT_TIMEOUT_MS } from './timeouts';
 
+/** What happens to PII bound for an external model: placeholders, sent as is, or not sent (review). */
+export const PII_POLICIES = ['redact', 'allow', 'block'] as const;
+export type PiiPolicy = (typeof PII_POLICIES)[number];
+
 const DURATION = /^\d+(ms|s|m|h|d)$/;
 /** keyId:base64(32 bytes), comma-separated; the first key encrypts, all decrypt (rotation). */
 const PAYLOAD_KEYS = /^[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=)*$/;
@@ -131,6 +135,29 @@ export const configSchema = z.object({
       return map;
     }),
   GROUNDWORK_TENANT_THRESHOLDS: tenantThresholds,
+  // PII in chat requests to the model (activities/models/redact.ts). Unset: `redact`.
+  GROUNDWORK_PII_POLICY: optionalString.pipe(z.enum(PII_POLICIES).optional()),
+  GROUNDWORK_TENANT_PII_POLICY: z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      const map: Record<string, PiiPolicy> = {};
+      for (const part of raw
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const [tenant, value] = part.split('=').map((x) => x.trim());
+        if (!tenant || !TENANT_ID_PATTERN.test(tenant) || !PII_POLICIES.includes(value as PiiPolicy)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must look like "tenantA=allow,tenantB=block" (redact, allow, block)',
+          });
+          return z.NEVER;
+        }
+        map[tenant] = value as PiiPolicy;
+      }
+      return map;
+    }),
   GROUNDWORK_REVIEW_TIMEOUT: duration('24h'),
   GROUNDWORK_REVIEW_CLAIM_TIMEOUT: duration('15m'),
   GROUNDWORK_REVIEW_WEBHOOK_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
@@ -262,6 +289,10 @@ export interface AnswersConfig {
   model: string;
   /** One chat request's time limit (GROUNDWORK_CHAT_TIMEOUT). */
   timeoutMs?: number;
+  /** PII in chat requests (GROUNDWORK_PII_POLICY); unset: `redact`. */
+  piiPolicy?: PiiPolicy;
+  /** Per-tenant PII policies (GROUNDWORK_TENANT_PII_POLICY); unset when none is configured. */
+  tenantPiiPolicy?: Record<string, PiiPolicy>;
 }
 
 export interface ModelsConfig {
@@ -481,6 +512,10 @@ export function modelsConfig(c: RawConfig): ModelsConfig {
       apiKey: chatKey ?? NO_API_KEY,
       model: c.CHAT_MODEL ?? c.OPENAI_CHAT_MODEL,
       timeoutMs: durationToMs(c.GROUNDWORK_CHAT_TIMEOUT),
+      // Unset when not configured, so the answerer's default (redact) applies.
+      piiPolicy: c.GROUNDWORK_PII_POLICY,
+      tenantPiiPolicy:
+        Object.keys(c.GROUNDWORK_TENANT_PII_POLICY).length > 0 ? c.GROUNDWORK_TENANT_PII_POLICY : undefined,
     };
   }
   return { embeddings, answers };

@@ -36,6 +36,8 @@ export function createAnswerer(config: AnswersConfig): Answerer {
   return new OpenAiAnswerer(
     { apiKey: config.apiKey ?? NO_API_KEY, baseURL: config.baseUrl, timeoutMs: config.timeoutMs },
     config.model,
+    {},
+    { policy: config.piiPolicy, tenantPolicy: config.tenantPiiPolicy },
   );
 }
 

@@ -1,8 +1,11 @@
 // openai providers (any OpenAI-compatible server via baseURL). Client retries are off: Temporal retries
 // activities, and two retry layers would multiply. Errors map to retryable / non-retryable kinds.
 import OpenAI from 'openai';
+import { log } from '@temporalio/activity';
 import { z } from 'zod';
-import type { Answerer, ContextChunk, DraftAnswer, Embedder } from './types';
+import { Redactor, piiPolicyFor } from './redact';
+import type { PiiPolicy } from './redact';
+import type { AnswerInput, Answerer, ContextChunk, DraftAnswer, Embedder } from './types';
 import { ModelRequestError, ModelUnavailableError } from './types';
 import { retryAfterFromHeaders } from '../../common/errors';
 
@@ -57,7 +60,11 @@ export function mapOpenAiError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** Hosted embeddings: symmetric models, so the kind (query or passage) is ignored. */
+/**
+ * Hosted embeddings: symmetric models, so the kind (query or passage) is ignored. Texts are not redacted: passages are
+ * embedded at ingest for storage, and placeholders would change what their vectors match (GROUNDWORK_EMBEDDINGS=local
+ * keeps text in-house); the PII policy applies to the chat request, which carries question and chunks in full.
+ */
 export class OpenAiEmbedder implements Embedder {
   readonly id: string;
   private readonly api: OpenAI;
@@ -156,6 +163,21 @@ export interface AnswererLimits {
   maxTokens?: number;
 }
 
+/** PII in the chat request: the default policy (unset: redact) and per-tenant overrides. */
+export interface PiiSettings {
+  policy?: PiiPolicy;
+  tenantPolicy?: Record<string, PiiPolicy>;
+}
+
+/** One info line with counts by type (never values); outside an activity (unit tests) there is no logger. */
+function logRedactions(policy: PiiPolicy, counts: Record<string, number>): void {
+  try {
+    log.info('PII kept out of the model request', { policy, counts });
+  } catch {
+    // not in an activity context
+  }
+}
+
 export class OpenAiAnswerer implements Answerer {
   readonly id: string;
   private readonly api: OpenAI;
@@ -166,6 +188,7 @@ export class OpenAiAnswerer implements Answerer {
     options: OpenAiOptions,
     private readonly model = 'gpt-4o-mini',
     limits: AnswererLimits = {},
+    private readonly pii: PiiSettings = {},
   ) {
     this.api = client(options);
     this.timeoutMs = options.timeoutMs;
@@ -173,11 +196,40 @@ export class OpenAiAnswerer implements Answerer {
     this.id = `openai:${model}`;
   }
 
-  async answer(input: { question: string; context: ContextChunk[] }): Promise<DraftAnswer> {
+  /**
+   * PII leaves only as the tenant's policy says: `redact` sends placeholders and restores the values in the claims
+   * (verification checks claims against the stored text), `block` sends nothing and returns a blocked draft at
+   * confidence 0 (review), `allow` sends the text as stored.
+   */
+  async answer(input: AnswerInput): Promise<DraftAnswer> {
     const notFound: DraftAnswer = { notFound: true, claims: [], confidence: 0, model: this.id };
     const refs = input.context.map((c) => c.ref);
     // Nothing retrieved: nothing to cite, so no model call.
     if (refs.length === 0) return notFound;
+    const policy = piiPolicyFor(input.tenantId, this.pii);
+    if (policy === 'allow') return this.ask(input.question, input.context, notFound);
+    const redactor = new Redactor();
+    const question = redactor.redact(input.question);
+    const context = input.context.map((c) => ({
+      ...c,
+      text: redactor.redact(c.text),
+      locator: redactor.redact(c.locator),
+      ...(c.sourceName === undefined ? {} : { sourceName: redactor.redact(c.sourceName) }),
+    }));
+    if (redactor.total() === 0) return this.ask(input.question, input.context, notFound);
+    const redactions = redactor.counts() as Record<string, number>;
+    logRedactions(policy, redactions);
+    if (policy === 'block') return { ...notFound, malformed: true, blocked: 'PII', redactions };
+    const draft = await this.ask(question, context, notFound);
+    return {
+      ...draft,
+      claims: draft.claims.map((c) => ({ ...c, text: redactor.restore(c.text) })),
+      redactions,
+    };
+  }
+
+  private async ask(question: string, contextChunks: ContextChunk[], notFound: DraftAnswer): Promise<DraftAnswer> {
+    const refs = contextChunks.map((c) => c.ref);
     const schema = answerSchema(refs as [string, ...string[]]);
     let message: { content?: string | null; refusal?: string | null } | undefined;
     let tokenProbability: number | undefined;
@@ -200,7 +252,7 @@ export class OpenAiAnswerer implements Answerer {
           },
           messages: [
             { role: 'system', content: SYSTEM_PROMPT },
-            { role: 'user', content: renderContext(input.question, input.context) },
+            { role: 'user', content: renderContext(question, contextChunks) },
           ],
         },
         bounded(this.timeoutMs),

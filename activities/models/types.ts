@@ -54,11 +54,22 @@ export interface DraftAnswer {
   tokenProbability?: number;
   /** The model's reply was not the agreed answer (bad JSON, a refusal, unknown refs): a reviewer must look. */
   malformed?: boolean;
+  /** The model was not called because the tenant's PII policy is `block` and the request held PII: review. */
+  blocked?: 'PII';
+  /** PII kept out of the model request, counted by type (email, card, ...); never the values. For the audit. */
+  redactions?: Record<string, number>;
+}
+
+export interface AnswerInput {
+  question: string;
+  context: ContextChunk[];
+  /** Whose question: selects the tenant's PII policy. Unset: the default policy. */
+  tenantId?: string;
 }
 
 export interface Answerer {
   readonly id: string;
-  answer(input: { question: string; context: ContextChunk[] }): Promise<DraftAnswer>;
+  answer(input: AnswerInput): Promise<DraftAnswer>;
 }
 
 /** A transient provider failure (429, 5xx, timeout): retried, honouring the provider's retry-after when given. */

@@ -370,3 +370,116 @@ describe('E5 embedder', () => {
     await expect(wrong.embed(['x'])).rejects.toBeInstanceOf(ModelRequestError);
   });
 });
+
+describe('PII on the way out (issue 13)', () => {
+  const EMAIL = 'jane.doe@example.com';
+  const CARD = '4111 1111 1111 1111';
+  const pii = [
+    {
+      ref: 'C1',
+      chunkId: 'c1',
+      documentId: 'd',
+      locator: 'p. 1',
+      text: `Refunds go to ${EMAIL}; the card on file is ${CARD}.`,
+      score: 0.5,
+    },
+    {
+      ref: 'C2',
+      chunkId: 'c2',
+      documentId: 'd',
+      locator: 'p. 2',
+      text: 'Order 123456789 shipped 2024-01-15.',
+      score: 0.4,
+    },
+  ];
+  const question = 'Where do refunds go?';
+  // The model answers with the placeholders it was given, as a model would.
+  const echoPlaceholders = () =>
+    chat(
+      JSON.stringify({
+        notFound: false,
+        claims: [{ text: 'Refunds go to [EMAIL_1]; the card on file is [CARD_1].', refs: ['C1'] }],
+        confidence: 0.9,
+      }),
+    );
+
+  test('redact (the default): the server sees placeholders only; the claims get the values back and verify', async () => {
+    reply = echoPlaceholders;
+    const draft = await new OpenAiAnswerer(options()).answer({ question, context: pii });
+    expect(requests).toHaveLength(1);
+    const sent = JSON.stringify(requests[0]!.body);
+    expect(sent).not.toContain(EMAIL);
+    expect(sent).not.toContain('4111');
+    expect(sent).toContain('[EMAIL_1]');
+    expect(sent).toContain('[CARD_1]');
+    // Not PII: left as it is.
+    expect(sent).toContain('Order 123456789 shipped 2024-01-15.');
+    expect(draft.claims[0]!.text).toBe(`Refunds go to ${EMAIL}; the card on file is ${CARD}.`);
+    expect(draft.redactions).toEqual({ email: 1, card: 1 });
+    expect(JSON.stringify(draft.redactions)).not.toContain('example');
+    expect(verifyAnswer({ question, draft, context: pii }).status).toBe('answered');
+  });
+
+  test('placeholders are shared by the question and the chunks', async () => {
+    reply = echoPlaceholders;
+    await new OpenAiAnswerer(options(), 'm', {}, { policy: 'redact' }).answer({
+      question: `Is ${EMAIL} the refund address?`,
+      context: pii,
+    });
+    const user = (requests[0]!.body.messages as { content: string }[])[1]!.content;
+    expect(user.match(/\[EMAIL_1\]/g)).toHaveLength(2);
+    expect(user).not.toContain('[EMAIL_2]');
+  });
+
+  test('allow: the text is sent as stored', async () => {
+    reply = echoPlaceholders;
+    const d = await new OpenAiAnswerer(
+      options(),
+      'm',
+      {},
+      { policy: 'redact', tenantPolicy: { acme: 'allow' } },
+    ).answer({ question, context: pii, tenantId: 'acme' });
+    const sent = JSON.stringify(requests[0]!.body);
+    expect(sent).toContain(EMAIL);
+    expect(sent).toContain(CARD);
+    expect(d.redactions).toBeUndefined();
+  });
+
+  test('block: no request at all, a blocked draft at confidence 0 with counts only', async () => {
+    reply = echoPlaceholders;
+    const d = await new OpenAiAnswerer(options(), 'm', {}, { tenantPolicy: { beta: 'block' } }).answer({
+      question,
+      context: pii,
+      tenantId: 'beta',
+    });
+    expect(requests).toHaveLength(0);
+    expect(d).toEqual({
+      notFound: true,
+      claims: [],
+      confidence: 0,
+      model: 'openai:m',
+      malformed: true,
+      blocked: 'PII',
+      redactions: { email: 1, card: 1 },
+    });
+  });
+
+  test('block without PII in the request calls the model as usual', async () => {
+    reply = () =>
+      chat(
+        JSON.stringify({
+          notFound: false,
+          claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }],
+          confidence: 0.8,
+        }),
+      );
+    const d = await new OpenAiAnswerer(options(), 'm', {}, { policy: 'block' }).answer({ question: 'Days?', context });
+    expect(requests).toHaveLength(1);
+    expect(d).toEqual({
+      notFound: false,
+      claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }],
+      confidence: 0.8,
+      model: 'openai:m',
+    });
+  });
+});
