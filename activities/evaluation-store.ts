@@ -3,7 +3,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { normalizeQuestion } from '../common/ids';
-import type { EvaluationMetrics, EvaluationReport, GoldenQuestion } from '../workflows/definitions';
+import type {
+  EvaluationMetrics,
+  EvaluationQuestionResult,
+  EvaluationReport,
+  GoldenQuestion,
+} from '../workflows/definitions';
 import type { Calibration, LabelledOutcome } from './answer/calibration';
 
 export interface CorrectionRecord {
@@ -120,5 +125,16 @@ export class EvaluationStore {
   async calibrationCount(tenantId: string): Promise<number> {
     const entries = await fs.readdir(path.join(this.dir(tenantId), 'calibrations')).catch(() => [] as string[]);
     return entries.filter((e) => e.endsWith('.json') && e !== 'current.json').length;
+  }
+
+  /** Keeps every result of an evaluation run (all pages, all continued runs) under the run's key. */
+  async appendRunResults(tenantId: string, runKey: string, results: EvaluationQuestionResult[]): Promise<void> {
+    if (results.length === 0) return;
+    const dir = path.join(this.dir(tenantId), 'runs');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.appendFile(
+      path.join(dir, `${encodeURIComponent(runKey)}.jsonl`),
+      results.map((r) => JSON.stringify(r) + '\n').join(''),
+    );
   }
 }

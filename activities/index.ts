@@ -8,6 +8,7 @@ import { createAnsweringActivities } from './answering';
 import type { AnsweringPolicy } from './answering';
 import { DocumentRegistry, createDocumentActivities, recordingActivation } from './documents';
 import { createEvaluationActivities } from './evaluation';
+import { createEvaluationRunActivities } from './evaluation-run';
 import { EvaluationStore } from './evaluation-store';
 import type { Answerer, Embedder } from './models/types';
 import { createNotificationActivities, notificationOptions } from './notifications';
@@ -45,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
   const blobs = deps.blobs ?? new LocalBlobStore(path.join(deps.dataDir, 'blobs'));
   const registry = DocumentRegistry.inDataDir(deps.dataDir);
   const evaluations = new EvaluationStore(path.join(deps.dataDir, 'evaluations'));
+  const answering = createAnsweringActivities({ vectors, embedder, answerer, policy: deps.policy, evaluations });
   const storage = createStorageActivities({ vectors, embedder, staging, embedBatch: deps.embedBatch });
   return {
     ...createNotificationActivities(notificationOptions(deps.review ?? loadReviewSettings())),
@@ -68,7 +70,8 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...storage,
     activateDocument: recordingActivation(storage.activateDocument, registry, vectors),
-    ...createAnsweringActivities({ vectors, embedder, answerer, policy: deps.policy, evaluations }),
+    ...answering,
+    ...createEvaluationRunActivities({ steps: answering, store: evaluations }),
     ...createEvaluationActivities({ store: evaluations }),
     ...createDocumentActivities({ vectors, blobs, staging, registry, evaluations }),
   };

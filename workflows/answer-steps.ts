@@ -1,13 +1,13 @@
 // The answering path as a sequence of steps: retrieve → generate → verify, with the degraded path when the chat
 // model stays unavailable. Workflows run it over activity proxies (pipeline.ts); `npm run eval:squad` runs the same
 // code over the activities themselves. Deterministic: no I/O, no clock, only the steps it is given.
-import type { Activities } from '../activities';
+import type { createAnsweringActivities } from '../activities/answering';
 import type { AnswerSignals } from '../activities/answer/signals';
 import type { AnswerStage, Citation, RetrievedRef } from './definitions';
 import { MODEL_UNAVAILABLE_ANSWER, NO_DOCUMENTS_ANSWER, NOT_FOUND_ANSWER } from './definitions';
 
 export type AnswerStepActivities = Pick<
-  Activities,
+  ReturnType<typeof createAnsweringActivities>,
   'retrieveChunks' | 'generateDraft' | 'generateFallbackDraft' | 'verifyDraft'
 >;
 

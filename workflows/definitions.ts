@@ -5,6 +5,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { answerWorkflowId as questionWorkflowId, ingestWorkflowId, stableKey } from '../common/ids';
 import type { Duration, SearchAttributePair } from '@temporalio/common';
 import type { AnswerSignals } from '../activities/answer/signals';
+import type { EvaluationTally } from './evaluation-scoring';
 
 // ---------- search attributes (registered on the dev server by workers/dev-server.ts) ----------
 export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
@@ -381,6 +382,16 @@ export interface EvaluateTenantInput {
   includeCorrections?: boolean;
   /** Make this run the tenant's new baseline. */
   setBaseline?: boolean;
+  /** Set by the workflow itself when it continues as new: where the run stands. */
+  resume?: EvaluationResume;
+}
+
+/** What a continued evaluation carries: the next golden question, the tally so far, the wrong answers so far. */
+export interface EvaluationResume {
+  runKey: string;
+  cursor: number;
+  tally: EvaluationTally;
+  failures: EvaluationQuestionResult[];
 }
 
 export interface EvaluationMetrics {
@@ -407,6 +418,11 @@ export interface EvaluationReport {
   baseline?: EvaluationMetrics;
   drift: { detected: boolean; reasons: string[] };
   results: EvaluationQuestionResult[];
+  /**
+   * `failures`: `results` lists the wrong answers only (at most 200; every result is kept in the evaluation store),
+   * as evaluations run in pages do. Absent: every question.
+   */
+  resultsScope?: 'failures';
   /** The tenant's calibration after this run: refitted once it has enough labelled outcomes. */
   calibration?: { version: string; labels: number; refitted: boolean };
 }

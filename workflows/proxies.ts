@@ -59,6 +59,14 @@ export const generation = proxyActivities<Pick<Activities, 'generateDraft'>>({
   summary: 'draft answer',
 });
 
+/** A page of golden questions answered and scored inside one activity; it heartbeats per question. */
+export const evaluationRun = proxyActivities<Pick<Activities, 'evaluateGoldenPage'>>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 3, initialInterval: '5s' },
+  summary: 'evaluate a page of golden questions',
+});
+
 export const evaluationStore = proxyActivities<Pick<Activities, 'loadCorrections' | 'loadBaseline' | 'saveEvaluation'>>(
   {
     startToCloseTimeout: '1 minute',

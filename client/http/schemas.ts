@@ -188,6 +188,10 @@ export const evaluationReport = z.object({
     }),
   ),
   calibration: z.object({ version: z.string(), labels: z.number(), refitted: z.boolean() }).optional(),
+  resultsScope: z
+    .literal('failures')
+    .optional()
+    .meta({ description: 'results lists only the wrong answers (at most 200); absent: every question.' }),
 });
 
 export const evaluationSchedule = z.object({ scheduleId: z.string(), every: z.string() });

@@ -1,11 +1,23 @@
 // Re-evaluation: a Temporal Schedule per tenant starts evaluateTenant runs; metrics are compared with the
 // baseline and a quality drop is flagged as drift.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { evaluationScheduleId } from '../../workflows/definitions';
+import type { EvaluationQuestionResult } from '../../workflows/definitions';
 import type { EvaluationReport, GoldenQuestion } from '../../workflows/definitions';
 import { eventually, startHarness, writeTemp } from './harness';
 import type { Harness } from './harness';
 
 let h: Harness;
+
+/** Every result of the tenant's evaluation runs, as the evaluation store keeps them (reports list failures only). */
+async function storedResults(dataDir: string, tenantId: string): Promise<EvaluationQuestionResult[]> {
+  const dir = path.join(dataDir, 'evaluations', tenantId, 'runs');
+  const files = await fs.readdir(dir);
+  const lines = (await Promise.all(files.map((f) => fs.readFile(path.join(dir, f), 'utf8')))).join('').split('\n');
+  return lines.filter(Boolean).map((l) => JSON.parse(l) as EvaluationQuestionResult);
+}
+
 const golden: GoldenQuestion[] = [
   {
     question: 'How many days do employees have to submit expense reports?',
@@ -30,8 +42,12 @@ test('an on-demand evaluation scores retrieval and answers and sets the first ba
   const report = await h.client.runEvaluation({ tenantId: 'hooli', golden });
   expect(report.metrics.questions).toBe(2);
   expect(report.metrics.retrievalHitRate).toBe(1);
-  expect(report.results[0]).toMatchObject({ status: 'answered', retrievalHit: true, correct: true });
-  expect(report.results[1]).toMatchObject({ status: 'not_found', correct: true });
+  // The report lists the wrong answers (none); the store keeps every result.
+  expect(report.resultsScope).toBe('failures');
+  expect(report.results).toEqual([]);
+  const stored = await storedResults(h.dataDir, 'hooli');
+  expect(stored[0]).toMatchObject({ status: 'answered', retrievalHit: true, correct: true });
+  expect(stored[1]).toMatchObject({ status: 'not_found', correct: true });
   expect(report.metrics.answerAccuracy).toBe(1);
   expect(report.drift.detected).toBe(false);
 });
@@ -60,6 +76,7 @@ test('the schedule starts evaluation runs, and a quality drop is flagged as drif
     const report = (await h.client.temporal.workflow.getHandle(run.workflowId).result()) as EvaluationReport;
     expect(report.drift.detected).toBe(true);
     expect(report.drift.reasons.join(' ')).toMatch(/answerAccuracy fell/);
+    expect(report.results.map((r) => r.question)).toEqual([golden[0]?.question]);
     const desc = await h.client.temporal.schedule.getHandle(scheduleId).describe();
     expect(desc.info.recentActions.length).toBeGreaterThan(0);
   } finally {
@@ -81,8 +98,10 @@ test('reviewer corrections become golden questions', async () => {
     await h2.client.approve('wayne', taskId, 'alfred');
     await handle.result();
     const report = await h2.client.runEvaluation({ tenantId: 'wayne', golden: [] });
-    expect(report.results.map((r) => r.question)).toEqual(['Where is the secret cave entrance?']);
-    expect(report.results[0]!.retrievalHit).toBe(true);
+    expect(report.metrics.questions).toBe(1);
+    const stored = await storedResults(h2.dataDir, 'wayne');
+    expect(stored.map((r) => r.question)).toEqual(['Where is the secret cave entrance?']);
+    expect(stored[0]!.retrievalHit).toBe(true);
   } finally {
     await h2.stop();
   }

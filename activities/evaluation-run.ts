@@ -1,0 +1,67 @@
+// A page of golden questions evaluated inside one activity: each goes through the answering steps the workflows use
+// (workflows/answer-steps.ts) over the answering activities themselves, so retrieved chunk text, drafts and signals
+// stay out of the evaluation's history. Only the page's tally and its wrong answers go back; every result is kept in
+// the evaluation store under the run, and the golden outcomes become calibration labels.
+import { Context } from '@temporalio/activity';
+import { isGroundworkError } from '../common/errors';
+import { assertTenantId, normalizeQuestion } from '../common/ids';
+import type { EvaluationQuestionResult, GoldenQuestion } from '../workflows/definitions';
+import { runAnswerSteps } from '../workflows/answer-steps';
+import type { AnswerStepActivities } from '../workflows/answer-steps';
+import type { EvaluationTally } from '../workflows/evaluation-scoring';
+import { scoreQuestion, tallyOf } from '../workflows/evaluation-scoring';
+import type { EvaluationStore, StoredLabel } from './evaluation-store';
+
+export interface EvaluationPageInput {
+  tenantId: string;
+  /** The evaluation run (its first run id): results of every page and continued run are kept together. */
+  runKey: string;
+  golden: GoldenQuestion[];
+  topK: number;
+  threshold: number;
+  modelFallback: 'escalate' | 'extractive';
+}
+
+export interface EvaluationPage {
+  tally: EvaluationTally;
+  /** The wrong answers of the page (what a report lists). */
+  failures: EvaluationQuestionResult[];
+}
+
+export function createEvaluationRunActivities(deps: { steps: AnswerStepActivities; store: EvaluationStore }) {
+  return {
+    async evaluateGoldenPage(input: EvaluationPageInput): Promise<EvaluationPage> {
+      assertTenantId(input.tenantId);
+      const results: EvaluationQuestionResult[] = [];
+      const labels: StoredLabel[] = [];
+      const recordedAt = new Date().toISOString();
+      for (const [i, g] of input.golden.entries()) {
+        Context.current().heartbeat(i);
+        const r = await runAnswerSteps(
+          deps.steps,
+          { tenantId: input.tenantId, question: g.question, topK: input.topK },
+          {
+            modelFallback: input.modelFallback,
+            isModelUnavailable: (err) => isGroundworkError(err) && err.code === 'MODEL_UNAVAILABLE',
+          },
+        );
+        const scored = scoreQuestion(g, r);
+        results.push(scored);
+        if (r.signals && (r.status === 'answered' || r.status === 'not_found'))
+          labels.push({
+            key: `golden:${normalizeQuestion(g.question)}`,
+            kind: r.status,
+            signals: r.signals,
+            correct: scored.correct,
+            recordedAt,
+          });
+      }
+      await deps.store.addLabels(input.tenantId, labels);
+      await deps.store.appendRunResults(input.tenantId, input.runKey, results);
+      return {
+        tally: tallyOf(input.golden, results, input.threshold),
+        failures: results.filter((r) => !r.correct),
+      };
+    },
+  };
+}
