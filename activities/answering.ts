@@ -160,12 +160,17 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy,
       };
     },
 
-    async generateDraft(input: { question: string; chunks: ContextChunk[] }): Promise<DraftAnswer> {
-      return answerer.answer({ question: input.question, context: input.chunks });
+    /** The tenant (when given) selects its PII policy for an external chat model. */
+    async generateDraft(input: { tenantId?: string; question: string; chunks: ContextChunk[] }): Promise<DraftAnswer> {
+      return answerer.answer({ question: input.question, context: input.chunks, tenantId: input.tenantId });
     },
 
     /** The offline extractive draft, for tenants that allow it when the chat model stays unavailable. */
-    async generateFallbackDraft(input: { question: string; chunks: ContextChunk[] }): Promise<DraftAnswer> {
+    async generateFallbackDraft(input: {
+      tenantId?: string;
+      question: string;
+      chunks: ContextChunk[];
+    }): Promise<DraftAnswer> {
       return fallbackAnswerer.answer({ question: input.question, context: input.chunks });
     },
 

@@ -75,7 +75,7 @@ export async function runAnswerSteps(
   let degraded: PipelineResult['degraded'];
   let draft;
   try {
-    draft = await steps.generateDraft({ question, chunks });
+    draft = await steps.generateDraft({ tenantId, question, chunks });
   } catch (err) {
     // Runs started before the patch fail as they did; later ones degrade instead of failing the question.
     if (!options.isModelUnavailable?.(err) || !patched('model-unavailable-degrades')) throw err;
@@ -83,7 +83,7 @@ export async function runAnswerSteps(
     degraded = { reason: 'MODEL_UNAVAILABLE', fallback };
     if (fallback === 'escalate')
       return { status: 'model_unavailable', answer: MODEL_UNAVAILABLE_ANSWER, confidence: 0, ...none, degraded };
-    draft = await steps.generateFallbackDraft({ question, chunks });
+    draft = await steps.generateFallbackDraft({ tenantId, question, chunks });
   }
   onStage('verifying');
   const verified = await steps.verifyDraft({

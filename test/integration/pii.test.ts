@@ -1,0 +1,80 @@
+// PII never leaves for an external chat model unless the tenant allows it: through the real worker, a document with
+// an email and a card number is asked about against a local OpenAI-compatible server; the server receives
+// placeholders (redact, the default), nothing at all (a tenant with block), or the values (a tenant with allow).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startHarness, writeTemp } from './harness';
+import type { Harness } from './harness';
+
+const EMAIL = 'jane.doe@example.com';
+const CARD = '4111 1111 1111 1111';
+const DOC = `# Billing\n\nRefund requests go to ${EMAIL} with the card ${CARD} used for the order.\n`;
+
+let server: http.Server;
+let h: Harness;
+const received: string[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      received.push(body);
+      const content = JSON.stringify({
+        notFound: false,
+        claims: [{ text: 'Refund requests go to the billing address given in the document.', refs: ['C1'] }],
+        confidence: 0.9,
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          id: 'x',
+          object: 'chat.completion',
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  h = await startHarness({
+    GROUNDWORK_ANSWERS: 'openai',
+    GROUNDWORK_EMBEDDINGS: 'offline',
+    CHAT_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    CHAT_API_KEY: 'test-key',
+    GROUNDWORK_TENANT_PII_POLICY: 'closed=block,open=allow',
+  });
+  for (const tenantId of ['default', 'closed', 'open']) {
+    const file = await writeTemp(h.dataDir, `${tenantId}/billing.md`, DOC);
+    await h.client.ingest({ tenantId, documentId: 'billing', source: { kind: 'path', path: file } });
+  }
+});
+
+afterAll(async () => {
+  await h?.stop();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+beforeEach(() => void received.splice(0));
+
+const ask = (tenantId: string) => h.client.ask({ tenantId, question: 'Where do refund requests go?', escalate: false });
+
+test('by default the chat server receives placeholders, never the email or the card number', async () => {
+  await ask('default');
+  expect(received).toHaveLength(1);
+  expect(received[0]).not.toContain(EMAIL);
+  expect(received[0]).not.toContain('4111');
+  expect(received[0]).toContain('[EMAIL_1]');
+  expect(received[0]).toContain('[CARD_1]');
+});
+
+test('a tenant with the block policy sends nothing and gets no served answer', async () => {
+  const r = await ask('closed');
+  expect(received).toHaveLength(0);
+  expect(r.confidence).toBe(0);
+  expect(r.status).toBe('not_found');
+});
+
+test('a tenant with the allow policy sends the text as stored', async () => {
+  await ask('open');
+  expect(received).toHaveLength(1);
+  expect(received[0]).toContain(EMAIL);
+});
