@@ -4,12 +4,12 @@
 // the evaluation store under the run, and the golden outcomes become calibration labels.
 import { Context } from '@temporalio/activity';
 import { isGroundworkError } from '../common/errors';
-import { assertTenantId, normalizeQuestion } from '../common/ids';
+import { assertTenantId } from '../common/ids';
 import type { EvaluationQuestionResult, GoldenQuestion } from '../workflows/definitions';
 import { runAnswerSteps } from '../workflows/answer-steps';
 import type { AnswerStepActivities } from '../workflows/answer-steps';
 import type { EvaluationTally } from '../workflows/evaluation-scoring';
-import { scoreQuestion, tallyOf } from '../workflows/evaluation-scoring';
+import { goldenLabel, scoreQuestion, tallyOf } from '../workflows/evaluation-scoring';
 import type { EvaluationStore, StoredLabel } from './evaluation-store';
 
 export interface EvaluationPageInput {
@@ -47,14 +47,8 @@ export function createEvaluationRunActivities(deps: { steps: AnswerStepActivitie
         );
         const scored = scoreQuestion(g, r);
         results.push(scored);
-        if (r.signals && (r.status === 'answered' || r.status === 'not_found'))
-          labels.push({
-            key: `golden:${normalizeQuestion(g.question)}`,
-            kind: r.status,
-            signals: r.signals,
-            correct: scored.correct,
-            recordedAt,
-          });
+        const label = goldenLabel(g, r, scored.correct);
+        if (label) labels.push({ ...label, recordedAt });
       }
       await deps.store.addLabels(input.tenantId, labels);
       await deps.store.appendRunResults(input.tenantId, input.runKey, results);

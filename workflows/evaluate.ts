@@ -11,11 +11,19 @@ import type {
   GoldenQuestion,
 } from './definitions';
 import { normalizeQuestion } from '../common/ids';
-import type { AnswerSignals } from '../activities/answer/signals';
 import { EvalDriftKey } from './definitions';
 import { answering, evaluationRun, evaluationStore } from './proxies';
 import { runAnswerPipeline } from './pipeline';
-import { addTallies, computeMetrics, detectDrift, emptyTally, metricsOf, scoreQuestion } from './evaluation-scoring';
+import {
+  addTallies,
+  computeMetrics,
+  detectDrift,
+  emptyTally,
+  goldenLabel,
+  metricsOf,
+  scoreQuestion,
+} from './evaluation-scoring';
+import type { GoldenLabel } from './evaluation-scoring';
 
 export { computeMetrics, detectDrift } from './evaluation-scoring';
 
@@ -39,18 +47,13 @@ export async function evaluateTenant(input: Input): Promise<EvaluationReport> {
   if (input.resume || patched('evaluation-in-pages')) return evaluateInPages(input, golden, policy);
 
   const results: EvaluationQuestionResult[] = [];
-  const labels: { key: string; kind: 'answered' | 'not_found'; signals: AnswerSignals; correct: boolean }[] = [];
+  const labels: GoldenLabel[] = [];
   for (const g of golden) {
     const r = await runAnswerPipeline(input.tenantId, g.question, policy.topK);
     const scored = scoreQuestion(g, r);
     results.push(scored);
-    if (r.signals && (r.status === 'answered' || r.status === 'not_found'))
-      labels.push({
-        key: `golden:${normalizeQuestion(g.question)}`,
-        kind: r.status,
-        signals: r.signals,
-        correct: scored.correct,
-      });
+    const label = goldenLabel(g, r, scored.correct);
+    if (label) labels.push(label);
   }
   // Golden outcomes label the tenant's calibration; with enough labels (golden plus reviewer decisions) it is refit,
   // and the tenant's threshold follows from the new fit.

@@ -7,6 +7,8 @@ import type {
   GoldenQuestion,
   RetrievedRef,
 } from './definitions';
+import type { AnswerSignals } from '../activities/answer/signals';
+import { normalizeQuestion } from '../common/ids';
 
 /** "Not in the documents" and "no documents at all" are both abstentions: neither answers the question. */
 export const abstained = (status: EvaluationQuestionResult['status']): boolean =>
@@ -32,6 +34,23 @@ export function scoreQuestion(
   if (correct && expectAnswer && g.expectedAnswerContains)
     correct = r.answer.toLowerCase().includes(g.expectedAnswerContains.toLowerCase());
   return { question: g.question, status: r.status, confidence: r.confidence, retrievalHit, correct };
+}
+
+export interface GoldenLabel {
+  key: string;
+  kind: 'answered' | 'not_found';
+  signals: AnswerSignals;
+  correct: boolean;
+}
+
+/** A golden question's outcome as a calibration label (signals only), when the answer has signals to learn from. */
+export function goldenLabel(
+  g: GoldenQuestion,
+  r: { status: string; signals?: AnswerSignals },
+  correct: boolean,
+): GoldenLabel | undefined {
+  if (!r.signals || (r.status !== 'answered' && r.status !== 'not_found')) return undefined;
+  return { key: `golden:${normalizeQuestion(g.question)}`, kind: r.status, signals: r.signals, correct };
 }
 
 /** The counts the metrics are made of; tallies of pages add up to the tally of the whole run. */
