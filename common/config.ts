@@ -52,28 +52,40 @@ const positiveInt = (fallback: number, max: number) =>
 const duration = (fallback: string) =>
   z.string().regex(DURATION, 'must be a duration such as 30s, 15m, 24h or 7d').default(fallback);
 
-const tenantThresholds = z
-  .string()
-  .default('')
-  .transform((raw, ctx) => {
-    const map: Record<string, number> = {};
-    for (const part of raw
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean)) {
-      const [tenant, value] = part.split('=').map((s) => s.trim());
-      const n = Number(value);
-      if (!tenant || !TENANT_ID_PATTERN.test(tenant) || value === undefined || !Number.isFinite(n) || n < 0 || n > 1) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'must look like "tenantA=0.7,tenantB=0.5" with thresholds between 0 and 1',
-        });
-        return z.NEVER;
+/**
+ * A per-tenant map written as "tenantA=value,tenantB=value": `parse` turns each value into its setting, or undefined
+ * when the value is not allowed; a bad tenant id or value is a configuration error naming the expected `form`.
+ */
+const tenantMap = <T>(parse: (value: string) => T | undefined, form: string) =>
+  z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      const map: Record<string, T> = {};
+      for (const part of raw
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const [tenant, value] = part.split('=').map((x) => x.trim());
+        const parsed = value === undefined ? undefined : parse(value);
+        if (!tenant || !TENANT_ID_PATTERN.test(tenant) || parsed === undefined) {
+          ctx.addIssue({ code: 'custom', message: `must look like ${form}` });
+          return z.NEVER;
+        }
+        map[tenant] = parsed;
       }
-      map[tenant] = n;
-    }
-    return map;
-  });
+      return map;
+    });
+
+const oneOf =
+  <T extends string>(allowed: readonly T[]) =>
+  (value: string): T | undefined =>
+    allowed.includes(value as T) ? (value as T) : undefined;
+
+const tenantThresholds = tenantMap((value) => {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 && n <= 1 ? n : undefined;
+}, '"tenantA=0.7,tenantB=0.5" with thresholds between 0 and 1');
 
 export const configSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('groundwork'),
@@ -116,48 +128,14 @@ export const configSchema = z.object({
   GROUNDWORK_CHAT_TIMEOUT: duration('20s'),
   // When the chat model is still unavailable after its retries: escalate to review, or answer extractively.
   GROUNDWORK_MODEL_FALLBACK: z.enum(['escalate', 'extractive']).default('escalate'),
-  GROUNDWORK_TENANT_MODEL_FALLBACK: z
-    .string()
-    .default('')
-    .transform((raw, ctx) => {
-      const map: Record<string, 'escalate' | 'extractive'> = {};
-      for (const part of raw
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean)) {
-        const [tenant, value] = part.split('=').map((x) => x.trim());
-        if (!tenant || !TENANT_ID_PATTERN.test(tenant) || (value !== 'escalate' && value !== 'extractive')) {
-          ctx.addIssue({ code: 'custom', message: 'must look like "tenantA=extractive,tenantB=escalate"' });
-          return z.NEVER;
-        }
-        map[tenant] = value;
-      }
-      return map;
-    }),
+  GROUNDWORK_TENANT_MODEL_FALLBACK: tenantMap(
+    oneOf(['escalate', 'extractive'] as const),
+    '"tenantA=extractive,tenantB=escalate"',
+  ),
   GROUNDWORK_TENANT_THRESHOLDS: tenantThresholds,
   // PII in chat requests to the model (activities/models/redact.ts). Unset: `redact`.
   GROUNDWORK_PII_POLICY: optionalString.pipe(z.enum(PII_POLICIES).optional()),
-  GROUNDWORK_TENANT_PII_POLICY: z
-    .string()
-    .default('')
-    .transform((raw, ctx) => {
-      const map: Record<string, PiiPolicy> = {};
-      for (const part of raw
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean)) {
-        const [tenant, value] = part.split('=').map((x) => x.trim());
-        if (!tenant || !TENANT_ID_PATTERN.test(tenant) || !PII_POLICIES.includes(value as PiiPolicy)) {
-          ctx.addIssue({
-            code: 'custom',
-            message: 'must look like "tenantA=allow,tenantB=block" (redact, allow, block)',
-          });
-          return z.NEVER;
-        }
-        map[tenant] = value as PiiPolicy;
-      }
-      return map;
-    }),
+  GROUNDWORK_TENANT_PII_POLICY: tenantMap(oneOf(PII_POLICIES), '"tenantA=allow,tenantB=block" (redact, allow, block)'),
   GROUNDWORK_REVIEW_TIMEOUT: duration('24h'),
   GROUNDWORK_REVIEW_CLAIM_TIMEOUT: duration('15m'),
   GROUNDWORK_REVIEW_WEBHOOK_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
