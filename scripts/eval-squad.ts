@@ -45,6 +45,8 @@ interface Outcome {
   signals?: AnswerSignals;
   hitRank?: number;
   ms: number;
+  /** Held out: the threshold of the fit that scored this question (its article's fold). */
+  threshold?: number;
 }
 
 interface Metrics {
@@ -141,7 +143,7 @@ const share = (xs: boolean[]): number => (xs.length ? xs.filter(Boolean).length 
 function metricsOf(outcomes: Outcome[], threshold: number): Metrics {
   const answerable = outcomes.filter((o) => o.answerable);
   const unanswerable = outcomes.filter((o) => !o.answerable);
-  const served = (o: Outcome): boolean => o.confidence >= threshold;
+  const served = (o: Outcome): boolean => o.confidence >= (o.threshold ?? threshold);
   const curve = riskCoverage(outcomes.map((o) => ({ confidence: o.confidence, correct: o.correct })));
   const n = outcomes.length;
   const picks = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95].map((t) => {
@@ -185,23 +187,13 @@ function heldOut(outcomes: Outcome[], models: string, targetRisk: number): Outco
     });
     return outcomes
       .filter((o) => o.article === article)
-      .map((o) => ({ ...o, confidence: rescore(fit, o), heldOutThreshold: fit.threshold }));
+      .map((o) => ({ ...o, confidence: rescore(fit, o), threshold: fit.threshold }));
   });
 }
 
 function rescore(fit: Calibration, o: Outcome): number {
   if (!o.signals || (o.status !== 'answered' && o.status !== 'not_found')) return o.confidence;
   return calibratedConfidence(fit, o.status, o.signals);
-}
-
-/** Held-out metrics: each article's questions served against its own fold's threshold. */
-function heldOutMetrics(outcomes: (Outcome & { heldOutThreshold?: number })[]): Metrics {
-  // Served iff confidence ≥ its fold's threshold: shift each confidence so one threshold (0.5) applies to all.
-  const shifted = outcomes.map((o) => ({
-    ...o,
-    confidence: o.confidence >= (o.heldOutThreshold ?? 1) ? 0.5 + o.confidence / 2 : o.confidence / 2,
-  }));
-  return { ...metricsOf(shifted, 0.5), riskCoverage: metricsOf(outcomes, 0.5).riskCoverage, threshold: NaN };
 }
 
 const percentile = (xs: number[], p: number): number => {
@@ -242,7 +234,8 @@ async function runCombo(squad: Squad, embeddings: string, answers: string, limit
 function report(run: Awaited<ReturnType<typeof runCombo>>) {
   const ms = run.outcomes.map((o) => o.ms);
   const shipped = metricsOf(run.outcomes, run.policy.threshold);
-  const held = heldOutMetrics(heldOut(run.outcomes, run.models, run.targetRisk));
+  // Each question served against its own fold's threshold (the threshold argument is then unused).
+  const held = { ...metricsOf(heldOut(run.outcomes, run.models, run.targetRisk), NaN), threshold: NaN };
   return {
     embeddings: run.embeddings,
     answers: run.answers,
