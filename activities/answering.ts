@@ -14,6 +14,7 @@ import type { VerifiedAnswer } from './answer/verify';
 import type { EvaluationStore, StoredLabel } from './evaluation-store';
 import { ExtractiveAnswerer } from './models/extractive-answerer';
 import type { Answerer, ContextChunk, DraftAnswer, Embedder } from './models/types';
+import { cosine } from './vectors/fusion';
 import type { ScoredChunk, VectorStore } from './vectors/types';
 
 /**
@@ -69,6 +70,8 @@ export const HEURISTIC_VERSION = 'heuristic-v1';
 
 /** A tenant needs this many labelled outcomes (golden questions, reviewer decisions) before it gets its own fit. */
 export const MIN_LABELS_FOR_REFIT = 50;
+/** Question vectors a worker remembers between retrieval and verification. */
+const QUERY_VECTORS_KEPT = 256;
 /** Candidates fetched per answer slot; MMR keeps topK of them. */
 const CANDIDATES_PER_SLOT = 3;
 const MAX_CANDIDATES = 60;
@@ -79,6 +82,23 @@ const MIN_RETRIEVAL_SCORE = 0.01;
 export function createAnsweringActivities({ vectors, embedder, answerer, policy, evaluations }: AnsweringOptions) {
   const models = modelsKey(embedder.id, answerer.id);
   const fallbackAnswerer = new ExtractiveAnswerer();
+  // A question is embedded once per worker for retrieval and again for the answer's semantic support: remembered.
+  const queryVectors = new Map<string, Promise<number[] | undefined>>();
+  const queryVector = (question: string): Promise<number[] | undefined> => {
+    let v = queryVectors.get(question);
+    if (!v) {
+      v = embedder.embed([question], { kind: 'query' }).then(([x]) => x);
+      v.catch(() => queryVectors.delete(question));
+      if (queryVectors.size >= QUERY_VECTORS_KEPT) queryVectors.delete(queryVectors.keys().next().value as string);
+      queryVectors.set(question, v);
+    }
+    return v;
+  };
+  /** Cosine similarity of a question (as a query) and an answer (as a passage) in the embedder's space. */
+  const similarity = async (question: string, answer: string): Promise<number> => {
+    const [q, [a]] = await Promise.all([queryVector(question), embedder.embed([answer], { kind: 'passage' })]);
+    return q && a ? cosine(q, a) : 0;
+  };
   /** The tenant's own fit when it has one for the models in use, else the shipped one. */
   const calibrationOf = async (tenantId: string, answererId = answerer.id): Promise<Calibration> => {
     const key = modelsKey(embedder.id, answererId);
@@ -128,7 +148,7 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy,
     }): Promise<{ chunks: RetrievedChunk[]; tenantChunks?: number }> {
       assertTenantId(input.tenantId);
       await vectors.ensureReady(embedder.dimensions);
-      const [vector] = await embedder.embed([input.question], { kind: 'query' });
+      const vector = await queryVector(input.question);
       const candidates = vector
         ? await vectors.search(input.tenantId, vector, {
             limit: Math.min(MAX_CANDIDATES, input.topK * CANDIDATES_PER_SLOT),
@@ -205,7 +225,7 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy,
         kept: verified.evidence.kept,
         draftConfidence: input.draft.confidence,
         tokenProbability: input.draft.tokenProbability,
-        semanticSupport: answerText ? await similarity(embedder, input.question, answerText) : 0,
+        semanticSupport: answerText ? await similarity(input.question, answerText) : 0,
       });
       // Calibrated for the answerer that wrote the draft (the extractive fallback has its own fit).
       const calibration = await calibrationOf(input.tenantId, input.draft.model);
@@ -274,25 +294,6 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy,
       return citationsOf(input.answer, input.citations, stored);
     },
   };
-}
-
-/** Cosine similarity of a question and an answer in the embedder's space (question as a query, answer as a passage). */
-async function similarity(embedder: Embedder, question: string, answer: string): Promise<number> {
-  const [[q], [a]] = await Promise.all([
-    embedder.embed([question], { kind: 'query' }),
-    embedder.embed([answer], { kind: 'passage' }),
-  ]);
-  if (!q || !a) return 0;
-  let dot = 0;
-  let nq = 0;
-  let na = 0;
-  q.forEach((x, i) => {
-    const y = a[i] ?? 0;
-    dot += x * y;
-    nq += x * x;
-    na += y * y;
-  });
-  return nq > 0 && na > 0 ? dot / Math.sqrt(nq * na) : 0;
 }
 
 /** The retrieved chunks as the store holds them for the tenant: one retired meanwhile, or never the tenant's, is gone. */
