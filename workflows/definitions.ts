@@ -207,6 +207,12 @@ export interface AnswerResult {
   signals?: AnswerSignals;
   /** The chat model was unavailable after its retries: the question escalated, or the extractive answerer stood in. */
   degraded?: { reason: 'MODEL_UNAVAILABLE'; fallback: 'escalate' | 'extractive' };
+  /** The prompt version (prompts/) the draft was generated with; absent for the offline extractive answerer. */
+  promptVersion?: string;
+  /** The OpenTelemetry trace of this ask (HTTP request → workflow → activities), when tracing is on. */
+  traceId?: string;
+  /** Served from the answer cache: the same question on the same corpus, models and prompt was answered before. */
+  cached?: boolean;
 }
 
 /** The stages of the answering path, in order; the progress query reports one of them. */
