@@ -370,7 +370,7 @@ export class AuditLog {
     const release = await this.lock(dir);
     try {
       const last = await this.lastLine(tenantDir);
-      const lastEntry = last === undefined ? undefined : parseLine(last.line);
+      const lastEntry = last.line === undefined ? undefined : parseLine(last.line);
       const at = new Date().toISOString();
       const entry: AuditEntry = {
         seq: (lastEntry?.seq ?? 0) + 1,
@@ -387,14 +387,14 @@ export class AuditLog {
         ...(input.details !== undefined && Object.keys(input.details).length > 0
           ? { details: { ...input.details } }
           : {}),
-        prev: last === undefined ? GENESIS : sha256Hex(last.line),
+        prev: last.line === undefined ? GENESIS : sha256Hex(last.line),
       };
       const line = JSON.stringify(entry);
       if (Buffer.byteLength(line) > MAX_LINE_BYTES) throw invalid('The audit entry is too large.');
       const file = path.join(dir, `${monthOf(at)}.jsonl`);
       // A torn last line (a crash mid-write) is closed off first, in the same write, so the new entry is a line of its
       // own; verify reports the torn one.
-      const prefix = last !== undefined && last.file === `${monthOf(at)}.jsonl` && !last.terminated ? '\n' : '';
+      const prefix = last.tornFile === `${monthOf(at)}.jsonl` ? '\n' : '';
       const handle = await fs.open(file, 'a', 0o600);
       try {
         await handle.write(`${prefix}${line}\n`);
@@ -408,9 +408,14 @@ export class AuditLog {
     }
   }
 
-  /** The last line of the newest month file that has one (partial lines included), or undefined for a new tenant. */
-  private async lastLine(tenantDir: string): Promise<{ file: string; line: string; terminated: boolean } | undefined> {
+  /**
+   * The last complete line of the tenant's chain (undefined for a new tenant), and the newest file when it ends in a
+   * torn fragment (a crash mid-write): that fragment is not part of the chain.
+   */
+  private async lastLine(tenantDir: string): Promise<{ line?: string; tornFile?: string }> {
     const files = await this.monthFiles(tenantDir);
+    let tornFile: string | undefined;
+    let newest = true;
     for (let i = files.length - 1; i >= 0; i--) {
       const file = files[i] as string;
       const handle = await fs.open(path.join(this.dir, tenantDir, file), 'r');
@@ -421,17 +426,22 @@ export class AuditLog {
         const buf = Buffer.alloc(length);
         await handle.read(buf, 0, length, size - length);
         const text = buf.toString('utf8');
-        const terminated = text.endsWith('\n');
-        const body = terminated ? text.slice(0, -1) : text;
-        const start = body.lastIndexOf('\n');
+        if (newest && !text.endsWith('\n')) tornFile = file;
+        newest = false;
+        const complete = text.slice(0, text.lastIndexOf('\n')); // without the final newline and any torn fragment
+        if (complete === '' && length === size) {
+          if (text.startsWith('\n')) return { line: '', ...(tornFile ? { tornFile } : {}) };
+          continue; // only a fragment here: the chain ends in an older file
+        }
+        const start = complete.lastIndexOf('\n');
         if (start < 0 && length < size)
           throw new AuditError('AUDIT_DAMAGED', 'The audit log has a line that is too long.');
-        return { file, line: body.slice(start + 1), terminated };
+        return { line: complete.slice(start + 1), ...(tornFile ? { tornFile } : {}) };
       } finally {
         await handle.close();
       }
     }
-    return undefined;
+    return tornFile ? { tornFile } : {};
   }
 
   private async monthFiles(tenantDir: string): Promise<string[]> {
