@@ -9,6 +9,7 @@ import type { BlobStore } from '../common/blob-store';
 import { isBlobRef } from '../common/blob-store';
 import { assertDocumentId, assertTenantId } from '../common/ids';
 import type { DocumentSource } from '../workflows/definitions';
+import type { CorpusGenerations } from './answer-cache';
 import type { EvaluationStore } from './evaluation-store';
 import type { StagingArea } from './staging';
 import type { VectorStore } from './vectors/types';
@@ -238,6 +239,8 @@ export interface DocumentActivityOptions {
   staging: StagingArea;
   registry: DocumentRegistry;
   evaluations: EvaluationStore;
+  /** Bumped after a tenant's retrievable chunks change, so cached answers of the old corpus are not served. */
+  generations?: CorpusGenerations;
 }
 
 /** The parts of a document a deletion removes, in the order the workflow removes them (the registry entry last). */
@@ -253,7 +256,14 @@ export interface RecordIngestFailureInput {
   source?: DocumentSource;
 }
 
-export function createDocumentActivities({ vectors, blobs, staging, registry, evaluations }: DocumentActivityOptions) {
+export function createDocumentActivities({
+  vectors,
+  blobs,
+  staging,
+  registry,
+  evaluations,
+  generations,
+}: DocumentActivityOptions) {
   return {
     /** The ingest workflow's failure path: the registry shows the document's last error (code and sentence). */
     async recordIngestFailure(input: RecordIngestFailureInput): Promise<void> {
@@ -278,8 +288,11 @@ export function createDocumentActivities({ vectors, blobs, staging, registry, ev
       assertTenantId(tenantId);
       assertDocumentId(documentId);
       switch (input.part) {
-        case 'vectors':
-          return { removed: await vectors.deleteDocument(tenantId, documentId) };
+        case 'vectors': {
+          const removed = await vectors.deleteDocument(tenantId, documentId);
+          await generations?.bump(tenantId);
+          return { removed };
+        }
         case 'staging':
           return { removed: await staging.removeDocument(tenantId, documentId) };
         case 'blobs': {
@@ -300,8 +313,11 @@ export function createDocumentActivities({ vectors, blobs, staging, registry, ev
       const { tenantId } = input;
       assertTenantId(tenantId);
       switch (input.part) {
-        case 'vectors':
-          return { removed: await vectors.deleteTenant(tenantId) };
+        case 'vectors': {
+          const removed = await vectors.deleteTenant(tenantId);
+          await generations?.bump(tenantId);
+          return { removed };
+        }
         case 'blobs':
           return { removed: await blobs.deleteTenant(tenantId) };
         case 'staging':
@@ -320,9 +336,12 @@ export function recordingActivation<I extends { tenantId: string; documentId: st
   activate: (input: I) => Promise<{ activated: number; retired: number }>,
   registry: DocumentRegistry,
   vectors: VectorStore,
+  generations?: CorpusGenerations,
 ): (input: I) => Promise<{ activated: number; retired: number }> {
   return async (input) => {
     const counts = await activate(input);
+    // After the switch, never before: an answer cached in between would belong to the old corpus under the new key.
+    await generations?.bump(input.tenantId);
     const chunks = await vectors.count(input.tenantId, { documentId: input.documentId, state: 'active' });
     await registry.recordActivated(input.tenantId, input.documentId, input.version, chunks);
     return counts;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { LocalBlobStore } from '../common/blob-store';
 import type { BlobStore } from '../common/blob-store';
 import { SecretStore } from '../common/secrets';
+import { CorpusGenerations, createAnswerCacheActivities } from './answer-cache';
+import { modelsKey } from './answer/defaults';
 import { createAnsweringActivities } from './answering';
 import type { AnsweringPolicy } from './answering';
 import { DocumentRegistry, createDocumentActivities, recordingActivation } from './documents';
@@ -38,6 +40,8 @@ export interface ActivityDeps {
   secrets?: SecretStore;
   /** Review notifications (GROUNDWORK_REVIEW_*); default: read from the environment. */
   review?: ReviewSettings;
+  /** The answer cache (GROUNDWORK_ANSWER_CACHE_SIZE, GROUNDWORK_ANSWER_CACHE_TTL); default 10,000 answers for 24 h. */
+  answerCache?: { maxEntries: number; maxAgeMs: number };
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -46,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
   const blobs = deps.blobs ?? new LocalBlobStore(path.join(deps.dataDir, 'blobs'));
   const registry = DocumentRegistry.inDataDir(deps.dataDir);
   const evaluations = new EvaluationStore(path.join(deps.dataDir, 'evaluations'));
+  const generations = CorpusGenerations.inDataDir(deps.dataDir);
   const answering = createAnsweringActivities({ vectors, embedder, answerer, policy: deps.policy, evaluations });
   const storage = createStorageActivities({ vectors, embedder, staging, embedBatch: deps.embedBatch });
   return {
@@ -69,11 +74,17 @@ export function createActivities(deps: ActivityDeps) {
       registry,
     }),
     ...storage,
-    activateDocument: recordingActivation(storage.activateDocument, registry, vectors),
+    activateDocument: recordingActivation(storage.activateDocument, registry, vectors, generations),
     ...answering,
+    ...createAnswerCacheActivities({
+      generations,
+      maxEntries: deps.answerCache?.maxEntries ?? 10_000,
+      maxAgeMs: deps.answerCache?.maxAgeMs ?? 24 * 3600_000,
+      models: modelsKey(embedder.id, answerer.id),
+    }),
     ...createEvaluationRunActivities({ steps: answering, store: evaluations }),
     ...createEvaluationActivities({ store: evaluations }),
-    ...createDocumentActivities({ vectors, blobs, staging, registry, evaluations }),
+    ...createDocumentActivities({ vectors, blobs, staging, registry, evaluations, generations }),
   };
 }
 

@@ -79,6 +79,7 @@ export async function createActivityDeps(config: Config): Promise<ActivityDeps &
     },
     embedBatch: config.ingest.embedBatch,
     review: config.review,
+    answerCache: config.answering.cache,
     policy: {
       defaultThreshold: config.answering.defaultThreshold,
       tenantThresholds: config.answering.tenantThresholds,

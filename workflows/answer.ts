@@ -11,7 +11,7 @@ import {
   reviewWorkflowId,
   questionKey,
 } from './definitions';
-import { answering } from './proxies';
+import { answering, answeringLocal } from './proxies';
 import { runAnswerPipeline } from './pipeline';
 import { reviewTask } from './review';
 
@@ -20,9 +20,29 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
   let reviewTaskId: string | undefined;
   setHandler(answerProgressQuery, () => ({ stage, reviewTaskId }));
 
-  const policy = await answering.tenantPolicy({ tenantId: input.tenantId });
+  // Runs from before the answer cache keep their recorded steps: the policy as a regular activity and no cache.
+  const cacheable = patched('answer-cache');
+  const policy = cacheable
+    ? await answeringLocal.tenantPolicy({ tenantId: input.tenantId })
+    : await answering.tenantPolicy({ tenantId: input.tenantId });
   const threshold = input.threshold ?? policy.threshold;
   const topK = input.topK ?? policy.topK;
+  let cacheKey: string | undefined;
+  if (cacheable) {
+    const cached = await answeringLocal.lookupCachedAnswer({
+      tenantId: input.tenantId,
+      question: input.question,
+      topK,
+      calibration: policy.calibration,
+      threshold,
+    });
+    if (cached.hit) {
+      stage = 'done';
+      log.info('answered from cache', { status: cached.hit.status, confidence: cached.hit.confidence, threshold });
+      return { ...cached.hit, threshold, escalated: false, cached: true };
+    }
+    cacheKey = cached.key;
+  }
   const result = await runAnswerPipeline(
     input.tenantId,
     input.question,
@@ -35,6 +55,8 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
   // A tenant without documents is never sent to review: there is nothing a reviewer could cite or correct. (Only
   // runs with the no-documents-status patch, see pipeline.ts, produce this status.)
   if (result.status === 'no_documents' || result.confidence >= threshold || input.escalate === false) {
+    // Only what would be served without review is served again from the cache.
+    if (cacheKey && result.confidence >= threshold) await answeringLocal.storeCachedAnswer({ key: cacheKey, result });
     stage = 'done';
     log.info('answered', { status: result.status, confidence: result.confidence, threshold });
     return base;

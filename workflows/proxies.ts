@@ -1,6 +1,6 @@
 // Activity proxies with explicit timeouts and retry policies, one set per kind of work. Which failures are final is
 // decided where they happen: the worker's failure-mapping interceptor marks bad input non-retryable by its code.
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   CHAT_ATTEMPT_TIMEOUT_MS,
@@ -45,6 +45,17 @@ export const answering = proxyActivities<
 >({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '20s' },
+});
+
+/**
+ * The cheap steps of an ask run as local activities on the workflow's worker: no task round trip, one marker event
+ * each. The answer cache lives in that worker's memory, so its lookup and store run there too.
+ */
+export const answeringLocal = proxyLocalActivities<
+  Pick<Activities, 'tenantPolicy' | 'lookupCachedAnswer' | 'storeCachedAnswer'>
+>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '200ms', maximumInterval: '2s' },
 });
 
 /**
