@@ -141,6 +141,13 @@ export const configSchema = z.object({
   GROUNDWORK_REVIEW_WEBHOOK_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   GROUNDWORK_REVIEW_CONSOLE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   GROUNDWORK_TOP_K: positiveInt(6, 50),
+  GROUNDWORK_ANSWER_CACHE_SIZE: z.coerce
+    .number({ message: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (off) or more')
+    .max(1_000_000)
+    .default(10_000),
+  GROUNDWORK_ANSWER_CACHE_TTL: duration('24h'),
   GROUNDWORK_MAX_FILE_MB: positiveInt(50, 2048),
   GROUNDWORK_PARSE_TIMEOUT: duration('120s'),
   GROUNDWORK_PARSE_MEMORY_MB: positiveInt(1024, 16384),
@@ -209,6 +216,8 @@ export interface Config {
     tenantModelFallback: Record<string, 'escalate' | 'extractive'>;
     reviewTimeout: string;
     topK: number;
+    /** Served answers kept per worker (0: off) and for how long. */
+    cache: { maxEntries: number; maxAgeMs: number };
   };
   ingest: {
     maxFileBytes: number;
@@ -408,6 +417,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tenantThresholds: c.GROUNDWORK_TENANT_THRESHOLDS,
       reviewTimeout: c.GROUNDWORK_REVIEW_TIMEOUT,
       topK: c.GROUNDWORK_TOP_K,
+      cache: {
+        maxEntries: c.GROUNDWORK_ANSWER_CACHE_SIZE,
+        maxAgeMs: durationToMs(c.GROUNDWORK_ANSWER_CACHE_TTL),
+      },
     },
     ingest: {
       maxFileBytes: c.GROUNDWORK_MAX_FILE_MB * 1024 * 1024,
