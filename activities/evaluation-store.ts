@@ -10,6 +10,7 @@ import type {
   GoldenQuestion,
 } from '../workflows/definitions';
 import type { Calibration, LabelledOutcome } from './answer/calibration';
+import type { EvaluationRunRecord } from '../client/report/model';
 
 export interface CorrectionRecord {
   question: string;
@@ -125,6 +126,60 @@ export class EvaluationStore {
   async calibrationCount(tenantId: string): Promise<number> {
     const entries = await fs.readdir(path.join(this.dir(tenantId), 'calibrations')).catch(() => [] as string[]);
     return entries.filter((e) => e.endsWith('.json') && e !== 'current.json').length;
+  }
+
+  /** The data dir the store lives in (its parent), where the other stores of the deployment are. */
+  get dataDir(): string {
+    return path.dirname(this.root);
+  }
+
+  /** Every result kept for a run (appendRunResults), in the order the pages ran; empty when there are none. */
+  async runResults(tenantId: string, runKey: string): Promise<EvaluationQuestionResult[]> {
+    const file = path.join(this.dir(tenantId), 'runs', `${encodeURIComponent(runKey)}.jsonl`);
+    const raw = await fs.readFile(file, 'utf8').catch(() => '');
+    const out: EvaluationQuestionResult[] = [];
+    for (const line of raw.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        out.push(JSON.parse(line) as EvaluationQuestionResult);
+      } catch {
+        // torn line
+      }
+    }
+    return out;
+  }
+
+  /** Keeps a run's record for reports (metrics, compact outcomes, worst questions) under history/, one file a run. */
+  async saveRunRecord(record: EvaluationRunRecord): Promise<void> {
+    const dir = path.join(this.dir(record.tenantId), 'history');
+    await fs.mkdir(dir, { recursive: true });
+    const file = path.join(dir, `${encodeURIComponent(record.runId)}.json`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(record));
+    await fs.rename(tmp, file);
+  }
+
+  /** The tenant's run records, oldest first. */
+  async runRecords(tenantId: string): Promise<EvaluationRunRecord[]> {
+    const dir = path.join(this.dir(tenantId), 'history');
+    const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+    const records = await Promise.all(
+      files.map(async (f) => {
+        try {
+          return JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as EvaluationRunRecord;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return records
+      .filter((r): r is EvaluationRunRecord => r !== undefined)
+      .sort((a, b) => a.runAt.localeCompare(b.runAt) || a.runId.localeCompare(b.runId));
+  }
+
+  /** Where a run's HTML report is kept. */
+  reportFile(tenantId: string, runId: string): string {
+    return path.join(this.dir(tenantId), 'reports', `${encodeURIComponent(runId)}.html`);
   }
 
   /** Keeps every result of an evaluation run (all pages, all continued runs) under the run's key. */

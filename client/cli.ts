@@ -22,6 +22,7 @@ import { formatAnswer, formatEvaluation, formatIngest, formatReview, formatRevie
 import { startHttpApi } from './http';
 import { addKeyCommands, createLocalAdminKey } from './cli-keys';
 import { addDocumentCommands } from './cli-documents';
+import { addEvalReportCommand } from './cli-eval-report';
 import type { HttpApi } from './http';
 import { startLocalStack } from '../workers/local-stack';
 import { installLogging } from '../workers/logging';
@@ -521,6 +522,7 @@ function addReviewCommands(program: Command, print: Print): void {
 
 function addEvalCommands(program: Command, print: Print): void {
   const evaluation = program.command('eval').description('re-evaluate golden questions');
+  addEvalReportCommand(evaluation, print);
   evaluation
     .command('run')
     .description('evaluate a golden set now; exits 3 when drift against the baseline is detected')

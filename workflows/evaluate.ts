@@ -120,7 +120,19 @@ async function finish(
     ...(resultsScope ? { resultsScope } : {}),
     ...(calibration ? { calibration } : {}),
   };
-  await evaluationStore.saveEvaluation({ report, setBaseline: input.setBaseline === true || baseline === undefined });
+  const setBaseline = input.setBaseline === true || baseline === undefined;
+  // With the run's key and scoring, the activity keeps the run's record and writes its HTML report.
+  if (patched('evaluation-report'))
+    await evaluationStore.saveEvaluation({
+      report,
+      setBaseline,
+      run: {
+        runKey: workflowInfo().firstExecutionRunId,
+        threshold: policy.threshold,
+        driftTolerance: input.tolerance ?? policy.driftTolerance,
+      },
+    });
+  else await evaluationStore.saveEvaluation({ report, setBaseline });
   upsertSearchAttributes([{ key: EvalDriftKey, value: drift.detected }]);
   if (drift.detected) log.warn('quality drift detected', { tenantId: input.tenantId, reasons: drift.reasons });
   return report;

@@ -1,0 +1,61 @@
+// Gathers a tenant's report data from the data dir (run records of the evaluation store, spend from the usage
+// ledger) and writes the rendered page. Used by the saveEvaluation activity and by `groundwork eval report`.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { UsageLedger } from '../../activities/ledger';
+import type { EvaluationStore } from '../../activities/evaluation-store';
+import type { CostSummary, EvaluationReportData } from './model';
+import { renderEvaluationReport } from './render';
+
+/** The window cost per query is measured over, ending at the report's time. */
+export const COST_WINDOW_DAYS = 30;
+
+async function costOf(
+  dataDir: string,
+  tenantId: string,
+  now: Date,
+): Promise<{ cost: CostSummary | null; costNote?: string }> {
+  const from = new Date(now.getTime() - COST_WINDOW_DAYS * 24 * 3600 * 1000);
+  try {
+    const s = await UsageLedger.inDataDir(dataDir).summary(tenantId, { from, to: now });
+    if (s.calls === 0)
+      return { cost: null, costNote: `the usage ledger has no model calls for this tenant in the last ${COST_WINDOW_DAYS} days` };
+    return {
+      cost: { from: s.from, to: s.to, costUsd: s.costUsd, answers: s.answers, costPerAnswerUsd: s.costPerAnswerUsd },
+    };
+  } catch {
+    return { cost: null, costNote: 'the usage ledger could not be read' };
+  }
+}
+
+export async function loadReportData(
+  store: EvaluationStore,
+  tenantId: string,
+  options: { driftTolerance: number; now?: Date },
+): Promise<EvaluationReportData> {
+  const now = options.now ?? new Date();
+  const runs = await store.runRecords(tenantId);
+  return {
+    tenantId,
+    generatedAt: now.toISOString(),
+    runs,
+    driftTolerance: options.driftTolerance,
+    ...(await costOf(store.dataDir, tenantId, now)),
+  };
+}
+
+/** Renders the tenant's report and writes it whole (temp file, then rename); returns its size in bytes. */
+export async function writeReportFile(
+  store: EvaluationStore,
+  tenantId: string,
+  file: string,
+  options: { driftTolerance: number; now?: Date },
+): Promise<{ bytes: number; runs: number }> {
+  const data = await loadReportData(store, tenantId, options);
+  const html = renderEvaluationReport(data);
+  await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, html);
+  await fs.rename(tmp, file);
+  return { bytes: Buffer.byteLength(html), runs: data.runs.length };
+}
