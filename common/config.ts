@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { GroundworkError } from './errors';
 import { TENANT_ID_PATTERN } from './ids';
 import { CHAT_ATTEMPT_TIMEOUT_MS, PREPARE_DOCUMENT_TIMEOUT_MS } from './timeouts';
+import { PROMPT_VERSION_PATTERN, promptVersions } from '../activities/models/prompts';
 
 /** What happens to PII bound for an external model: placeholders, sent as is, or not sent (review). */
 export const PII_POLICIES = ['redact', 'allow', 'block'] as const;
@@ -111,6 +112,10 @@ export const configSchema = z.object({
   CHAT_BASE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   CHAT_API_KEY: optionalString,
   CHAT_MODEL: optionalString,
+  // The answer prompt version (prompts/answer/vN.md) the workers use; unset: the latest. Checked in modelsConfig.
+  GROUNDWORK_PROMPT_VERSION: optionalString.pipe(
+    z.string().regex(PROMPT_VERSION_PATTERN, 'must be a prompt version such as v1 or v2').optional(),
+  ),
   // Unset: each tenant's threshold comes from its calibration for GROUNDWORK_TARGET_RISK. Set: a fixed threshold.
   GROUNDWORK_CONFIDENCE_THRESHOLD: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
@@ -280,6 +285,8 @@ export interface AnswersConfig {
   piiPolicy?: PiiPolicy;
   /** Per-tenant PII policies (GROUNDWORK_TENANT_PII_POLICY); unset when none is configured. */
   tenantPiiPolicy?: Record<string, PiiPolicy>;
+  /** The pinned prompt version (GROUNDWORK_PROMPT_VERSION, one of prompts/answer); unset: the latest. */
+  promptVersion?: string;
 }
 
 export interface ModelsConfig {
@@ -507,9 +514,20 @@ export function modelsConfig(c: RawConfig): ModelsConfig {
       piiPolicy: c.GROUNDWORK_PII_POLICY,
       tenantPiiPolicy:
         Object.keys(c.GROUNDWORK_TENANT_PII_POLICY).length > 0 ? c.GROUNDWORK_TENANT_PII_POLICY : undefined,
+      ...(c.GROUNDWORK_PROMPT_VERSION ? { promptVersion: knownPromptVersion(c.GROUNDWORK_PROMPT_VERSION) } : {}),
     };
   }
   return { embeddings, answers };
+}
+
+/** A pinned prompt version must be one the package ships (prompts/answer); rolling back is pinning an older one. */
+function knownPromptVersion(version: string): string {
+  const known = promptVersions();
+  if (!known.includes(version))
+    throw new ConfigError(
+      `Invalid configuration: GROUNDWORK_PROMPT_VERSION "${version}" is not a prompt version of this release (known: ${known.join(', ')})`,
+    );
+  return version;
 }
 
 /** Payload keys (`keyId:base64`, the first encrypting) and the JWT issuer settings, when any are set. */

@@ -38,6 +38,7 @@ export function createAnswerer(config: AnswersConfig): Answerer {
     config.model,
     {},
     { policy: config.piiPolicy, tenantPolicy: config.tenantPiiPolicy },
+    config.promptVersion,
   );
 }
 

@@ -50,6 +50,11 @@ export interface DraftAnswer {
   /** The answerer's own confidence in [0, 1]. */
   confidence: number;
   model: string;
+  /**
+   * The prompt version (prompts/answer/vN.md) the model was asked with. Absent when no chat model was asked: the
+   * offline extractive answerer (it has no prompt), nothing retrieved, or a request the PII policy blocked.
+   */
+  promptVersion?: string;
   /** Geometric-mean probability of the reply's tokens, when the provider returns log-probabilities. */
   tokenProbability?: number;
   /** The model's reply was not the agreed answer (bad JSON, a refusal, unknown refs): a reviewer must look. */
@@ -65,6 +70,8 @@ export interface AnswerInput {
   context: ContextChunk[];
   /** Whose question: selects the tenant's PII policy. Unset: the default policy. */
   tenantId?: string;
+  /** The prompt version for this request (e.g. an evaluation comparing versions); unset: the answerer's pinned one. */
+  promptVersion?: string;
 }
 
 export interface Answerer {

@@ -10,6 +10,7 @@ import {
 } from '../../activities/models/openai';
 import { verifyAnswer } from '../../activities/answer/verify';
 import { ModelRequestError, ModelUnavailableError } from '../../activities/models/types';
+import { latestPromptVersion } from '../../activities/models/prompts';
 
 interface Reply {
   status: number;
@@ -116,6 +117,7 @@ test('parses the structured answer into a draft, with a bounded request and a sc
     claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }],
     confidence: 0.8,
     model: 'openai:gpt-test',
+    promptVersion: latestPromptVersion(),
   });
   const sent = requests[0]!.body as {
     model: string;
@@ -218,7 +220,14 @@ describe('retrieved text is data, never instructions', () => {
     ['a chunk id instead of a ref', ['123e4567-e89b-12d3-a456-426614174000']],
   ])('a reply citing %s yields no citation: the draft is not found', async (_name, refs) => {
     const { draft } = await send(JSON.stringify({ notFound: false, claims: [{ text: 'PWNED', refs }], confidence: 1 }));
-    expect(draft).toEqual({ notFound: true, claims: [], confidence: 0, model: 'openai:gpt-4o-mini', malformed: true });
+    expect(draft).toEqual({
+      notFound: true,
+      claims: [],
+      confidence: 0,
+      model: 'openai:gpt-4o-mini',
+      promptVersion: latestPromptVersion(),
+      malformed: true,
+    });
     const verified = verifyAnswer({ question: QUESTION, draft, context: poisoned });
     expect(verified).toMatchObject({ status: 'not_found', citations: [], confidence: 0 });
     expect(verified.answer).not.toContain('PWNED');
@@ -292,7 +301,14 @@ describe('malformed model output becomes a not-found draft with no confidence, n
   test.each(cases)('%s', async (_name, r) => {
     reply = () => r;
     const d = await new OpenAiAnswerer(options()).answer({ question: 'How many days?', context });
-    expect(d).toEqual({ notFound: true, claims: [], confidence: 0, model: 'openai:gpt-4o-mini', malformed: true });
+    expect(d).toEqual({
+      notFound: true,
+      claims: [],
+      confidence: 0,
+      model: 'openai:gpt-4o-mini',
+      promptVersion: latestPromptVersion(),
+      malformed: true,
+    });
   });
 });
 
@@ -480,6 +496,7 @@ describe('PII on the way out (issue 13)', () => {
       claims: [{ text: 'Employees get 25 days.', refs: ['C1'] }],
       confidence: 0.8,
       model: 'openai:m',
+      promptVersion: latestPromptVersion(),
     });
   });
 });
