@@ -19,7 +19,10 @@ async function costOf(
   try {
     const s = await UsageLedger.inDataDir(dataDir).summary(tenantId, { from, to: now });
     if (s.calls === 0)
-      return { cost: null, costNote: `the usage ledger has no model calls for this tenant in the last ${COST_WINDOW_DAYS} days` };
+      return {
+        cost: null,
+        costNote: `the usage ledger has no model calls for this tenant in the last ${COST_WINDOW_DAYS} days`,
+      };
     return {
       cost: { from: s.from, to: s.to, costUsd: s.costUsd, answers: s.answers, costPerAnswerUsd: s.costPerAnswerUsd },
     };

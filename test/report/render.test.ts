@@ -32,13 +32,17 @@ const HOSTILE = `What is <script>alert("x")</script> & <img src=x onerror=alert(
 
 describe('escaping', () => {
   test('escapes the five HTML metacharacters', () => {
-    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
+    );
   });
 
   test('a golden question containing <script> renders inert in the worst-questions table', () => {
     const r = run(3, [result(HOSTILE, 0.95, false), result('fine', 0.9, true)]);
     const html = renderEvaluationReport(data([r]));
-    expect(html).toContain('What is &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt;?');
+    expect(html).toContain(
+      'What is &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt;?',
+    );
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/<img/i);
     // No element carries an event handler attribute: the only "onerror" is inside escaped text.
@@ -157,14 +161,22 @@ describe('the baseline table', () => {
   test('flags the metrics the drift check flags, with signed deltas', () => {
     const baseline = metrics({ answerAccuracy: 0.9, escalationRate: 0.1, abstentionAccuracy: 1, retrievalHitRate: 1 });
     const now = metrics({ answerAccuracy: 0.7, escalationRate: 0.15, abstentionAccuracy: 0.95, retrievalHitRate: 1 });
-    const r = runRecordOf(report({ metrics: now, baseline }), [], 'r', { runKey: 'r', threshold: 0.5, driftTolerance: 0.1 });
+    const r = runRecordOf(report({ metrics: now, baseline }), [], 'r', {
+      runKey: 'r',
+      threshold: 0.5,
+      driftTolerance: 0.1,
+    });
     const rows = baselineRows(r, 0.1);
     expect(rows.filter((x) => x.drift).map((x) => x.title)).toEqual(['Accuracy']);
     expect(detectDrift(now, baseline, 0.1).reasons).toHaveLength(1);
     expect(rows.find((x) => x.title === 'Accuracy')?.delta).toBeCloseTo(-0.2);
     // A tighter tolerance flags the escalation rise too, the way the evaluation would.
     const tight = baselineRows({ ...r, driftTolerance: 0.04 }, 0.1);
-    expect(tight.filter((x) => x.drift).map((x) => x.title)).toEqual(['Accuracy', 'Not-found accuracy', 'Escalation rate']);
+    expect(tight.filter((x) => x.drift).map((x) => x.title)).toEqual([
+      'Accuracy',
+      'Not-found accuracy',
+      'Escalation rate',
+    ]);
     const html = renderEvaluationReport(data([r]));
     expect(html.match(/<tr class="drift">/g)).toHaveLength(1);
     expect(html).toContain('−20.0 pp');
@@ -192,7 +204,13 @@ describe('cost per query', () => {
   test('shows the ledger spend and the cost per answer', () => {
     const html = renderEvaluationReport(
       data([run(1, [result('a', 0.9, true)])], {
-        cost: { from: '2026-01-01T00:00:00Z', to: '2026-01-31T00:00:00Z', costUsd: 1.5, answers: 300, costPerAnswerUsd: 0.004 },
+        cost: {
+          from: '2026-01-01T00:00:00Z',
+          to: '2026-01-31T00:00:00Z',
+          costUsd: 1.5,
+          answers: 300,
+          costPerAnswerUsd: 0.004,
+        },
       }),
     );
     expect(html).toContain('$0.004000');
