@@ -10,6 +10,7 @@ import type { PiiPolicy } from './redact';
 import type { AnswerInput, Answerer, ContextChunk, DraftAnswer, Embedder } from './types';
 import { ModelRequestError, ModelUnavailableError } from './types';
 import { retryAfterFromHeaders } from '../../common/errors';
+import { reportModelUsage } from '../usage-context';
 
 export interface OpenAiOptions {
   apiKey: string;
@@ -98,6 +99,7 @@ export class OpenAiEmbedder implements Embedder {
         );
         const sorted = [...res.data].sort((a, b) => a.index - b.index);
         for (const d of sorted) out.push(d.embedding);
+        reportModelUsage(res.usage, 'embedding'); // for the cost ledger (models/metered.ts)
       } catch (err) {
         throw mapOpenAiError(err);
       }
@@ -266,6 +268,7 @@ export class OpenAiAnswerer implements Answerer {
         },
         bounded(this.timeoutMs),
       );
+      reportModelUsage(res.usage, 'chat'); // for the cost ledger (models/metered.ts)
       message = res.choices[0]?.message;
       tokenProbability = meanTokenProbability(res.choices[0]?.logprobs?.content);
     } catch (err) {
