@@ -10,6 +10,8 @@ const PLOT_W = WIDTH - PAD.left - PAD.right;
 const PLOT_H = HEIGHT - PAD.top - PAD.bottom;
 
 const fmt = (n: number): string => (Math.round(n * 10) / 10).toString();
+/** Axis ticks: whole percentages (a tick never needs the decimal, and short labels are not clipped). */
+const tick = (v: number): string => `${Math.round(v * 100)} %`;
 
 function frame(title: string, body: string, extraClass: string): string {
   return (
@@ -74,7 +76,7 @@ export function lineChart(title: string, series: TimePoint[]): string {
     drawn.length === 0
       ? `<text class="empty" x="${PAD.left + PLOT_W / 2}" y="${PAD.top + PLOT_H / 2}" text-anchor="middle">no values</text>`
       : '';
-  return frame(title, yGrid(1, percent) + line + dots + xLabels + empty, 'line-chart');
+  return frame(title, yGrid(1, tick) + line + dots + xLabels + empty, 'line-chart');
 }
 
 /**
@@ -109,7 +111,7 @@ export function riskCoverageChart(title: string, curve: RiskCoveragePoint[], thr
   const xAxis = [0, 0.5, 1]
     .map(
       (f) =>
-        `<text class="tick" x="${fmt(xOf(f))}" y="${HEIGHT - 16}" text-anchor="middle">${escapeHtml(percent(f))}</text>`,
+        `<text class="tick" x="${fmt(xOf(f))}" y="${HEIGHT - 16}" text-anchor="${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}">${escapeHtml(tick(f))}</text>`,
     )
     .join('');
   const xTitle = `<text class="axis" x="${PAD.left + PLOT_W / 2}" y="${HEIGHT - 3}" text-anchor="middle">coverage (share served)</text>`;
@@ -117,5 +119,5 @@ export function riskCoverageChart(title: string, curve: RiskCoveragePoint[], thr
     curve.length === 0
       ? `<text class="empty" x="${PAD.left + PLOT_W / 2}" y="${PAD.top + PLOT_H / 2}" text-anchor="middle">no outcomes recorded</text>`
       : '';
-  return frame(title, yGrid(maxRisk, percent) + line + dots + ring + xAxis + xTitle + empty, 'risk-coverage');
+  return frame(title, yGrid(maxRisk, tick) + line + dots + ring + xAxis + xTitle + empty, 'risk-coverage');
 }

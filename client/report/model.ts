@@ -122,8 +122,8 @@ export function baselineRows(run: EvaluationRunRecord, fallbackTolerance: number
   const tolerance = run.driftTolerance ?? fallbackTolerance;
   const reasons = detectDrift(run.metrics, baseline, tolerance).reasons;
   return BASELINE_METRICS.map(({ key, title, checked }) => {
-    const last = run.metrics[key];
-    const then = baseline[key];
+    const last = run.metrics[key] ?? null;
+    const then = baseline[key] ?? null;
     return {
       title,
       baseline: then,

@@ -19,7 +19,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px}
 figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px}
 figcaption{font-weight:600;margin-bottom:4px;display:flex;justify-content:space-between}
 figcaption .now{font-weight:400;color:var(--muted)}
-svg.chart{display:block;max-width:100%;height:auto}
+svg.chart{display:block;width:100%;height:auto}
+#risk-coverage figure{max-width:620px}
 svg .grid{stroke:var(--line);stroke-width:1}
 svg .tick,svg .axis,svg .empty{fill:var(--muted);font-size:10px}
 svg .series{stroke:var(--accent);stroke-width:2}
