@@ -2,6 +2,7 @@
 // itself talks to Temporal directly as an operator and needs no key.
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { operatorActor } from '../common/audit';
 import { loadConfig } from '../common/config';
 import { KeyStore } from './auth/key-store';
 import type { ApiKeyInfo } from './auth/key-store';
@@ -12,7 +13,10 @@ type Print = (value: unknown, text: () => string) => void;
 
 /** A fresh admin key for all tenants, for `dev` and the demo to print. */
 export async function createLocalAdminKey(dataDir: string): Promise<{ key: string; info: ApiKeyInfo }> {
-  return KeyStore.forDataDir(dataDir).create({ tenant: ALL_TENANTS, role: 'admin', name: 'local-admin' });
+  return KeyStore.forDataDir(dataDir).create(
+    { tenant: ALL_TENANTS, role: 'admin', name: 'local-admin' },
+    operatorActor(),
+  );
 }
 
 function describe(k: ApiKeyInfo): string {
@@ -38,7 +42,10 @@ export function addKeyCommands(program: Command, print: Print): void {
     .addOption(new Option('--role <role>', 'what the key may do').choices(ROLES).makeOptionMandatory())
     .option('--name <name>', 'who holds it; recorded as the reviewer of its review decisions')
     .action(async (opts: { tenant: string; role: Role; name?: string }) => {
-      const { key, info } = await store().create({ tenant: opts.tenant, role: opts.role, name: opts.name });
+      const { key, info } = await store().create(
+        { tenant: opts.tenant, role: opts.role, name: opts.name },
+        operatorActor(),
+      );
       print({ ...info, key }, () =>
         [`${key}`, `  ${describe(info)}`, '  Store the key now: it is not shown again.'].join('\n'),
       );
@@ -57,7 +64,7 @@ export function addKeyCommands(program: Command, print: Print): void {
     .description('revoke a key at once, for every process sharing the key store')
     .argument('<keyId>', 'the id of the key (the part after gw_, or from `keys list`)')
     .action(async (keyId: string) => {
-      const info = await store().revoke(keyId);
+      const info = await store().revoke(keyId, operatorActor());
       print(info, () => `revoked ${describe(info)}`);
     });
 }

@@ -22,6 +22,8 @@ import { formatAnswer, formatEvaluation, formatIngest, formatReview, formatRevie
 import { startHttpApi } from './http';
 import { addKeyCommands, createLocalAdminKey } from './cli-keys';
 import { addDocumentCommands } from './cli-documents';
+import { addAuditCommands } from './cli-audit';
+import { operatorActor } from '../common/audit';
 import { addEvalReportCommand } from './cli-eval-report';
 import type { HttpApi } from './http';
 import { startLocalStack } from '../workers/local-stack';
@@ -73,6 +75,7 @@ async function withClient<T>(fn: (client: GroundworkClient, config: Config) => P
   const client = await GroundworkClient.fromConfig(config).catch((err: unknown) =>
     Promise.reject(unreachable(config.temporal.address, err)),
   );
+  client.auditActor = operatorActor(); // the audit trail records CLI actions as the OS user
   try {
     return await fn(client, config);
   } finally {
@@ -128,6 +131,7 @@ export function buildCli(): Command {
   addEvalCommands(program, print);
   addKeyCommands(program, print);
   addDocumentCommands(program, { print, withClient, tenantOption });
+  addAuditCommands(program, print);
   return program;
 }
 

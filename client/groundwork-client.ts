@@ -20,6 +20,8 @@ import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { z } from 'zod';
 import { dataConverterFor } from '../common/codec';
+import { AuditLog, auditSafeId } from '../common/audit';
+import type { AuditActor, AuditEntryInput } from '../common/audit';
 import { DocumentRegistry } from '../activities/documents';
 import type { DocumentRecord } from '../activities/documents';
 import { LocalBlobStore, isBlobRef } from '../common/blob-store';
@@ -155,6 +157,8 @@ export interface ClientOptions {
   documents?: DocumentStores;
   /** How long a review claim lasts (GROUNDWORK_REVIEW_CLAIM_TIMEOUT) and where the review console is (links). */
   review?: { claimTimeoutMs: number; consoleUrl?: string };
+  /** The audit trail (fromConfig: <data>/audit): calls given an actor are recorded there. */
+  audit?: AuditLog;
 }
 
 /** What an ask returns once the answer waits for a reviewer (unless the caller chose to wait for the review). */
@@ -241,7 +245,19 @@ export class GroundworkClient {
     /** The blob store and document registry shared with the workers; absent, uploads and listings are refused. */
     readonly documents?: DocumentStores,
     readonly review: { claimTimeoutMs: number; consoleUrl?: string } = { claimTimeoutMs: 15 * 60 * 1000 },
+    readonly audit?: AuditLog,
   ) {}
+
+  /** Who calls without naming an actor are recorded as (the CLI sets the operator); unset, such calls are not audited. */
+  auditActor?: AuditActor;
+
+  /** Records an action in the audit trail when there is a trail and an actor; ids the caller chose are made safe. */
+  private async record(actor: AuditActor | undefined, entry: Omit<AuditEntryInput, 'actor'>): Promise<void> {
+    const who = actor ?? this.auditActor;
+    if (!this.audit || !who) return;
+    const target = entry.target && { kind: entry.target.kind, id: auditSafeId(entry.target.id) };
+    await this.audit.append({ ...entry, actor: who, ...(target ? { target } : {}) });
+  }
 
   static async connect(options: ClientOptions): Promise<GroundworkClient> {
     const connection = await Connection.connect({
@@ -263,6 +279,7 @@ export class GroundworkClient {
       options.secrets,
       options.documents,
       options.review,
+      options.audit,
     );
   }
 
@@ -285,6 +302,7 @@ export class GroundworkClient {
         maxUploadBytes: config.ingest.maxFileBytes,
       },
       review: { claimTimeoutMs: config.review.claimTimeoutMs, consoleUrl: config.review.consoleUrl },
+      audit: AuditLog.forDataDir(config.dataDir),
     });
   }
 
@@ -298,7 +316,23 @@ export class GroundworkClient {
    * Starts (or joins, when already running) the ingestion of one document. A password goes to the secret store and
    * only its reference into the workflow input (history); the parse activity deletes it once used.
    */
-  async startIngest(request: StartIngestInput): Promise<WorkflowHandle<typeof ingestDocument>> {
+  async startIngest(request: StartIngestInput, actor?: AuditActor): Promise<WorkflowHandle<typeof ingestDocument>> {
+    const handle = await this.startIngestRun(request);
+    const runId = (handle as Partial<WorkflowHandleWithFirstExecutionRunId>).firstExecutionRunId;
+    await this.record(actor, {
+      tenantId: request.tenantId,
+      action: 'document.ingest',
+      target: { kind: 'document', id: request.documentId },
+      details: {
+        workflowId: handle.workflowId,
+        ...(runId ? { runId } : { status: 'joined' }),
+        sourceKind: request.source.kind,
+      },
+    });
+    return handle;
+  }
+
+  private async startIngestRun(request: StartIngestInput): Promise<WorkflowHandle<typeof ingestDocument>> {
     // A caller's own passwordRef (or legacy plain password field) is never forwarded: references are made here.
     const { password, ...fields } = request;
     let input: IngestDocumentInput = { ...fields };
@@ -417,6 +451,7 @@ export class GroundworkClient {
     files: (string | BatchDocument)[],
     concurrency = this.ingestConcurrency,
     options: IngestOptions = {},
+    actor?: AuditActor,
   ): Promise<WorkflowHandle<typeof ingestBatch>> {
     parse(tenantIdSchema, tenantId, 'tenant');
     parse(concurrencySchema, concurrency, 'concurrency');
@@ -442,7 +477,7 @@ export class GroundworkClient {
     const batchKey = stableKey(
       documents.map((d) => `${d.documentId}=${sourceKey(d.source)}`).join('\n') + (optionKey ? `\n${optionKey}` : ''),
     );
-    return this.temporal.workflow.start<typeof ingestBatch>('ingestBatch', {
+    const handle = await this.temporal.workflow.start<typeof ingestBatch>('ingestBatch', {
       taskQueue: this.taskQueue,
       workflowId: ingestBatchWorkflowId(tenantId, batchKey),
       args: [{ tenantId, batchKey, documents, concurrency }],
@@ -450,6 +485,14 @@ export class GroundworkClient {
       typedSearchAttributes: [{ key: TenantIdKey, value: tenantId }],
       staticSummary: `Ingest ${documents.length} documents for ${tenantId}`,
     });
+    for (const d of documents)
+      await this.record(actor, {
+        tenantId,
+        action: 'document.ingest',
+        target: { kind: 'document', id: d.documentId },
+        details: { workflowId: handle.workflowId, via: 'batch', sourceKind: d.source.kind },
+      });
+    return handle;
   }
 
   async ingestBatch(
@@ -457,8 +500,9 @@ export class GroundworkClient {
     files: (string | BatchDocument)[],
     concurrency?: number,
     options?: IngestOptions,
+    actor?: AuditActor,
   ): Promise<IngestBatchResult> {
-    return (await this.startIngestBatch(tenantId, files, concurrency, options)).result();
+    return (await this.startIngestBatch(tenantId, files, concurrency, options, actor)).result();
   }
 
   // ---------- uploads and the document lifecycle ----------
@@ -517,7 +561,11 @@ export class GroundworkClient {
    * `delete:<tenant>:<document>`; a deletion already running is joined). Refused with INGEST_RUNNING while the
    * document's ingestion runs.
    */
-  async startDeleteDocument(tenantId: string, documentId: string): Promise<WorkflowHandle<typeof deleteDocument>> {
+  async startDeleteDocument(
+    tenantId: string,
+    documentId: string,
+    actor?: AuditActor,
+  ): Promise<WorkflowHandle<typeof deleteDocument>> {
     parse(tenantIdSchema, tenantId, 'tenant');
     parse(documentIdSchema, documentId, 'document id');
     if (await this.isRunning(ingestWorkflowId(tenantId, documentId)))
@@ -525,7 +573,7 @@ export class GroundworkClient {
         'INGEST_RUNNING',
         `An ingestion of ${documentId} is running; delete the document when it has finished.`,
       );
-    return this.temporal.workflow.start<typeof deleteDocument>('deleteDocument', {
+    const handle = await this.temporal.workflow.start<typeof deleteDocument>('deleteDocument', {
       taskQueue: this.taskQueue,
       workflowId: deleteDocumentWorkflowId(tenantId, documentId),
       args: [{ tenantId, documentId }],
@@ -537,11 +585,18 @@ export class GroundworkClient {
       ],
       staticSummary: `Delete ${documentId} of ${tenantId}`,
     });
+    await this.record(actor, {
+      tenantId,
+      action: 'document.delete',
+      target: { kind: 'document', id: documentId },
+      details: { workflowId: handle.workflowId },
+    });
+    return handle;
   }
 
   /** Deletes a document and returns what was removed; DOCUMENT_NOT_FOUND when there was nothing to delete. */
-  async deleteDocument(tenantId: string, documentId: string): Promise<DeleteDocumentResult> {
-    const result = await (await this.startDeleteDocument(tenantId, documentId)).result();
+  async deleteDocument(tenantId: string, documentId: string, actor?: AuditActor): Promise<DeleteDocumentResult> {
+    const result = await (await this.startDeleteDocument(tenantId, documentId, actor)).result();
     if (!result.found) throw documentNotFound();
     return result;
   }
@@ -551,7 +606,7 @@ export class GroundworkClient {
    * `purge:<tenant>` workflow, its points, blobs, staged data, evaluation state and registry. Refused with
    * INGEST_RUNNING while an ingestion of the tenant runs (it would write again after the purge).
    */
-  async purgeTenant(tenantId: string): Promise<PurgeTenantSummary> {
+  async purgeTenant(tenantId: string, actor?: AuditActor): Promise<PurgeTenantSummary> {
     parse(tenantIdSchema, tenantId, 'tenant');
     const running = this.temporal.workflow.list({
       query: `TenantId = '${tenantId}' AND ExecutionStatus = 'Running' AND WorkflowType IN ('ingestDocument', 'ingestBatch')`,
@@ -587,6 +642,19 @@ export class GroundworkClient {
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [{ key: TenantIdKey, value: tenantId }],
       staticSummary: `Purge everything of ${tenantId}`,
+    });
+    await this.record(actor, {
+      tenantId,
+      action: 'tenant.purge',
+      target: { kind: 'tenant', id: tenantId },
+      details: {
+        workflowId: purgeTenantWorkflowId(tenantId),
+        documents: result.documents,
+        points: result.points,
+        blobs: result.blobs,
+        reviewTasks,
+        schedule,
+      },
     });
     return { ...result, reviewTasks, schedule };
   }
@@ -690,17 +758,30 @@ export class GroundworkClient {
    * Claims the task for the reviewer (or renews their claim) for GROUNDWORK_REVIEW_CLAIM_TIMEOUT: until it lapses or
    * is released, only they can decide it. Refused with REVIEW_CLAIMED while another reviewer holds it.
    */
-  async claim(tenantId: string, taskId: string, reviewerId: string): Promise<ReviewClaim> {
+  async claim(tenantId: string, taskId: string, reviewerId: string, actor?: AuditActor): Promise<ReviewClaim> {
     parse(tenantIdSchema, tenantId, 'tenant');
-    return this.decide(tenantId, taskId, (h) =>
-      h.executeUpdate(claimUpdate, { args: [{ tenantId, reviewerId, ttlMs: this.review.claimTimeoutMs }] }),
+    return this.decide(
+      tenantId,
+      taskId,
+      (h) => h.executeUpdate(claimUpdate, { args: [{ tenantId, reviewerId, ttlMs: this.review.claimTimeoutMs }] }),
+      { actor, action: 'review.claim', reviewerId, details: (c) => ({ renewed: c.renewed === true }) },
     );
   }
 
   /** Gives the claim back; `released: false` when the reviewer did not hold it. */
-  async release(tenantId: string, taskId: string, reviewerId: string): Promise<{ released: boolean }> {
+  async release(
+    tenantId: string,
+    taskId: string,
+    reviewerId: string,
+    actor?: AuditActor,
+  ): Promise<{ released: boolean }> {
     parse(tenantIdSchema, tenantId, 'tenant');
-    return this.decide(tenantId, taskId, (h) => h.executeUpdate(releaseUpdate, { args: [{ tenantId, reviewerId }] }));
+    return this.decide(tenantId, taskId, (h) => h.executeUpdate(releaseUpdate, { args: [{ tenantId, reviewerId }] }), {
+      actor,
+      action: 'review.release',
+      reviewerId,
+      details: (r) => ({ released: r.released }),
+    });
   }
 
   /** The claim holder searches the tenant's documents; the hits become citable by an edit of this task. */
@@ -715,23 +796,51 @@ export class GroundworkClient {
    * Approves the draft. The task checks the decision (tenant, reviewer, still open, and, while a claim is held, that
    * it is the caller's) and returns the outcome.
    */
-  async approve(tenantId: string, taskId: string, reviewerId: string, note?: string): Promise<ReviewOutcome> {
+  async approve(
+    tenantId: string,
+    taskId: string,
+    reviewerId: string,
+    note?: string,
+    actor?: AuditActor,
+  ): Promise<ReviewOutcome> {
     parse(tenantIdSchema, tenantId, 'tenant');
-    return this.decide(tenantId, taskId, (h) =>
-      h.executeUpdate(approveUpdate, { args: [{ tenantId, reviewerId, note }] }),
+    return this.decide(
+      tenantId,
+      taskId,
+      (h) => h.executeUpdate(approveUpdate, { args: [{ tenantId, reviewerId, note }] }),
+      { actor, action: 'review.decide', reviewerId, details: () => ({ decision: 'approve' }) },
     );
   }
 
   /** Replaces the draft; every citation must name a chunk retrieved for the question or found by a search. */
-  async edit(tenantId: string, taskId: string, edit: Omit<EditDecision, 'tenantId'>): Promise<ReviewOutcome> {
+  async edit(
+    tenantId: string,
+    taskId: string,
+    edit: Omit<EditDecision, 'tenantId'>,
+    actor?: AuditActor,
+  ): Promise<ReviewOutcome> {
     parse(tenantIdSchema, tenantId, 'tenant');
-    return this.decide(tenantId, taskId, (h) => h.executeUpdate(editUpdate, { args: [{ ...edit, tenantId }] }));
+    return this.decide(tenantId, taskId, (h) => h.executeUpdate(editUpdate, { args: [{ ...edit, tenantId }] }), {
+      actor,
+      action: 'review.decide',
+      reviewerId: edit.reviewerId,
+      details: () => ({ decision: 'edit' }),
+    });
   }
 
-  async reject(tenantId: string, taskId: string, reviewerId: string, reason: string): Promise<ReviewOutcome> {
+  async reject(
+    tenantId: string,
+    taskId: string,
+    reviewerId: string,
+    reason: string,
+    actor?: AuditActor,
+  ): Promise<ReviewOutcome> {
     parse(tenantIdSchema, tenantId, 'tenant');
-    return this.decide(tenantId, taskId, (h) =>
-      h.executeUpdate(rejectUpdate, { args: [{ tenantId, reviewerId, reason }] }),
+    return this.decide(
+      tenantId,
+      taskId,
+      (h) => h.executeUpdate(rejectUpdate, { args: [{ tenantId, reviewerId, reason }] }),
+      { actor, action: 'review.decide', reviewerId, details: () => ({ decision: 'reject' }) },
     );
   }
 
@@ -740,6 +849,41 @@ export class GroundworkClient {
    * their refusals (REVIEW_CLOSED, REVIEW_NOT_FOUND, CITATION_NOT_RETRIEVED, INVALID_INPUT) become ClientInputErrors.
    */
   private async decide<T>(
+    tenantId: string,
+    taskId: string,
+    send: (handle: WorkflowHandle<typeof reviewTask>) => Promise<T>,
+    audit?: {
+      actor?: AuditActor;
+      action: 'review.claim' | 'review.release' | 'review.decide';
+      reviewerId: string;
+      details: (result: T) => Record<string, string | boolean>;
+    },
+  ): Promise<T> {
+    try {
+      const result = await this.sendDecision(tenantId, taskId, send);
+      if (audit)
+        await this.record(audit.actor, {
+          tenantId,
+          action: audit.action,
+          target: { kind: 'review', id: taskId },
+          details: { reviewer: auditSafeId(audit.reviewerId), ...audit.details(result) },
+        });
+      return result;
+    } catch (err) {
+      // A refused claim or decision (REVIEW_CLAIMED, REVIEW_CLOSED…) is recorded with its code.
+      if (audit && err instanceof ClientInputError)
+        await this.record(audit.actor, {
+          tenantId,
+          action: audit.action,
+          target: { kind: 'review', id: taskId },
+          outcome: 'refused',
+          details: { reviewer: auditSafeId(audit.reviewerId), code: auditSafeId(err.code) },
+        });
+      throw err;
+    }
+  }
+
+  private async sendDecision<T>(
     tenantId: string,
     taskId: string,
     send: (handle: WorkflowHandle<typeof reviewTask>) => Promise<T>,
@@ -778,12 +922,19 @@ export class GroundworkClient {
 
   // ---------- evaluation ----------
 
-  async runEvaluation(input: EvaluateTenantInput): Promise<EvaluationReport> {
+  async runEvaluation(input: EvaluateTenantInput, actor?: AuditActor): Promise<EvaluationReport> {
     parse(tenantIdSchema, input.tenantId, 'tenant');
     const golden: GoldenQuestion[] = parse(goldenSetSchema, input.golden, 'golden set');
+    const workflowId = evaluationWorkflowId(input.tenantId, `manual-${Date.now()}`);
+    await this.record(actor, {
+      tenantId: input.tenantId,
+      action: 'evaluation.run',
+      target: { kind: 'workflow', id: workflowId },
+      details: { questions: golden.length, setBaseline: input.setBaseline === true },
+    });
     return this.temporal.workflow.execute<typeof evaluateTenant>('evaluateTenant', {
       taskQueue: this.taskQueue,
-      workflowId: evaluationWorkflowId(input.tenantId, `manual-${Date.now()}`),
+      workflowId,
       args: [{ ...input, golden }],
       typedSearchAttributes: [{ key: TenantIdKey, value: input.tenantId }],
       staticSummary: `Evaluate ${golden.length} golden questions for ${input.tenantId}`,
@@ -791,12 +942,15 @@ export class GroundworkClient {
   }
 
   /** Creates or updates the tenant's re-evaluation Schedule. */
-  async scheduleEvaluation(input: {
-    tenantId: string;
-    golden: GoldenQuestion[];
-    every: string;
-    paused?: boolean;
-  }): Promise<string> {
+  async scheduleEvaluation(
+    input: {
+      tenantId: string;
+      golden: GoldenQuestion[];
+      every: string;
+      paused?: boolean;
+    },
+    actor?: AuditActor,
+  ): Promise<string> {
     parse(tenantIdSchema, input.tenantId, 'tenant');
     const golden = parse(goldenSetSchema, input.golden, 'golden set');
     const scheduleId = evaluationScheduleId(input.tenantId);
@@ -823,14 +977,31 @@ export class GroundworkClient {
       if (!(err instanceof Error) || err.name !== 'ScheduleAlreadyRunning') throw err;
       await this.temporal.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
     }
+    await this.record(actor, {
+      tenantId: input.tenantId,
+      action: 'evaluation.schedule',
+      target: { kind: 'schedule', id: scheduleId },
+      details: { every: input.every, questions: golden.length, ...(input.paused ? { status: 'paused' } : {}) },
+    });
     return scheduleId;
   }
 
-  async triggerEvaluation(tenantId: string): Promise<void> {
+  async triggerEvaluation(tenantId: string, actor?: AuditActor): Promise<void> {
     await this.temporal.schedule.getHandle(evaluationScheduleId(tenantId)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+    await this.record(actor, {
+      tenantId,
+      action: 'evaluation.run',
+      target: { kind: 'schedule', id: evaluationScheduleId(tenantId) },
+      details: { trigger: true },
+    });
   }
 
-  async deleteEvaluationSchedule(tenantId: string): Promise<void> {
+  async deleteEvaluationSchedule(tenantId: string, actor?: AuditActor): Promise<void> {
     await this.temporal.schedule.getHandle(evaluationScheduleId(tenantId)).delete();
+    await this.record(actor, {
+      tenantId,
+      action: 'evaluation.unschedule',
+      target: { kind: 'schedule', id: evaluationScheduleId(tenantId) },
+    });
   }
 }

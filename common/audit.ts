@@ -60,6 +60,8 @@ export const AUDIT_DETAIL_KEYS = [
   'httpStatus',
   'reason',
   'via',
+  'reviewer',
+  'sourceKind',
   // Temporal ids
   'workflowId',
   'runId',
@@ -80,6 +82,15 @@ export const AUDIT_DETAIL_KEYS = [
   'pages',
   'edited',
   'claims',
+  'points',
+  'blobs',
+  'staged',
+  'evaluations',
+  'reviewTasks',
+  'schedule',
+  'renewed',
+  'released',
+  'expiresAt',
   // budgets
   'budget',
   'limit',
@@ -139,7 +150,7 @@ export interface AuditEntry {
 }
 
 export interface AuditQuery {
-  /** ISO time or anything Date.parse accepts; inclusive. */
+  /** ISO time (anything Date.parse accepts) or an age such as 7d; inclusive. */
   from?: string | Date;
   /** Exclusive. */
   to?: string | Date;
@@ -225,9 +236,19 @@ function monthOf(iso: string): string {
   return iso.slice(0, 7);
 }
 
+const RELATIVE = /^(\d{1,6})(m|h|d)$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A time as the CLI and the API take it: an ISO date (or anything Date.parse reads), or an age such as 30m, 12h, 7d. */
+export function parseAuditTime(value: string, now = Date.now()): number {
+  const rel = RELATIVE.exec(value.trim());
+  if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2] as keyof typeof UNIT_MS];
+  return Date.parse(value);
+}
+
 function toTime(value: string | Date | undefined, label: string): number | undefined {
   if (value === undefined) return undefined;
-  const t = value instanceof Date ? value.getTime() : Date.parse(value);
+  const t = value instanceof Date ? value.getTime() : parseAuditTime(value);
   if (!Number.isFinite(t)) throw new AuditError('INVALID_INPUT', `The ${label} time is not a valid date.`);
   return t;
 }
@@ -252,6 +273,14 @@ function splitLines(raw: string): string[] {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * An id as the log can hold it: characters outside the id shape become "_", at most 256. For ids the caller chose
+ * (a task id in a URL), so a refusal can still be recorded.
+ */
+export function auditSafeId(value: string): string {
+  return [...value.replace(/[^\p{L}\p{N}\p{M}_.@~:*/+=#-]/gu, '_')].slice(0, 256).join('') || '_';
+}
+
 /** Who the CLI records as the actor: the OS user name. */
 export function operatorActor(): AuditActor {
   let name = 'operator';
@@ -260,8 +289,7 @@ export function operatorActor(): AuditActor {
   } catch {
     // no passwd entry (some containers): the generic name
   }
-  const id = name.replace(/[^\p{L}\p{N}\p{M}_.@~-]/gu, '_').slice(0, 128) || 'operator';
-  return { kind: 'operator', id };
+  return { kind: 'operator', id: auditSafeId(name) };
 }
 
 export class AuditLog {

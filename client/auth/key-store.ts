@@ -5,6 +5,8 @@ import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { AuditLog } from '../../common/audit';
+import type { AuditActor } from '../../common/audit';
 import { GroundworkError } from '../../common/errors';
 import { TENANT_ID_PATTERN } from '../../common/ids';
 import { ALL_TENANTS, roleSchema } from './roles';
@@ -82,14 +84,36 @@ export class KeyStore {
   /** keyId → the stored digest a secret was verified against, and that secret's SHA-256: skips scrypt next time. */
   private readonly verified = new Map<string, { digest: string; secretSha: Buffer }>();
 
-  constructor(readonly dir: string) {}
+  /** `audit`: where creations and revocations are recorded (forDataDir: <dataDir>/audit). */
+  constructor(
+    readonly dir: string,
+    private readonly audit?: AuditLog,
+  ) {}
 
   static forDataDir(dataDir: string): KeyStore {
-    return new KeyStore(path.join(dataDir, 'keys'));
+    return new KeyStore(path.join(dataDir, 'keys'), AuditLog.forDataDir(dataDir));
+  }
+
+  /** Key changes are always audited: a caller that names no actor is recorded as the key store itself. */
+  private async record(
+    actor: AuditActor | undefined,
+    action: 'key.create' | 'key.revoke',
+    record: KeyRecord,
+  ): Promise<void> {
+    await this.audit?.append({
+      tenantId: record.tenant,
+      actor: actor ?? { kind: 'system', id: 'key-store' },
+      action,
+      target: { kind: 'key', id: record.keyId },
+      details: { role: record.role, keyTenant: record.tenant, ...(record.name ? { keyName: record.name } : {}) },
+    });
   }
 
   /** Creates a key and returns it in full: the only time the secret exists outside the caller. */
-  async create(input: { tenant: string; role: Role; name?: string }): Promise<{ key: string; info: ApiKeyInfo }> {
+  async create(
+    input: { tenant: string; role: Role; name?: string },
+    actor?: AuditActor,
+  ): Promise<{ key: string; info: ApiKeyInfo }> {
     const role = roleSchema.safeParse(input.role);
     if (!role.success)
       throw new KeyStoreError('INVALID_INPUT', `The role must be one of ${roleSchema.options.join(', ')}.`);
@@ -121,6 +145,7 @@ export class KeyStore {
       },
     };
     await this.write(record);
+    await this.record(actor, 'key.create', record);
     return { key: `gw_${keyId}_${secret}`, info: info(record) };
   }
 
@@ -149,13 +174,14 @@ export class KeyStore {
   }
 
   /** Revokes a key for every process at once (they read the file on each check). Revoking twice is harmless. */
-  async revoke(keyId: string): Promise<ApiKeyInfo> {
+  async revoke(keyId: string, actor?: AuditActor): Promise<ApiKeyInfo> {
     const record = KEY_ID_PATTERN.test(keyId) ? await this.read(keyId) : undefined;
     if (!record) throw new KeyStoreError('KEY_NOT_FOUND', 'No such key.');
     if (record.revokedAt) return info(record);
     const revoked = { ...record, revokedAt: new Date().toISOString() };
     await this.write(revoked);
     this.verified.delete(keyId);
+    await this.record(actor, 'key.revoke', revoked);
     return info(revoked);
   }
 

@@ -29,6 +29,7 @@ const MATRIX: Record<string, Role[]> = {
   runEvaluation: ['admin'],
   scheduleEvaluation: ['admin'],
   deleteEvaluationSchedule: ['admin'],
+  listAudit: ['admin'],
   // Not about one tenant: an admin key for all tenants only.
   listKeys: [],
   createKey: [],

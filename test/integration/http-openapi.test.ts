@@ -425,6 +425,17 @@ test('a rate-limited call answers 429 as documented', async () => {
   }
 });
 
+test('the audit trail: 200 with the entries the calls above recorded, 403 for a writer', async () => {
+  const p = { tenantId: TENANT };
+  const page = await call<{ entries: { action: string }[] }>('GET', '/v1/tenants/{tenantId}/audit', p, {
+    key: keys.admin,
+    query: '?limit=1000&from=1d',
+  });
+  expect(page.status).toBe(200);
+  expect(page.body.entries.map((e) => e.action)).toContain('document.delete');
+  expect((await call('GET', '/v1/tenants/{tenantId}/audit', p, { key: keys.writer })).status).toBe(403);
+});
+
 test('every operation of the document was called and answered a documented 2xx', () => {
   const missing = Object.values(doc.paths)
     .flatMap((ops) => Object.values(ops).map((op) => op.operationId))

@@ -11,6 +11,7 @@ import { HttpError } from '../errors';
 import { defineRoute } from '../route';
 import type { Reply, Route } from '../route';
 import { tenantParams, workflowIdSchema } from './params';
+import { actorOf } from './audit';
 
 /** Routes about the caller only: any credential with the route's role may call them (see server.ts). */
 export const IDENTITY_PATHS: ReadonlySet<string> = new Set(['/console/api/me']);
@@ -139,7 +140,7 @@ export function consoleRoutes(): Route[] {
         errors: [404, 409],
         handler: async ({ params, principal, deps }) => ({
           status: 200,
-          body: await deps.client[action](params.tenantId, params.taskId, principal.subject),
+          body: await deps.client[action](params.tenantId, params.taskId, principal.subject, actorOf(principal)),
         }),
       }),
     ),
@@ -172,7 +173,13 @@ export function consoleRoutes(): Route[] {
       errors: [404, 409],
       handler: async ({ params, body, principal, deps }) => ({
         status: 200,
-        body: await deps.client.approve(params.tenantId, params.taskId, principal.subject, body.note),
+        body: await deps.client.approve(
+          params.tenantId,
+          params.taskId,
+          principal.subject,
+          body.note,
+          actorOf(principal),
+        ),
       }),
     }),
     defineRoute({
@@ -195,7 +202,12 @@ export function consoleRoutes(): Route[] {
       errors: [404, 409],
       handler: async ({ params, body, principal, deps }) => ({
         status: 200,
-        body: await deps.client.edit(params.tenantId, params.taskId, { ...body, reviewerId: principal.subject }),
+        body: await deps.client.edit(
+          params.tenantId,
+          params.taskId,
+          { ...body, reviewerId: principal.subject },
+          actorOf(principal),
+        ),
       }),
     }),
     defineRoute({
@@ -210,7 +222,13 @@ export function consoleRoutes(): Route[] {
       errors: [404, 409],
       handler: async ({ params, body, principal, deps }) => ({
         status: 200,
-        body: await deps.client.reject(params.tenantId, params.taskId, principal.subject, body.reason),
+        body: await deps.client.reject(
+          params.tenantId,
+          params.taskId,
+          principal.subject,
+          body.reason,
+          actorOf(principal),
+        ),
       }),
     }),
     defineRoute({

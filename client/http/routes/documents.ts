@@ -14,6 +14,7 @@ import type { HttpDeps, Route } from '../route';
 import { deletedDocument, documentList, documentRecord, ingestAccepted, ingestResult, purgedTenant } from '../schemas';
 import { MAX_JSON_BODY, readJson, validate } from '../body';
 import { tenantParams, waitQuery } from './params';
+import { actorOf } from './audit';
 
 const ingestOptions = {
   documentId: documentIdSchema.optional(),
@@ -97,9 +98,9 @@ export const documentRoutes: Route[] = [
       202: { description: 'Ingestion started', schema: ingestAccepted },
     },
     errors: [409, 413, 422],
-    handler: async ({ params, query, req, deps }) => {
+    handler: async ({ params, query, req, principal, deps }) => {
       const request = await ingestRequest(req, params.tenantId, deps);
-      const handle = await deps.client.startIngest(request);
+      const handle = await deps.client.startIngest(request, actorOf(principal));
       if (query.wait === 'true') return { status: 200, body: await handle.result() };
       return { status: 202, body: { workflowId: handle.workflowId, documentId: request.documentId } };
     },
@@ -143,9 +144,9 @@ export const documentRoutes: Route[] = [
     params: documentParams,
     responses: { 200: { description: 'What was removed', schema: deletedDocument } },
     errors: [404, 409],
-    handler: async ({ params, deps }) => ({
+    handler: async ({ params, principal, deps }) => ({
       status: 200,
-      body: await deps.client.deleteDocument(params.tenantId, params.documentId),
+      body: await deps.client.deleteDocument(params.tenantId, params.documentId, actorOf(principal)),
     }),
   }),
   defineRoute({
@@ -158,6 +159,9 @@ export const documentRoutes: Route[] = [
     params: tenantParams,
     responses: { 200: { description: 'Counts of what was removed', schema: purgedTenant } },
     errors: [409],
-    handler: async ({ params, deps }) => ({ status: 200, body: await deps.client.purgeTenant(params.tenantId) }),
+    handler: async ({ params, principal, deps }) => ({
+      status: 200,
+      body: await deps.client.purgeTenant(params.tenantId, actorOf(principal)),
+    }),
   }),
 ];

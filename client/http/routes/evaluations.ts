@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { goldenSetSchema } from '../../groundwork-client';
 import { defineRoute } from '../route';
+import { actorOf } from './audit';
 import type { Route } from '../route';
 import { deleted, evaluationReport, evaluationSchedule } from '../schemas';
 import { tenantParams } from './params';
@@ -19,13 +20,12 @@ export const evaluationRoutes: Route[] = [
     body: z.object({ golden: goldenSetSchema, setBaseline: z.boolean().optional() }),
     responses: { 200: { description: 'The evaluation report', schema: evaluationReport } },
     errors: [422],
-    handler: async ({ params, body, deps }) => ({
+    handler: async ({ params, body, principal, deps }) => ({
       status: 200,
-      body: await deps.client.runEvaluation({
-        tenantId: params.tenantId,
-        golden: body.golden,
-        setBaseline: body.setBaseline,
-      }),
+      body: await deps.client.runEvaluation(
+        { tenantId: params.tenantId, golden: body.golden, setBaseline: body.setBaseline },
+        actorOf(principal),
+      ),
     }),
   }),
   defineRoute({
@@ -45,13 +45,12 @@ export const evaluationRoutes: Route[] = [
       trigger: z.boolean().optional().meta({ description: 'also run it once now' }),
     }),
     responses: { 200: { description: 'The Schedule', schema: evaluationSchedule } },
-    handler: async ({ params, body, deps }) => {
-      const scheduleId = await deps.client.scheduleEvaluation({
-        tenantId: params.tenantId,
-        golden: body.golden,
-        every: body.every,
-      });
-      if (body.trigger) await deps.client.triggerEvaluation(params.tenantId);
+    handler: async ({ params, body, principal, deps }) => {
+      const scheduleId = await deps.client.scheduleEvaluation(
+        { tenantId: params.tenantId, golden: body.golden, every: body.every },
+        actorOf(principal),
+      );
+      if (body.trigger) await deps.client.triggerEvaluation(params.tenantId, actorOf(principal));
       return { status: 200, body: { scheduleId, every: body.every } };
     },
   }),
@@ -65,8 +64,8 @@ export const evaluationRoutes: Route[] = [
     params: tenantParams,
     responses: { 200: { description: 'Deleted', schema: deleted } },
     errors: [404],
-    handler: async ({ params, deps }) => {
-      await deps.client.deleteEvaluationSchedule(params.tenantId);
+    handler: async ({ params, principal, deps }) => {
+      await deps.client.deleteEvaluationSchedule(params.tenantId, actorOf(principal));
       return { status: 200, body: { deleted: true } };
     },
   }),

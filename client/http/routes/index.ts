@@ -1,5 +1,6 @@
 // The route table. A new resource: a file next to this one exporting its Route[] (see documents.ts), added below.
 import type { Route } from '../route';
+import { auditRoutes } from './audit';
 import { codecRoutes } from './codec';
 import { consoleRoutes } from './console';
 import { documentRoutes } from './documents';
@@ -18,6 +19,7 @@ export function createRoutes(): Route[] {
     ...evaluationRoutes,
     ...keyRoutes,
     ...codecRoutes,
+    ...auditRoutes,
   ];
   return routes;
 }

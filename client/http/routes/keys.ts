@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { KEY_NAME_PATTERN } from '../../auth/key-store';
 import { roleSchema } from '../../auth/roles';
 import { defineRoute } from '../route';
+import { actorOf } from './audit';
 import type { Route } from '../route';
 import { createdKey, keyInfo } from '../schemas';
 
@@ -38,8 +39,8 @@ export const keyRoutes: Route[] = [
       name: z.string().regex(KEY_NAME_PATTERN).optional().meta({ description: 'Recorded as the reviewer' }),
     }),
     responses: { 201: { description: 'The new key', schema: createdKey } },
-    handler: async ({ body, deps }) => {
-      const { key, info } = await deps.keys.create(body);
+    handler: async ({ body, principal, deps }) => {
+      const { key, info } = await deps.keys.create(body, actorOf(principal));
       return { status: 201, body: { ...info, key } };
     },
   }),
@@ -53,6 +54,9 @@ export const keyRoutes: Route[] = [
     params: z.object({ keyId: z.string().regex(/^[0-9a-f]{16}$/) }),
     responses: { 200: { description: 'The revoked key', schema: keyInfo } },
     errors: [404],
-    handler: async ({ params, deps }) => ({ status: 200, body: await deps.keys.revoke(params.keyId) }),
+    handler: async ({ params, principal, deps }) => ({
+      status: 200,
+      body: await deps.keys.revoke(params.keyId, actorOf(principal)),
+    }),
   }),
 ];

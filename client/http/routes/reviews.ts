@@ -5,6 +5,7 @@ import { defineRoute } from '../route';
 import type { Route } from '../route';
 import { reviewList, reviewOutcome, reviewState, reviewStatus } from '../schemas';
 import { tenantParams, workflowIdSchema } from './params';
+import { actorOf } from './audit';
 
 const noReviewerId = z
   .never({ error: 'the reviewer is the authenticated caller; do not send reviewerId' })
@@ -73,7 +74,7 @@ export const reviewRoutes: Route[] = [
     errors: decisionErrors,
     handler: async ({ params, body, principal, deps }) => ({
       status: 200,
-      body: await deps.client.approve(params.tenantId, params.taskId, principal.subject, body.note),
+      body: await deps.client.approve(params.tenantId, params.taskId, principal.subject, body.note, actorOf(principal)),
     }),
   }),
   defineRoute({
@@ -89,12 +90,12 @@ export const reviewRoutes: Route[] = [
     errors: decisionErrors,
     handler: async ({ params, body, principal, deps }) => ({
       status: 200,
-      body: await deps.client.edit(params.tenantId, params.taskId, {
-        reviewerId: principal.subject,
-        answer: body.answer,
-        citations: body.citations,
-        note: body.note,
-      }),
+      body: await deps.client.edit(
+        params.tenantId,
+        params.taskId,
+        { reviewerId: principal.subject, answer: body.answer, citations: body.citations, note: body.note },
+        actorOf(principal),
+      ),
     }),
   }),
   defineRoute({
@@ -110,7 +111,13 @@ export const reviewRoutes: Route[] = [
     errors: decisionErrors,
     handler: async ({ params, body, principal, deps }) => ({
       status: 200,
-      body: await deps.client.reject(params.tenantId, params.taskId, principal.subject, body.reason),
+      body: await deps.client.reject(
+        params.tenantId,
+        params.taskId,
+        principal.subject,
+        body.reason,
+        actorOf(principal),
+      ),
     }),
   }),
 ];
