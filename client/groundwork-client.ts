@@ -12,12 +12,14 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WithStartWorkflowOperation,
 } from '@temporalio/client';
 import type { Metadata, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DataConverter, Duration } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import { z } from 'zod';
 import { dataConverterFor } from '../common/codec';
 import { AuditLog, auditSafeId } from '../common/audit';
@@ -55,6 +57,7 @@ import {
   ReviewStatusKey,
   TenantIdKey,
   answerWorkflowId,
+  answerOutcomeUpdate,
   answerProgressQuery,
   approveUpdate,
   claimUpdate,
@@ -159,6 +162,8 @@ export interface ClientOptions {
   review?: { claimTimeoutMs: number; consoleUrl?: string };
   /** The audit trail (fromConfig: <data>/audit): calls given an actor are recorded there. */
   audit?: AuditLog;
+  /** Trace workflow starts, signals, updates and queries (OpenTelemetry), propagating the caller's trace context. */
+  tracing?: boolean;
 }
 
 /** What an ask returns once the answer waits for a reviewer (unless the caller chose to wait for the review). */
@@ -270,6 +275,7 @@ export class GroundworkClient {
       connection,
       namespace: options.namespace ?? 'default',
       dataConverter: options.dataConverter,
+      ...(options.tracing ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
     });
     return new GroundworkClient(
       client,
@@ -303,6 +309,7 @@ export class GroundworkClient {
       },
       review: { claimTimeoutMs: config.review.claimTimeoutMs, consoleUrl: config.review.consoleUrl },
       audit: AuditLog.forDataDir(config.dataDir),
+      tracing: config.tracing.enabled,
     });
   }
 
@@ -661,19 +668,24 @@ export class GroundworkClient {
 
   // ---------- answering ----------
 
-  /** Starts answering; the same question asked with the same options while a run is in flight joins that run. */
-  async startAsk(input: AnswerQuestionInput): Promise<WorkflowHandle<typeof answerQuestion>> {
+  /** The start of an answer run: the same question asked with the same options while a run is in flight joins it. */
+  private askStartOptions(input: AnswerQuestionInput) {
     parse(tenantIdSchema, input.tenantId, 'tenant');
     const question = parse(questionSchema, input.question, 'question');
-    return this.temporal.workflow.start<typeof answerQuestion>('answerQuestion', {
+    return {
       taskQueue: this.taskQueue,
       workflowId: answerWorkflowId(input.tenantId, question, input),
-      args: [{ ...input, question }],
+      args: [{ ...input, question }] as [AnswerQuestionInput],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [{ key: TenantIdKey, value: input.tenantId }],
       staticSummary: `Answer a question for ${input.tenantId}`,
-    });
+    };
+  }
+
+  /** Starts answering; the same question asked with the same options while a run is in flight joins that run. */
+  async startAsk(input: AnswerQuestionInput): Promise<WorkflowHandle<typeof answerQuestion>> {
+    return this.temporal.workflow.start<typeof answerQuestion>('answerQuestion', this.askStartOptions(input));
   }
 
   async ask(input: AnswerQuestionInput): Promise<AnswerResult> {
@@ -688,8 +700,24 @@ export class GroundworkClient {
     input: AnswerQuestionInput,
     options: { waitReview?: boolean; consoleUrl?: string; pollMs?: number } = {},
   ): Promise<(AnswerResult & { workflowId: string }) | EscalatedAnswer> {
-    const handle = await this.startAsk(input);
-    return this.answerOrEscalation(handle, input.tenantId, options);
+    if (options.waitReview) {
+      const handle = await this.startAsk(input);
+      return { ...(await handle.result()), workflowId: handle.workflowId };
+    }
+    // Update-with-Start: one call starts (or joins) the run and returns when the answer or the review task is known.
+    const start = new WithStartWorkflowOperation<typeof answerQuestion>('answerQuestion', this.askStartOptions(input));
+    const outcome = await this.temporal.workflow.executeUpdateWithStart(answerOutcomeUpdate, {
+      startWorkflowOperation: start,
+    });
+    const { workflowId } = await start.workflowHandle();
+    if (outcome.kind === 'answer') return { ...outcome.result, workflowId };
+    const consoleUrl = options.consoleUrl ?? this.review.consoleUrl;
+    return {
+      status: 'escalated',
+      workflowId,
+      reviewTaskId: outcome.reviewTaskId,
+      reviewUrl: consoleUrl ? reviewTaskUrl(consoleUrl, input.tenantId, outcome.reviewTaskId) : undefined,
+    };
   }
 
   /** Waits for the run's result, or returns `escalated` once it waits for a reviewer (see askUntilEscalated). */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { GroundworkError } from './errors';
 import { TENANT_ID_PATTERN } from './ids';
 import { CHAT_ATTEMPT_TIMEOUT_MS, PREPARE_DOCUMENT_TIMEOUT_MS } from './timeouts';
+import type { TracingConfig } from './tracing';
 import { PROMPT_VERSION_PATTERN, promptVersions } from '../activities/models/prompts';
 
 /** What happens to PII bound for an external model: placeholders, sent as is, or not sent (review). */
@@ -88,6 +89,35 @@ const tenantThresholds = tenantMap((value) => {
   return Number.isFinite(n) && n >= 0 && n <= 1 ? n : undefined;
 }, '"tenantA=0.7,tenantB=0.5" with thresholds between 0 and 1');
 
+/** Prices of a model in USD per 1M tokens: prompt (`input`), completion (`output`), embedding. */
+export interface ModelPrice {
+  input?: number;
+  output?: number;
+  embedding?: number;
+}
+
+const price = z.number().min(0).max(10_000).optional();
+const MODEL_PRICES_FORM =
+  'must be JSON such as {"gpt-4o-mini":{"input":0.15,"output":0.6},"text-embedding-3-small":{"embedding":0.02}} (USD per 1M tokens, 0 to 10000)';
+/** GROUNDWORK_PRICES: a JSON object of model name → ModelPrice; unset: {}. */
+const modelPrices = optionalString.transform((raw, ctx): Record<string, ModelPrice> => {
+  if (raw === undefined) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    json = undefined;
+  }
+  const parsed = z
+    .record(z.string().min(1).max(200), z.strictObject({ input: price, output: price, embedding: price }))
+    .safeParse(json);
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: MODEL_PRICES_FORM });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
 export const configSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('groundwork'),
   TEMPORAL_TLS: z.enum(['true', 'false', '1', '0']).optional(),
@@ -153,12 +183,32 @@ export const configSchema = z.object({
     .max(1_000_000)
     .default(10_000),
   GROUNDWORK_ANSWER_CACHE_TTL: duration('24h'),
+  // Model prices in USD per 1M tokens over the defaults (activities/models/metered.ts), and monthly budgets in USD.
+  GROUNDWORK_PRICES: modelPrices,
+  GROUNDWORK_TENANT_BUDGETS: tenantMap((value) => {
+    const n = value === '' ? NaN : Number(value);
+    return Number.isFinite(n) && n >= 0 ? n : undefined;
+  }, '"tenantA=100,tenantB=5" with monthly budgets in US dollars (0 or more)'),
   GROUNDWORK_MAX_FILE_MB: positiveInt(50, 2048),
   GROUNDWORK_PARSE_TIMEOUT: duration('120s'),
   GROUNDWORK_PARSE_MEMORY_MB: positiveInt(1024, 16384),
   GROUNDWORK_INGEST_CONCURRENCY: positiveInt(4, 64),
   GROUNDWORK_EMBED_BATCH: positiveInt(64, 1024),
   GROUNDWORK_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  // The worker's Prometheus endpoint: a port (0: any free one), or `off`.
+  GROUNDWORK_METRICS_PORT: z
+    .string()
+    .trim()
+    .default('9464')
+    .transform((v, ctx) => {
+      if (/^off$/i.test(v)) return 'off' as const;
+      const n = /^\d{1,5}$/.test(v) ? Number(v) : NaN;
+      if (!(n >= 0 && n <= 65535)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a port (0-65535, 0 for any free one) or "off"' });
+        return z.NEVER;
+      }
+      return n;
+    }),
   GROUNDWORK_DRIFT_TOLERANCE: unit(0.1),
   GROUNDWORK_BLOB_DIR: optionalString,
   GROUNDWORK_INGEST_ROOTS: z
@@ -187,6 +237,12 @@ export const configSchema = z.object({
   GROUNDWORK_RATE_BURST: positiveInt(40, 100_000),
   GROUNDWORK_HTTP_MAX_CONNECTIONS: positiveInt(256, 100_000),
   GROUNDWORK_HTTP_REQUEST_TIMEOUT: duration('300s'),
+  // Tracing (common/tracing.ts): on with GROUNDWORK_TRACING=on, or when an OTLP endpoint is set; `off` wins.
+  GROUNDWORK_TRACING: optionalString.pipe(z.enum(['on', 'off'], { message: 'must be on or off' }).optional()),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://localhost:4318' }).optional(),
+  ),
+  OTEL_SERVICE_NAME: optionalString,
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -241,10 +297,16 @@ export interface Config {
     requestTimeoutMs: number;
   };
   evaluation: { driftTolerance: number };
+  /** The worker's /metrics server (GROUNDWORK_METRICS_PORT): a port, 0 for any free one, or off. */
+  metrics: { port: number | 'off' };
+  /** The cost ledger: price overrides per model (GROUNDWORK_PRICES) and default monthly budgets per tenant in USD. */
+  usage: { prices: Record<string, ModelPrice>; tenantBudgets: Record<string, number> };
   /** Human review: how long a claim lasts, where notifications go, the console's public address for links. */
   review: ReviewSettings;
   /** Uploads and other document bytes: a content-addressed store, `<data>/blobs` unless set. */
   blobDir: string;
+  /** OpenTelemetry tracing: whether it is on, where spans go (OTLP HTTP), the service name. */
+  tracing: TracingConfig;
   security: {
     /** Payload encryption keys (AES-256-GCM), the first one encrypting; empty: payloads are not encrypted. */
     payloadKeys: { id: string; key: Buffer }[];
@@ -444,9 +506,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: durationToMs(c.GROUNDWORK_HTTP_REQUEST_TIMEOUT),
     },
     evaluation: { driftTolerance: c.GROUNDWORK_DRIFT_TOLERANCE },
+    metrics: { port: c.GROUNDWORK_METRICS_PORT },
+    usage: { prices: c.GROUNDWORK_PRICES, tenantBudgets: c.GROUNDWORK_TENANT_BUDGETS },
     review: reviewSettingsOf(c),
     blobDir: c.GROUNDWORK_BLOB_DIR ? path.resolve(c.GROUNDWORK_BLOB_DIR) : path.join(dataDir, 'blobs'),
     security: securityConfig(c),
+    tracing: tracingConfig(c),
   };
 }
 
@@ -528,6 +593,12 @@ function knownPromptVersion(version: string): string {
       `Invalid configuration: GROUNDWORK_PROMPT_VERSION "${version}" is not a prompt version of this release (known: ${known.join(', ')})`,
     );
   return version;
+}
+
+/** GROUNDWORK_TRACING=on|off, else on exactly when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+export function tracingConfig(c: RawConfig): TracingConfig {
+  const enabled = c.GROUNDWORK_TRACING ? c.GROUNDWORK_TRACING === 'on' : c.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined;
+  return { enabled, endpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: c.OTEL_SERVICE_NAME };
 }
 
 /** Payload keys (`keyId:base64`, the first encrypting) and the JWT issuer settings, when any are set. */

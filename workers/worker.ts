@@ -6,6 +6,9 @@ import { createActivities } from '../activities';
 import type { Activities, ActivityDeps } from '../activities';
 import { failureMapping } from '../activities/failures';
 import { createModels } from '../activities/models';
+import { meterModels, priceTable } from '../activities/models/metered';
+import { BudgetStore, UsageLedger } from '../activities/ledger';
+import { usageContext } from '../activities/usage-context';
 import { createVectorStore } from '../activities/vectors';
 import type { VectorStore } from '../activities/vectors/types';
 import { dataConverterFor } from '../common/codec';
@@ -14,12 +17,21 @@ import { ConfigError } from '../common/config';
 import type { Config, ModelsConfig } from '../common/config';
 import { SecretStore } from '../common/secrets';
 import { startLocalEmbeddingServer } from './local-embeddings';
+import { tracedAnswerer, tracedEmbedder } from '../activities/models/traced';
+import { tracedVectorStore } from '../activities/vectors/traced';
+import { flushTracing, startTracing } from '../common/tracing';
+import { withTracing } from './tracing';
+import { activityMetrics } from './activity-metrics';
+import { startWorkerMetrics } from './worker-metrics';
+import type { WorkerMetrics } from './worker-metrics';
 
 export interface RunningWorker {
   worker: Worker;
   vectors: VectorStore;
   /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
   done: Promise<void>;
+  /** Its Prometheus endpoint (GROUNDWORK_METRICS_PORT): the bound port and URL, unset when off. */
+  metrics: Omit<WorkerMetrics, 'close'>;
   shutdown(): Promise<void>;
 }
 
@@ -52,19 +64,29 @@ export async function resolveModels(
  */
 export async function createActivityDeps(config: Config): Promise<ActivityDeps & { stopModels(): Promise<void> }> {
   const resolved = await resolveModels(config.models);
-  const { embedder, answerer } = createModels(resolved.models);
+  // Every model call is priced, recorded in the cost ledger and checked against the tenant's budget (metered.ts).
+  const { embedder, answerer } = meterModels(createModels(resolved.models), {
+    ledger: UsageLedger.inDataDir(config.dataDir),
+    budgets: BudgetStore.inDataDir(config.dataDir, config.usage.tenantBudgets),
+    prices: priceTable(config.usage.prices),
+    embeddingModel: resolved.models.embeddings.model,
+    chatModel: resolved.models.answers.model,
+  });
   const vectors = createVectorStore({
     qdrantUrl: config.vectors.qdrantUrl,
     qdrantApiKey: config.vectors.qdrantApiKey,
     qdrantCollection: config.vectors.qdrantCollection,
     lancedbDir: config.vectors.lancedbDir,
   });
-  await vectors.ensureReady(embedder.dimensions);
+  // Tracing on: a span per model and vector-store call (the model or store, counts; never text or vectors).
+  const traced = config.tracing.enabled;
+  const store = traced ? tracedVectorStore(vectors) : vectors;
+  await store.ensureReady(embedder.dimensions);
   return {
     stopModels: resolved.stop,
-    vectors,
-    embedder,
-    answerer,
+    vectors: store,
+    embedder: traced ? tracedEmbedder(embedder) : embedder,
+    answerer: traced ? tracedAnswerer(answerer) : answerer,
     dataDir: config.dataDir,
     // Uploads (the HTTP API, the CLI) land here; with several hosts it must be storage they all share.
     blobs: new LocalBlobStore(config.blobDir),
@@ -101,10 +123,15 @@ export async function startWorker(
   wrapActivities: (activities: Activities) => object = (a) => a,
 ): Promise<RunningWorker> {
   if (!config.temporal.address) throw new Error('TEMPORAL_ADDRESS is not set and no dev server was started.');
+  // One tracer provider per process (OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set); undefined when off.
+  const tracing = startTracing(config.tracing, 'worker');
   const deps = await createActivityDeps(config);
   let connection: NativeConnection | undefined;
   let worker: Worker;
+  let metrics: WorkerMetrics | undefined;
   try {
+    // Before the first NativeConnection: the Temporal Runtime takes its metrics exporter only when it is created.
+    metrics = await startWorkerMetrics(config);
     connection = await NativeConnection.connect({
       address: config.temporal.address,
       tls: config.temporal.tls,
@@ -121,19 +148,24 @@ export async function startWorker(
         ? { workflowBundle: overrides.workflowBundle }
         : { workflowsPath: require.resolve('../workflows') }),
       activities: wrapActivities(createActivities(deps)),
-      interceptors: { activity: [failureMapping] },
+      // With tracing (workers/tracing.ts): the OpenTelemetry interceptors around these, and the workflow-span sink.
+      ...withTracing(tracing, { activity: [failureMapping, usageContext, activityMetrics] }, overrides.workflowBundle),
       // Cancellation reaches an activity only in a heartbeat's answer: send them at least this often.
       maxHeartbeatThrottleInterval: '5s',
       shutdownGraceTime: overrides.shutdownGraceTime ?? '10s',
     });
   } catch (err) {
+    await metrics?.close();
     await connection?.close();
     await deps.vectors.close();
     await deps.stopModels();
     throw err;
   }
   const conn = connection;
+  const endpoint = metrics;
   const done = worker.run().finally(async () => {
+    await flushTracing().catch(() => undefined);
+    await endpoint.close();
     await conn.close();
     await deps.vectors.close();
     await deps.stopModels();
@@ -142,6 +174,7 @@ export async function startWorker(
     worker,
     vectors: deps.vectors,
     done,
+    metrics: { port: endpoint.port, url: endpoint.url, temporalSdk: endpoint.temporalSdk },
     shutdown: async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;

@@ -1,12 +1,22 @@
 // Answering: retrieve (tenant-scoped) → generate → verify → confidence. Below the tenant's threshold the
 // answer goes to a human-review task and the reviewed outcome is returned.
-import { ParentClosePolicy, log, patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
-import type { AnswerQuestionInput, AnswerResult, AnswerStage } from './definitions';
+import {
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  log,
+  patched,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AnswerOutcome, AnswerQuestionInput, AnswerResult, AnswerStage } from './definitions';
 import {
   EXPIRED_ANSWER,
   REJECTED_ANSWER,
   ReviewStatusKey,
   TenantIdKey,
+  answerOutcomeUpdate,
   answerProgressQuery,
   reviewWorkflowId,
   questionKey,
@@ -14,12 +24,35 @@ import {
 import { answering, answeringLocal } from './proxies';
 import { runAnswerPipeline } from './pipeline';
 import { reviewTask } from './review';
+import { runTraceId } from './trace-context';
 
+interface Progress {
+  stage: AnswerStage;
+  reviewTaskId?: string;
+  result?: AnswerResult;
+}
+
+/**
+ * Callers that wait (HTTP `wait=true`, the CLI) send the answerOutcome update with the start (Update-with-Start): it
+ * completes as soon as the answer is known or the question waits for a reviewer, so no caller polls and none waits
+ * for a review it does not want. Handlers add no commands: runs recorded before them replay unchanged.
+ */
 export async function answerQuestion(input: AnswerQuestionInput): Promise<AnswerResult> {
-  let stage: AnswerStage = 'retrieving';
-  let reviewTaskId: string | undefined;
-  setHandler(answerProgressQuery, () => ({ stage, reviewTaskId }));
+  const progress: Progress = { stage: 'retrieving' };
+  setHandler(answerProgressQuery, () => ({ stage: progress.stage, reviewTaskId: progress.reviewTaskId }));
+  setHandler(answerOutcomeUpdate, async (): Promise<AnswerOutcome> => {
+    await condition(() => progress.result !== undefined || progress.reviewTaskId !== undefined);
+    return progress.result
+      ? { kind: 'answer', result: progress.result }
+      : { kind: 'escalated', reviewTaskId: progress.reviewTaskId as string };
+  });
+  progress.result = await answer(input, progress);
+  // An update accepted just before the end still gets its answer.
+  await condition(allHandlersFinished);
+  return progress.result;
+}
 
+async function answer(input: AnswerQuestionInput, progress: Progress): Promise<AnswerResult> {
   // Runs from before the answer cache keep their recorded steps: the policy as a regular activity and no cache.
   const cacheable = patched('answer-cache');
   const policy = cacheable
@@ -35,11 +68,13 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
       topK,
       calibration: policy.calibration,
       threshold,
+      // A question asked with its own prompt version is cached under that version, not the worker's pinned one.
+      ...(input.promptVersion === undefined ? {} : { promptVersion: input.promptVersion }),
     });
     if (cached.hit) {
-      stage = 'done';
+      progress.stage = 'done';
       log.info('answered from cache', { status: cached.hit.status, confidence: cached.hit.confidence, threshold });
-      return { ...cached.hit, threshold, escalated: false, cached: true };
+      return { ...cached.hit, threshold, escalated: false, cached: true, ...traced() };
     }
     cacheKey = cached.key;
   }
@@ -47,17 +82,19 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
     input.tenantId,
     input.question,
     topK,
-    (s) => (stage = s),
+    (s) => (progress.stage = s),
     policy.modelFallback,
+    input.promptVersion,
   );
 
-  const base: AnswerResult = { ...result, threshold, escalated: false };
+  // The trace id comes from the start's header (in history): replay reads the same one, and it adds no command.
+  const base: AnswerResult = { ...result, threshold, escalated: false, ...traced() };
   // A tenant without documents is never sent to review: there is nothing a reviewer could cite or correct. (Only
   // runs with the no-documents-status patch, see pipeline.ts, produce this status.)
   if (result.status === 'no_documents' || result.confidence >= threshold || input.escalate === false) {
     // Only what would be served without review is served again from the cache.
     if (cacheKey && result.confidence >= threshold) await answeringLocal.storeCachedAnswer({ key: cacheKey, result });
-    stage = 'done';
+    progress.stage = 'done';
     log.info('answered', { status: result.status, confidence: result.confidence, threshold });
     return base;
   }
@@ -99,10 +136,10 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
       : `Review a low-confidence answer for ${input.tenantId} (confidence ${result.confidence.toFixed(2)} < ${threshold})`,
   });
   // Reported only once the task exists, so a caller that sees it can open it at once.
-  stage = 'awaiting_review';
-  reviewTaskId = taskId;
+  progress.stage = 'awaiting_review';
+  progress.reviewTaskId = taskId;
   const outcome = await task.result();
-  stage = 'done';
+  progress.stage = 'done';
   // A reviewer's decision labels the draft for the tenant's calibration: approved means it was right.
   if (result.signals && outcome.decision !== 'expired' && patched('calibration-labels')) {
     await answering.recordLabels({
@@ -118,7 +155,7 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
     });
   }
 
-  const reviewed = { ...base, escalated: true, reviewTaskId, review: outcome };
+  const reviewed = { ...base, escalated: true, reviewTaskId: taskId, review: outcome };
   switch (outcome.decision) {
     case 'approved':
     case 'edited':
@@ -128,4 +165,10 @@ export async function answerQuestion(input: AnswerQuestionInput): Promise<Answer
     case 'expired':
       return { ...reviewed, status: 'review_expired', answer: EXPIRED_ANSWER, citations: [] };
   }
+}
+
+/** The run's trace id (see trace-context.ts) as an AnswerResult field, or nothing when the run is not traced. */
+function traced(): { traceId?: string } {
+  const traceId = runTraceId();
+  return traceId ? { traceId } : {};
 }

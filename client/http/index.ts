@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { createPayloadCodec, decodePayloadsJson, encodePayloadsJson } from '../../common/codec';
 import type { Config } from '../../common/config';
+import { flushTracing, startTracing } from '../../common/tracing';
 import { createAuthenticator } from '../auth/authenticate';
 import { KeyStore } from '../auth/key-store';
 import { GroundworkClient } from '../groundwork-client';
@@ -30,6 +31,8 @@ function codecService(config: Config): PayloadCodecService | undefined {
 }
 
 export async function startHttpApi(config: Config, options: { port: number; host?: string }): Promise<HttpApi> {
+  // One tracer provider per process (OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set); nothing when off.
+  startTracing(config.tracing, 'http');
   const keys = KeyStore.forDataDir(config.dataDir);
   const auth = await createAuthenticator({ keys, jwt: config.security.jwt });
   const client = await GroundworkClient.fromConfig(config);
@@ -60,6 +63,7 @@ export async function startHttpApi(config: Config, options: { port: number; host
       server.closeIdleConnections();
       await closed;
       await client.close();
+      await flushTracing().catch(() => undefined);
     },
   };
 }

@@ -89,6 +89,7 @@ export const answerResult = z.object({
     .object({ reason: z.literal('MODEL_UNAVAILABLE'), fallback: z.enum(['escalate', 'extractive']) })
     .optional()
     .meta({ description: 'The answer model was unavailable: escalated, or answered by the extractive fallback.' }),
+  traceId: z.string().optional().meta({ description: 'The OpenTelemetry trace of this ask, when tracing is on.' }),
 });
 
 export const answerWithId = answerResult.extend({ workflowId: z.string() });

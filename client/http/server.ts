@@ -15,6 +15,9 @@ import {
 } from '@temporalio/client';
 import type { z } from 'zod';
 import { GroundworkError } from '../../common/errors';
+import { traceHttpRequest } from '../../common/tracing';
+import type { RequestSpan } from '../../common/tracing';
+import { metrics } from '../../common/metrics';
 import type { Authenticator } from '../auth/authenticate';
 import { AuthError } from '../auth/errors';
 import { KeyStoreError } from '../auth/key-store';
@@ -162,6 +165,16 @@ function send(res: http.ServerResponse, requestId: string, reply: Reply): void {
   res.end(body);
 }
 
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** One request in groundwork_http_*: by route template (never the raw path, which names tenants and ids). */
+function observe(method: string | undefined, route: Route | undefined, status: number, started: number): void {
+  const m = method && METHODS.has(method) ? method : 'OTHER';
+  const r = route?.path ?? 'unmatched';
+  metrics.httpRequests.inc({ method: m, route: r, status: String(status) });
+  metrics.httpRequestSeconds.observe({ method: m, route: r }, (Date.now() - started) / 1000);
+}
+
 /** A parse error before any request object exists (bad request line, headers too large, timeout): answered raw. */
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const busy = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
@@ -212,7 +225,7 @@ export function createHttpServer(deps: HttpDeps, auth: Authenticator, options: H
     return principal;
   }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, span?: RequestSpan): Promise<void> {
     const started = Date.now();
     const requestId = randomUUID();
     let route: Route | undefined;
@@ -225,6 +238,7 @@ export function createHttpServer(deps: HttpDeps, auth: Authenticator, options: H
       path = target.path;
       const found = find(routes, req.method ?? '', target.segments);
       route = found.route;
+      span?.route(route.path);
       if (route.access !== 'public') {
         principal = await authenticated(req);
         const tenantId = route.tenantScoped ? String(found.params.tenantId) : undefined;
@@ -257,6 +271,8 @@ export function createHttpServer(deps: HttpDeps, auth: Authenticator, options: H
       send(res, requestId, { status: 500, body: { error: { code: 'INTERNAL', message: 'Internal error.' } } });
       reply = { status: 500 };
     }
+    observe(req.method, route, reply.status, started);
+    span?.status(reply.status);
     if (reply.status >= 500) {
       const cause = failure?.cause;
       log({
@@ -288,7 +304,8 @@ export function createHttpServer(deps: HttpDeps, auth: Authenticator, options: H
       // Aborted requests and broken sockets surface here, never as an uncaught 'error' event.
       req.on('error', () => undefined);
       res.on('error', () => undefined);
-      handle(req, res).catch(() => res.destroy());
+      // With tracing on, one server span per request; what the handler starts (workflows) are its children.
+      traceHttpRequest(req.method ?? '', req.headers, (span) => handle(req, res, span)).catch(() => res.destroy());
     },
   );
   server.requestTimeout = options.requestTimeoutMs;

@@ -9,6 +9,7 @@ import { GroundworkClient } from '../../client/groundwork-client';
 import { loadConfig } from '../../common/config';
 import type { Config } from '../../common/config';
 import { startWorker } from '../../workers/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../workers/tracing';
 import { installLogging } from '../../workers/logging';
 import type { RunningWorker } from '../../workers/worker';
 import type { Activities } from '../../activities';
@@ -20,7 +21,12 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Bundled once per test file (each jest file has its own module registry). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  // With the tracing interceptor module, as the worker bundles it with tracing on (inert for untraced starts).
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: quietLogger,
+  });
   return bundle;
 }
 
@@ -58,6 +64,8 @@ export async function startHarness(
     GROUNDWORK_PARSE_TIMEOUT: '60s',
     // `path` sources are read below <root>/<tenant>/ only: writeTemp(dir, '<tenant>/<file>') puts files there.
     GROUNDWORK_INGEST_ROOTS: path.join(dataDir, 'sources'),
+    // Each worker's /metrics on a free port: test files and other runs on this machine would collide on 9464.
+    GROUNDWORK_METRICS_PORT: '0',
     ...env,
   });
   const worker = await startWorker(config, { workflowBundle: await workflowBundle(), shutdownGraceTime: '1s' }, wrap);
