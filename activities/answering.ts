@@ -180,9 +180,22 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy,
       };
     },
 
-    /** The tenant (when given) selects its PII policy for an external chat model. */
-    async generateDraft(input: { tenantId?: string; question: string; chunks: ContextChunk[] }): Promise<DraftAnswer> {
-      return answerer.answer({ question: input.question, context: input.chunks, tenantId: input.tenantId });
+    /**
+     * The tenant (when given) selects its PII policy for an external chat model; `promptVersion` (an evaluation
+     * comparing versions) overrides the worker's pinned prompt for this draft.
+     */
+    async generateDraft(input: {
+      tenantId?: string;
+      question: string;
+      chunks: ContextChunk[];
+      promptVersion?: string;
+    }): Promise<DraftAnswer> {
+      return answerer.answer({
+        question: input.question,
+        context: input.chunks,
+        tenantId: input.tenantId,
+        ...(input.promptVersion === undefined ? {} : { promptVersion: input.promptVersion }),
+      });
     },
 
     /** The offline extractive draft, for tenants that allow it when the chat model stays unavailable. */

@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { isGroundworkError } from '../common/errors';
 import { assertTenantId } from '../common/ids';
-import type { EvaluationQuestionResult, GoldenQuestion } from '../workflows/definitions';
+import type { EvaluationQuestionResult, EvaluationRunStats, GoldenQuestion } from '../workflows/definitions';
 import { runAnswerSteps } from '../workflows/answer-steps';
 import type { AnswerStepActivities } from '../workflows/answer-steps';
 import type { EvaluationTally } from '../workflows/evaluation-scoring';
@@ -20,12 +20,16 @@ export interface EvaluationPageInput {
   topK: number;
   threshold: number;
   modelFallback: 'escalate' | 'extractive';
+  /** A prompt version to answer with instead of the worker's pinned one; such a page records no calibration labels. */
+  promptVersion?: string;
 }
 
 export interface EvaluationPage {
   tally: EvaluationTally;
   /** The wrong answers of the page (what a report lists). */
   failures: EvaluationQuestionResult[];
+  /** Served-wrong count, latencies, prompt versions and models of the page. */
+  stats?: EvaluationRunStats;
 }
 
 export function createEvaluationRunActivities(deps: { steps: AnswerStepActivities; store: EvaluationStore }) {
@@ -35,26 +39,35 @@ export function createEvaluationRunActivities(deps: { steps: AnswerStepActivitie
       const results: EvaluationQuestionResult[] = [];
       const labels: StoredLabel[] = [];
       const recordedAt = new Date().toISOString();
+      const stats: EvaluationRunStats = { servedWrong: 0, latenciesMs: [], promptVersions: [], models: [] };
       for (const [i, g] of input.golden.entries()) {
         Context.current().heartbeat(i);
+        const started = performance.now();
         const r = await runAnswerSteps(
           deps.steps,
-          { tenantId: input.tenantId, question: g.question, topK: input.topK },
+          { tenantId: input.tenantId, question: g.question, topK: input.topK, promptVersion: input.promptVersion },
           {
             modelFallback: input.modelFallback,
             isModelUnavailable: (err) => isGroundworkError(err) && err.code === 'MODEL_UNAVAILABLE',
           },
         );
+        stats.latenciesMs.push(Math.round(performance.now() - started));
         const scored = scoreQuestion(g, r);
         results.push(scored);
+        if (!scored.correct && r.confidence >= input.threshold) stats.servedWrong += 1;
+        if (r.promptVersion !== undefined && !stats.promptVersions.includes(r.promptVersion))
+          stats.promptVersions.push(r.promptVersion);
+        if (r.model !== 'none' && !stats.models.includes(r.model)) stats.models.push(r.model);
         const label = goldenLabel(g, r, scored.correct);
         if (label) labels.push({ ...label, recordedAt });
       }
-      await deps.store.addLabels(input.tenantId, labels);
+      // Answers drafted with another prompt than the pinned one do not label the tenant's calibration.
+      if (input.promptVersion === undefined) await deps.store.addLabels(input.tenantId, labels);
       await deps.store.appendRunResults(input.tenantId, input.runKey, results);
       return {
         tally: tallyOf(input.golden, results, input.threshold),
         failures: results.filter((r) => !r.correct),
+        stats,
       };
     },
   };

@@ -25,6 +25,7 @@ import { addDocumentCommands } from './cli-documents';
 import { addAuditCommands } from './cli-audit';
 import { operatorActor } from '../common/audit';
 import { addEvalReportCommand } from './cli-eval-report';
+import { addEvalCompareCommand } from './cli-eval-compare';
 import type { HttpApi } from './http';
 import { startLocalStack } from '../workers/local-stack';
 import { installLogging } from '../workers/logging';
@@ -527,6 +528,7 @@ function addReviewCommands(program: Command, print: Print): void {
 function addEvalCommands(program: Command, print: Print): void {
   const evaluation = program.command('eval').description('re-evaluate golden questions');
   addEvalReportCommand(evaluation, print);
+  addEvalCompareCommand(evaluation, { print, withClient, tenantOption, readGolden, progress });
   evaluation
     .command('run')
     .description('evaluate a golden set now; exits 3 when drift against the baseline is detected')

@@ -23,6 +23,8 @@ export interface PipelineResult {
   signals?: AnswerSignals;
   /** Set when the chat model was unavailable: the question escalated, or the extractive answerer stood in. */
   degraded?: { reason: 'MODEL_UNAVAILABLE'; fallback: 'escalate' | 'extractive' };
+  /** The prompt version the draft was asked with; absent when no chat model was asked (extractive, nothing found). */
+  promptVersion?: string;
 }
 
 export interface AnswerStepOptions {
@@ -46,7 +48,7 @@ export const NOTHING_RETRIEVED_CONFIDENCE = 0.5;
 
 export async function runAnswerSteps(
   steps: AnswerStepActivities,
-  input: { tenantId: string; question: string; topK: number },
+  input: { tenantId: string; question: string; topK: number; promptVersion?: string },
   options: AnswerStepOptions = {},
 ): Promise<PipelineResult> {
   const { tenantId, question, topK } = input;
@@ -75,7 +77,9 @@ export async function runAnswerSteps(
   let degraded: PipelineResult['degraded'];
   let draft;
   try {
-    draft = await steps.generateDraft({ tenantId, question, chunks });
+    // A run's own prompt version (an evaluation comparing versions) goes to the activity; unset: the worker's pinned one.
+    const prompt = input.promptVersion === undefined ? {} : { promptVersion: input.promptVersion };
+    draft = await steps.generateDraft({ tenantId, question, chunks, ...prompt });
   } catch (err) {
     // Runs started before the patch fail as they did; later ones degrade instead of failing the question.
     if (!options.isModelUnavailable?.(err) || !patched('model-unavailable-degrades')) throw err;
@@ -105,6 +109,7 @@ export async function runAnswerSteps(
     confidence: verified.confidence,
     retrieved,
     model: draft.model,
+    ...(draft.promptVersion === undefined ? {} : { promptVersion: draft.promptVersion }),
     ...(verified.calibration ? { calibration: verified.calibration, signals: verified.signals } : {}),
     ...(degraded ? { degraded } : {}),
   };

@@ -181,6 +181,8 @@ export interface AnswerQuestionInput {
   escalate?: boolean;
   /** Overrides the tenant's configured threshold for this question. */
   threshold?: number;
+  /** The prompt version (prompts/answer/vN.md) for this question; unset: the worker's GROUNDWORK_PROMPT_VERSION. */
+  promptVersion?: string;
 }
 
 /**
@@ -235,9 +237,10 @@ export const EXPIRED_ANSWER = 'No reviewer completed the review in time; no veri
 export function answerWorkflowId(
   tenantId: string,
   question: string,
-  options: Pick<AnswerQuestionInput, 'topK' | 'escalate' | 'threshold'> = {},
+  options: Pick<AnswerQuestionInput, 'topK' | 'escalate' | 'threshold' | 'promptVersion'> = {},
 ): string {
   const parts: string[] = [];
+  if (options.promptVersion !== undefined) parts.push(`p=${options.promptVersion}`);
   if (options.topK !== undefined) parts.push(`k=${options.topK}`);
   if (options.escalate === false) parts.push('no-escalate');
   if (options.threshold !== undefined) parts.push(`t=${options.threshold}`);
@@ -390,6 +393,11 @@ export interface EvaluateTenantInput {
   setBaseline?: boolean;
   /** Set by the workflow itself when it continues as new: where the run stands. */
   resume?: EvaluationResume;
+  /**
+   * Answer with this prompt version instead of the worker's pinned one (`eval compare`). Such a run is an experiment:
+   * it records no calibration labels, refits nothing and never becomes the baseline unless setBaseline says so.
+   */
+  promptVersion?: string;
 }
 
 /** What a continued evaluation carries: the next golden question, the tally so far, the wrong answers so far. */
@@ -398,6 +406,19 @@ export interface EvaluationResume {
   cursor: number;
   tally: EvaluationTally;
   failures: EvaluationQuestionResult[];
+  /** Served-wrong count, latencies, prompt versions and models so far (runs from before them carry none). */
+  stats?: EvaluationRunStats;
+}
+
+/** What an evaluation counts besides the tally: answers served wrong, answer latencies, prompt versions and models. */
+export interface EvaluationRunStats {
+  /** Wrong answers at or above the threshold: what users would have been served without review. */
+  servedWrong: number;
+  /** Each question's answering time in ms, rounded. */
+  latenciesMs: number[];
+  /** The prompt versions and models the drafts recorded (an extractive fallback adds its model, no version). */
+  promptVersions: string[];
+  models: string[];
 }
 
 export interface EvaluationMetrics {
@@ -431,4 +452,12 @@ export interface EvaluationReport {
   resultsScope?: 'failures';
   /** The tenant's calibration after this run: refitted once it has enough labelled outcomes. */
   calibration?: { version: string; labels: number; refitted: boolean };
+  /** The prompt version the drafts were asked with (several, comma-separated, if the pin changed mid-run). */
+  promptVersion?: string;
+  /** The answer model(s) of the drafts, comma-separated (a chat model, plus `extractive` when it stood in). */
+  model?: string;
+  /** Share of questions answered wrong at or above the threshold (served without review); absent in older reports. */
+  servedWrongRate?: number;
+  /** Median answering time of a golden question in ms (retrieve, draft, verify); absent in older reports. */
+  p50LatencyMs?: number | null;
 }

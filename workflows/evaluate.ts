@@ -8,6 +8,7 @@ import type {
   EvaluationQuestionResult,
   EvaluationReport,
   EvaluationResume,
+  EvaluationRunStats,
   GoldenQuestion,
 } from './definitions';
 import { normalizeQuestion } from '../common/ids';
@@ -86,13 +87,45 @@ async function evaluateInPages(input: Input, golden: GoldenQuestion[], policy: P
       topK: policy.topK,
       threshold: policy.threshold,
       modelFallback: policy.modelFallback,
+      ...(input.promptVersion === undefined ? {} : { promptVersion: input.promptVersion }),
     });
     state.tally = addTallies(state.tally, page.tally);
+    if (page.stats) state.stats = addRunStats(state.stats, page.stats);
     state.failures = [...state.failures, ...page.failures].slice(0, MAX_LISTED_FAILURES);
     state.cursor += PAGE_SIZE;
   }
-  const calibration = await refit(input.tenantId);
-  return finish(input, policy, metricsOf(state.tally), state.failures, calibration, 'failures');
+  // A run with its own prompt version is an experiment: the tenant's calibration is left as it is. (Runs from before
+  // the field never carry one, so their recorded steps are unchanged.)
+  const calibration = input.promptVersion === undefined ? await refit(input.tenantId) : undefined;
+  const stats = state.stats;
+  const drafted = stats
+    ? {
+        ...(stats.promptVersions.length > 0 ? { promptVersion: stats.promptVersions.join(',') } : {}),
+        ...(stats.models.length > 0 ? { model: stats.models.join(',') } : {}),
+        servedWrongRate: state.tally.questions === 0 ? 0 : stats.servedWrong / state.tally.questions,
+        p50LatencyMs: medianMs(stats.latenciesMs),
+      }
+    : {};
+  return finish(input, policy, metricsOf(state.tally), state.failures, calibration, 'failures', drafted);
+}
+
+/** The stats of two pages (or of a run so far and a page) together; distinct versions and models, in first-seen order. */
+export function addRunStats(a: EvaluationRunStats | undefined, b: EvaluationRunStats | undefined): EvaluationRunStats {
+  const union = (x: string[] = [], y: string[] = []): string[] => [...new Set([...x, ...y])];
+  return {
+    servedWrong: (a?.servedWrong ?? 0) + (b?.servedWrong ?? 0),
+    latenciesMs: [...(a?.latenciesMs ?? []), ...(b?.latenciesMs ?? [])],
+    promptVersions: union(a?.promptVersions, b?.promptVersions),
+    models: union(a?.models, b?.models),
+  };
+}
+
+/** The median of the latencies (the mean of the middle two for an even count); null without any. */
+export function medianMs(latencies: number[]): number | null {
+  if (latencies.length === 0) return null;
+  const s = [...latencies].sort((x, y) => x - y);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : Math.round((s[mid - 1]! + s[mid]!) / 2);
 }
 
 async function refit(tenantId: string): Promise<EvaluationReport['calibration']> {
@@ -107,6 +140,7 @@ async function finish(
   results: EvaluationQuestionResult[],
   calibration: EvaluationReport['calibration'],
   resultsScope?: 'failures',
+  drafted: Pick<EvaluationReport, 'promptVersion' | 'model' | 'servedWrongRate' | 'p50LatencyMs'> = {},
 ): Promise<EvaluationReport> {
   const baseline = (await evaluationStore.loadBaseline({ tenantId: input.tenantId })) ?? undefined;
   const drift = detectDrift(metrics, baseline, input.tolerance ?? policy.driftTolerance);
@@ -119,8 +153,10 @@ async function finish(
     results,
     ...(resultsScope ? { resultsScope } : {}),
     ...(calibration ? { calibration } : {}),
+    ...drafted,
   };
-  const setBaseline = input.setBaseline === true || baseline === undefined;
+  // The first run becomes the baseline, unless it is an experiment with its own prompt version.
+  const setBaseline = input.setBaseline === true || (baseline === undefined && input.promptVersion === undefined);
   // With the run's key and scoring, the activity keeps the run's record and writes its HTML report.
   if (patched('evaluation-report'))
     await evaluationStore.saveEvaluation({

@@ -30,6 +30,7 @@ export async function runAnswerPipeline(
   topK: number,
   onStage: (stage: AnswerStage) => void = () => undefined,
   modelFallback: 'escalate' | 'extractive' = 'escalate',
+  promptVersion?: string,
 ): Promise<PipelineResult> {
   return runAnswerSteps(
     // Activity proxies have no own properties to spread: each step is named.
@@ -39,7 +40,7 @@ export async function runAnswerPipeline(
       generateFallbackDraft: answering.generateFallbackDraft,
       verifyDraft: answering.verifyDraft,
     },
-    { tenantId, question, topK },
+    { tenantId, question, topK, promptVersion },
     { onStage, patched, modelFallback, isModelUnavailable },
   );
 }
