@@ -24,6 +24,8 @@ export interface ReviewNotice {
   event: ReviewEvent;
   confidence: number;
   threshold: number;
+  /** Why the answer needs a reviewer (the draft's reason); absent from tasks started before it was sent. */
+  reason?: 'LOW_CONFIDENCE' | 'MODEL_UNAVAILABLE';
 }
 
 /** The console page of one task. */

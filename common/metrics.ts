@@ -74,9 +74,13 @@ export const metrics = {
   }),
   reviewBacklog: new Gauge({
     name: 'groundwork_review_backlog',
-    help: 'Review tasks by status (open, claimed).',
+    help: 'Undecided review tasks by status (open, escalated, claimed).',
     labelNames: ['status', ...T],
     registers: [registry],
+    // Counted at scrape time by whoever registered a collector (the worker: Temporal visibility).
+    async collect() {
+      await backlogCollector?.(this);
+    },
   }),
   reviewDecisionSeconds: new Histogram({
     name: 'groundwork_review_decision_seconds',
@@ -109,4 +113,43 @@ export const metrics = {
     labelNames: [...T],
     registers: [registry],
   }),
+  httpRequests: new Counter({
+    name: 'groundwork_http_requests_total',
+    help: 'HTTP API requests by method, route template ("unmatched" when none) and status.',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  }),
+  httpRequestSeconds: new Histogram({
+    name: 'groundwork_http_request_seconds',
+    help: 'HTTP API request duration, by method and route template.',
+    labelNames: ['method', 'route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  }),
 };
+
+type BacklogCollector = (gauge: (typeof metrics)['reviewBacklog']) => Promise<void>;
+let backlogCollector: BacklogCollector | undefined;
+/** Sets what fills groundwork_review_backlog at scrape time (undefined: nothing); returns the previous one. */
+export function setReviewBacklogCollector(collector: BacklogCollector | undefined): BacklogCollector | undefined {
+  const previous = backlogCollector;
+  backlogCollector = collector;
+  return previous;
+}
+
+/** More exposition text appended to the registry's (the Temporal SDK's own metrics in a worker process). */
+const extraSources = new Set<() => Promise<string>>();
+export function addMetricsSource(source: () => Promise<string>): () => void {
+  extraSources.add(source);
+  return () => extraSources.delete(source);
+}
+
+/** The process's metrics in the Prometheus text format: the registry, then every added source. */
+export async function renderMetrics(): Promise<{ contentType: string; text: string }> {
+  const parts = [await registry.metrics()];
+  for (const source of extraSources) {
+    const text = await source().catch(() => '');
+    if (text.trim()) parts.push(text.endsWith('\n') ? text : `${text}\n`);
+  }
+  return { contentType: registry.contentType, text: parts.join('') };
+}

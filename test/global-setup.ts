@@ -13,6 +13,8 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // Workers the tests start (in process or as CLI children) serve /metrics on a free port, never on the shared 9464.
+  process.env.GROUNDWORK_METRICS_PORT ??= '0';
   const existing = process.env.GROUNDWORK_TEST_TEMPORAL_ADDRESS;
   if (existing) {
     process.env.GROUNDWORK_TEST_TEMPORAL_ADDRESS = existing;

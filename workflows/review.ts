@@ -104,6 +104,8 @@ function notify(input: ReviewTaskInput, state: ReviewTaskState, event: ReviewEve
       event,
       confidence: input.draft.confidence,
       threshold: input.threshold,
+      // An activity argument, not a command: the escalation metric's reason label (workers/activity-metrics.ts).
+      reason: input.draft.reason ?? 'LOW_CONFIDENCE',
     })
     .catch(() => log.warn('review notification not delivered', { taskId: state.taskId, event }));
 }

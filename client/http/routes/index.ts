@@ -7,12 +7,15 @@ import { documentRoutes } from './documents';
 import { evaluationRoutes } from './evaluations';
 import { keyRoutes } from './keys';
 import { metaRoutes } from './meta';
+import { metricsRoutes } from './metrics';
 import { questionRoutes } from './questions';
 import { reviewRoutes } from './reviews';
+import { usageRoutes } from './usage';
 
 export function createRoutes(): Route[] {
   const routes: Route[] = [
     ...metaRoutes(() => routes),
+    ...metricsRoutes,
     ...documentRoutes,
     ...questionRoutes,
     ...reviewRoutes,
@@ -20,6 +23,7 @@ export function createRoutes(): Route[] {
     ...keyRoutes,
     ...codecRoutes,
     ...auditRoutes,
+    ...usageRoutes,
   ];
   return routes;
 }
