@@ -30,7 +30,9 @@ const positive = (value: string): number => {
 
 /** One line per entry: time, seq, action, outcome, actor, target, details. */
 export function formatAuditEntry(e: AuditEntry): string {
-  const actor = `${e.actor.kind}:${e.actor.id}${e.actor.name && e.actor.name !== e.actor.id ? ` (${e.actor.name})` : ''}`;
+  // Credential ids already say their kind (key:…, jwt:…); operator and system ids do not.
+  const id = e.actor.id.startsWith(`${e.actor.kind}:`) ? e.actor.id : `${e.actor.kind}:${e.actor.id}`;
+  const actor = `${id}${e.actor.name && e.actor.name !== e.actor.id ? ` (${e.actor.name})` : ''}`;
   const details = Object.entries(e.details ?? {}).map(([k, v]) => `${k}=${String(v)}`);
   return [
     e.at,

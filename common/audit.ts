@@ -292,9 +292,13 @@ export function operatorActor(): AuditActor {
   return { kind: 'operator', id: auditSafeId(name) };
 }
 
+/**
+ * Per tenant directory (absolute path): the tail of this process's append queue. Module-wide, so every AuditLog
+ * instance over the same directory (a route may make its own) serializes with the others.
+ */
+const queues = new Map<string, Promise<unknown>>();
+
 export class AuditLog {
-  /** Per tenant directory: the tail of the in-process append queue (appends are serialized). */
-  private readonly queues = new Map<string, Promise<unknown>>();
   /** How long a lock file may live before another process takes it over (its holder died). */
   static lockStaleMs = 10_000;
 
@@ -311,13 +315,14 @@ export class AuditLog {
   async append(input: AuditEntryInput): Promise<AuditEntry> {
     validateAuditEntry(input);
     const tenantDir = auditTenantDir(input.tenantId);
-    const previous = this.queues.get(tenantDir) ?? Promise.resolve();
+    const queueKey = path.resolve(this.dir, tenantDir);
+    const previous = queues.get(queueKey) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(() => this.appendLocked(tenantDir, input));
-    this.queues.set(tenantDir, run);
+    queues.set(queueKey, run);
     try {
       return await run;
     } finally {
-      if (this.queues.get(tenantDir) === run) this.queues.delete(tenantDir);
+      if (queues.get(queueKey) === run) queues.delete(queueKey);
     }
   }
 

@@ -82,7 +82,7 @@ test('audit --json prints the entries as stored; filters by action and actor; te
   expect(JSON.parse(future.stdout)).toEqual({ entries: [] });
   const text = await cli(['audit', '--tenant', 'acme']);
   expect(text.stdout.trimEnd().split('\n')).toEqual([
-    `${stored[0]!.at}  #1  review.decide  ok  key:key:00000000000000aa (alice)  review review:acme:abc  decision=approve  reviewer=alice`,
+    `${stored[0]!.at}  #1  review.decide  ok  key:00000000000000aa (alice)  review review:acme:abc  decision=approve  reviewer=alice`,
     `${stored[1]!.at}  #2  document.delete  ok  operator:ops  document handbook.pdf`,
   ]);
 });

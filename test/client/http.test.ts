@@ -153,11 +153,16 @@ test("a review decision answers 200 with the outcome, decided under the key's na
     { note: 'fine' },
   );
   expect([r.status, r.body]).toEqual([200, outcome]);
-  expect(approve).toHaveBeenCalledWith('acme', 'review:acme:k1', 'dana', 'fine');
+  // The caller is also the audit actor: its credential id and name.
+  expect(approve).toHaveBeenCalledWith('acme', 'review:acme:k1', 'dana', 'fine', {
+    kind: 'key',
+    id: expect.stringMatching(/^key:[0-9a-f]{16}$/),
+    name: 'dana',
+  });
   // A key without a name decides under its id.
   const unnamed = await s.key('reviewer');
   await call(s, 'POST', '/v1/tenants/acme/reviews/t2/approve', unnamed, {});
-  expect(approve).toHaveBeenLastCalledWith('acme', 't2', unnamed.split('_')[1], undefined);
+  expect(approve).toHaveBeenLastCalledWith('acme', 't2', unnamed.split('_')[1], undefined, expect.anything());
 });
 
 test('a reviewerId in the body is refused: the reviewer is the authenticated caller', async () => {
@@ -179,12 +184,17 @@ test('edit and reject pass the decision through; a reject without a reason is re
   const body = { answer: 'Better.', citations: [{ chunkId: 'c1' }] };
   const e = await call(s, 'POST', '/v1/tenants/acme/reviews/t1/edit', key, body);
   expect([e.status, e.body.decision]).toEqual([200, 'edited']);
-  expect(edit).toHaveBeenCalledWith('acme', 't1', { ...body, reviewerId: 'rita', note: undefined });
+  expect(edit).toHaveBeenCalledWith(
+    'acme',
+    't1',
+    { ...body, reviewerId: 'rita', note: undefined },
+    expect.objectContaining({ kind: 'key', name: 'rita' }),
+  );
   const j = await call(s, 'POST', '/v1/tenants/acme/reviews/t1/reject', key, {});
   expect([j.status, j.body.error?.code]).toEqual([400, 'INVALID_INPUT']);
   expect(reject).not.toHaveBeenCalled();
   await call(s, 'POST', '/v1/tenants/acme/reviews/t1/reject', key, { reason: 'wrong' });
-  expect(reject).toHaveBeenCalledWith('acme', 't1', 'rita', 'wrong');
+  expect(reject).toHaveBeenCalledWith('acme', 't1', 'rita', 'wrong', expect.objectContaining({ name: 'rita' }));
 });
 
 test('refusals map to HTTP statuses: closed 409, not found 404, too large 413, anything else 400', async () => {

@@ -128,13 +128,13 @@ describe('AuditLog', () => {
     expect(await log.verify('acme')).toMatchObject({ ok: true, entries: 4 });
   });
 
-  test('serializes concurrent appends in one process into one unbroken chain', async () => {
-    const log = AuditLog.forDataDir(dataDir);
+  test('serializes concurrent appends in one process into one unbroken chain, across AuditLog instances', async () => {
+    const logs = [AuditLog.forDataDir(dataDir), AuditLog.forDataDir(dataDir)];
     const stored = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => log.append(entry({ details: { count: i } }))),
+      Array.from({ length: 40 }, (_, i) => logs[i % 2]!.append(entry({ details: { count: i } }))),
     );
     expect(stored.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect(await log.verify('acme')).toMatchObject({ ok: true, entries: 40 });
+    expect(await logs[0]!.verify('acme')).toMatchObject({ ok: true, entries: 40 });
   });
 
   test('keeps one chain when several processes append at once (lock file, one O_APPEND write per line)', async () => {
