@@ -7,13 +7,17 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { KeyStore } from '../../client/auth/key-store';
 import { startHttpApi } from '../../client/http';
 import type { HttpApi } from '../../client/http';
-import { installTestExporter, shutdownTracing } from '../../common/tracing';
-import { eventually, startHarness, writeTemp } from './harness';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { installTestExporter, processTracing, shutdownTracing } from '../../common/tracing';
+import { withTracing } from '../../workers/tracing';
+import { eventually, startHarness, workflowBundle, writeTemp } from './harness';
 import type { Harness } from './harness';
 
 const exporter = new InMemorySpanExporter();
 let h: Harness;
 let api: HttpApi;
+/** The traced ask's workflow, replayed by the last test. */
+let tracedWorkflowId: string | undefined;
 
 const QUESTION = 'When does the bike shed open?';
 const TEXT = 'The bike shed opens at seven thirty every weekday.';
@@ -59,7 +63,8 @@ test('an HTTP ask is one trace: server span at the root, workflow, activities, m
     body: JSON.stringify({ question: QUESTION, escalate: false }),
   });
   expect(res.status).toBe(200);
-  const answer = (await res.json()) as { status: string; answer: string; traceId?: string };
+  const answer = (await res.json()) as { status: string; answer: string; traceId?: string; workflowId: string };
+  tracedWorkflowId = answer.workflowId;
   expect(answer.status).toBe('answered');
   expect(answer.answer).toContain('seven thirty');
 
@@ -137,10 +142,32 @@ test('an ask started without a trace context (tracing off in the client) carries
   const { GroundworkClient } = await import('../../client/groundwork-client');
   const plain = await GroundworkClient.fromConfig({ ...h.config, tracing: { enabled: false } });
   try {
-    const result = await plain.ask({ tenantId: 'traceco', question: QUESTION, escalate: false });
+    // Another question: the same one would start a new run under the traced run's workflow id (a business key).
+    const question = 'At what time does the bike shed open on weekdays?';
+    const result = await plain.ask({ tenantId: 'traceco', question, escalate: false });
     expect(result.status).toBe('answered');
     expect(result.traceId).toBeUndefined();
   } finally {
     await plain.close();
   }
+});
+
+test('the traced run replays without nondeterminism, with the tracing interceptors and without them', async () => {
+  expect(tracedWorkflowId).toBeDefined();
+  const history = await h.client.temporal.workflow.getHandle(tracedWorkflowId!).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  expect(Object.keys(started?.header?.fields ?? {})).toContain('_tracer-data');
+  // As the traced worker ran it: the bundle with the interceptor module and the workflow-span sink.
+  const traced = withTracing(processTracing(), {}, await workflowBundle());
+  await Worker.runReplayHistory(
+    { workflowBundle: await workflowBundle(), sinks: traced.sinks, replayName: 'traced' },
+    history,
+    tracedWorkflowId,
+  );
+  // A worker without tracing (no interceptor module in its bundle) replays the same history.
+  const plain = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+  });
+  await Worker.runReplayHistory({ workflowBundle: plain, replayName: 'untraced' }, history, tracedWorkflowId);
 });
