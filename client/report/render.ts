@@ -5,6 +5,9 @@ import { escapeHtml, percent, points } from './escape';
 import { TRACKED_METRICS, baselineRows, metricValue, riskCoverageOf } from './model';
 import type { EvaluationReportData, EvaluationRunRecord } from './model';
 
+/** Nothing may load: styles are inline, there is no script, no font and no image. */
+export const REPORT_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
 const CSS = `
 :root{color-scheme:light;--fg:#1d2330;--muted:#5b6478;--line:#d8dce6;--accent:#2457c5;--bad:#b3261e;--ok:#1e7a3c}
 *{box-sizing:border-box}
@@ -183,7 +186,7 @@ export function renderEvaluationReport(data: EvaluationReportData): string {
     : 'no runs';
   return (
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">` +
+    `<meta http-equiv="Content-Security-Policy" content="${REPORT_CONTENT_SECURITY_POLICY}">` +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
     `<title>${escapeHtml(title)}</title><style>${CSS}</style></head><body><main>` +
     `<h1>${escapeHtml(title)}</h1><p class="muted">${summary}. Generated ${escapeHtml(stamp(data.generatedAt))}.</p>` +

@@ -8,6 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { EvaluationStore } from '../../activities/evaluation-store';
+import { KeyStore } from '../../client/auth/key-store';
+import { startHttpApi } from '../../client/http';
 import { writeEvaluationReport } from '../../client/cli-eval-report';
 import { riskCoverageOf } from '../../client/report/model';
 import type { GoldenQuestion } from '../../workflows/definitions';
@@ -182,4 +184,32 @@ test('every evaluation run stores its HTML report; the CLI writes the page; Chro
   expect(consoleErrors).toEqual([]);
   expect(pageErrors).toEqual([]);
   expect(dialogs).toEqual([]);
+
+  // The same page over HTTP, for an admin of the tenant only, under a CSP that lets nothing load.
+  const api = await startHttpApi(h.config, { port: 0 });
+  try {
+    const keys = KeyStore.forDataDir(h.dataDir);
+    const admin = (await keys.create({ tenant: TENANT, role: 'admin', name: 'ops' })).key;
+    const reader = (await keys.create({ tenant: TENANT, role: 'reader', name: 'rae' })).key;
+    const url = `${api.url}/v1/tenants/${TENANT}/evaluations/report`;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    );
+    const html = await res.text();
+    expect([...html.matchAll(/<polyline class="series" data-points="(\d+)"/g)].map((m) => Number(m[1]))).toEqual([
+      3,
+      3,
+      3,
+      3,
+      3,
+      curvePoints,
+    ]);
+    expect(html).not.toMatch(/<script/i);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${reader}` } })).status).toBe(403);
+  } finally {
+    await api.close();
+  }
 });

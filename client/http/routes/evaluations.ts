@@ -1,14 +1,50 @@
 // Re-evaluation of golden questions: now, or on the tenant's Schedule. Admin only: evaluations answer without
 // escalation and may set the drift baseline.
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { EvaluationStore } from '../../../activities/evaluation-store';
 import { goldenSetSchema } from '../../groundwork-client';
+import { loadReportData } from '../../report/load';
+import { REPORT_CONTENT_SECURITY_POLICY, renderEvaluationReport } from '../../report/render';
 import { defineRoute } from '../route';
 import { actorOf } from './audit';
 import type { Route } from '../route';
 import { deleted, evaluationReport, evaluationSchedule } from '../schemas';
 import { tenantParams } from './params';
 
+const HTML = 'text/html; charset=utf-8';
+
 export const evaluationRoutes: Route[] = [
+  defineRoute({
+    method: 'GET',
+    path: '/v1/tenants/{tenantId}/evaluations/report',
+    operationId: 'evaluationReportPage',
+    summary: "The tenant's evaluation report as one self-contained HTML page",
+    description:
+      'Metrics over time, the last run against its baseline, its risk–coverage curve, the worst questions and the ' +
+      'cost per query, from the runs the data dir keeps. Inline CSS and SVG only: no script, nothing fetched.',
+    tag: 'evaluations',
+    access: 'admin',
+    params: tenantParams,
+    responses: { 200: { description: 'The report page', contentType: HTML } },
+    handler: async ({ params, deps }) => {
+      const store = new EvaluationStore(path.join(deps.config.dataDir, 'evaluations'));
+      const data = await loadReportData(store, params.tenantId, {
+        driftTolerance: deps.config.evaluation.driftTolerance,
+      });
+      const body = Buffer.from(renderEvaluationReport(data));
+      return {
+        status: 200,
+        stream: Readable.from([body]),
+        headers: {
+          'content-type': HTML,
+          'content-length': String(body.length),
+          'content-security-policy': REPORT_CONTENT_SECURITY_POLICY,
+        },
+      };
+    },
+  }),
   defineRoute({
     method: 'POST',
     path: '/v1/tenants/{tenantId}/evaluations',
