@@ -559,6 +559,8 @@ export function modelsConfig(c: RawConfig): ModelsConfig {
     };
   }
   const chatKey = c.CHAT_API_KEY ?? c.OPENAI_API_KEY;
+  // Checked with offline answers too: a bad pin must not wait to surface until the chat model is switched on.
+  if (c.GROUNDWORK_PROMPT_VERSION) knownPromptVersion(c.GROUNDWORK_PROMPT_VERSION);
   const answersProvider = c.GROUNDWORK_ANSWERS ?? (chatKey ? 'openai' : 'offline');
   let answers: AnswersConfig;
   if (answersProvider === 'offline') {

@@ -105,6 +105,9 @@ test('GROUNDWORK_PROMPT_VERSION is checked against the shipped versions', () => 
   expect(() => loadConfig({ ...env, GROUNDWORK_PROMPT_VERSION: 'v999' })).toThrow(ConfigError);
   expect(() => loadConfig({ ...env, GROUNDWORK_PROMPT_VERSION: 'v999' })).toThrow(/GROUNDWORK_PROMPT_VERSION.*v1, v2/);
   expect(() => loadConfig({ ...env, GROUNDWORK_PROMPT_VERSION: 'latest' })).toThrow(/must be a prompt version/);
+  // Offline answers use no prompt, but a pin that does not exist is still refused.
+  expect(() => loadConfig({ GROUNDWORK_PROMPT_VERSION: 'v999' })).toThrow(/GROUNDWORK_PROMPT_VERSION/);
+  expect(loadConfig({ GROUNDWORK_PROMPT_VERSION: 'v1' }).models.answers.promptVersion).toBeUndefined();
 });
 
 test('the prompts folder is found from the built code too (dist/activities/models walks up to the package)', () => {
