@@ -1,6 +1,7 @@
 // All configuration: one zod schema over the environment, imported by workers and clients alike. The TEMPORAL_*
 // connection variables (and a temporal.toml profile) are read by @temporalio/envconfig. A bad value fails at start
 // with a message naming the variable, never echoing a secret's value.
+import os from 'node:os';
 import path from 'node:path';
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
@@ -192,6 +193,13 @@ export const configSchema = z.object({
   GROUNDWORK_MAX_FILE_MB: positiveInt(50, 2048),
   GROUNDWORK_PARSE_TIMEOUT: duration('120s'),
   GROUNDWORK_PARSE_MEMORY_MB: positiveInt(1024, 16384),
+  // What one worker's parse children may use in all; unset: half the machine's memory.
+  GROUNDWORK_PARSE_MEMORY_BUDGET_MB: z.coerce
+    .number({ message: 'must be a whole number of MB' })
+    .int('must be a whole number of MB')
+    .min(64)
+    .max(4_194_304)
+    .optional(),
   GROUNDWORK_INGEST_CONCURRENCY: positiveInt(4, 64),
   GROUNDWORK_EMBED_BATCH: positiveInt(64, 1024),
   GROUNDWORK_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -285,6 +293,11 @@ export interface Config {
     parseTimeoutMs: number;
     parseMemoryMb: number;
     concurrency: number;
+    /**
+     * Files a worker parses at once: GROUNDWORK_INGEST_CONCURRENCY, lowered so that that many parse children at
+     * GROUNDWORK_PARSE_MEMORY_MB each fit in GROUNDWORK_PARSE_MEMORY_BUDGET_MB. At least 1.
+     */
+    parseSlots: number;
     embedBatch: number;
     /** Folders under which `path` sources may be read, each tenant only below `<root>/<tenant>/`. Empty: none. */
     roots: string[];
@@ -496,6 +509,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parseTimeoutMs,
       parseMemoryMb: c.GROUNDWORK_PARSE_MEMORY_MB,
       concurrency: c.GROUNDWORK_INGEST_CONCURRENCY,
+      parseSlots: parseSlots(
+        c.GROUNDWORK_INGEST_CONCURRENCY,
+        c.GROUNDWORK_PARSE_MEMORY_MB,
+        c.GROUNDWORK_PARSE_MEMORY_BUDGET_MB ?? Math.floor(os.totalmem() / 2 / 1024 / 1024),
+      ),
       embedBatch: c.GROUNDWORK_EMBED_BATCH,
       roots: c.GROUNDWORK_INGEST_ROOTS.map((r) => path.resolve(r)),
     },
@@ -625,4 +643,9 @@ function securityConfig(c: RawConfig): Config['security'] {
           }
         : undefined,
   };
+}
+
+/** Parse slots of one worker: the configured concurrency, as far as the memory budget holds that many children. */
+export function parseSlots(concurrency: number, perChildMb: number, budgetMb: number): number {
+  return Math.max(1, Math.min(concurrency, Math.floor(budgetMb / perChildMb)));
 }

@@ -69,6 +69,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
   for (const key of SEARCH_ATTRIBUTE_KEYS)
     args.push('--search-attribute', `${key.name}=${searchAttributeCliType(key.type)}`);
+  // Task queue fairness: ingestion tasks carry their tenant as fairness key, so one tenant's backlog cannot starve
+  // another's (priority, which puts single uploads before batch documents, is on by default).
+  args.push('--dynamic-config-value', 'matching.enableFairness=true');
 
   let out: number | 'ignore' = 'ignore';
   if (options.logFile) {

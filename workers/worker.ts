@@ -12,6 +12,7 @@ import { usageContext } from '../activities/usage-context';
 import { createVectorStore } from '../activities/vectors';
 import type { VectorStore } from '../activities/vectors/types';
 import { dataConverterFor } from '../common/codec';
+import { parseTaskQueue } from '../workflows/definitions';
 import { LocalBlobStore } from '../common/blob-store';
 import { ConfigError } from '../common/config';
 import type { Config, ModelsConfig } from '../common/config';
@@ -128,6 +129,7 @@ export async function startWorker(
   const deps = await createActivityDeps(config);
   let connection: NativeConnection | undefined;
   let worker: Worker;
+  let parseWorker: Worker;
   let metrics: WorkerMetrics | undefined;
   try {
     // Before the first NativeConnection: the Temporal Runtime takes its metrics exporter only when it is created.
@@ -138,19 +140,40 @@ export async function startWorker(
       apiKey: config.temporal.apiKey,
       metadata: config.temporal.metadata,
     });
+    const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
+    // GROUNDWORK_PAYLOAD_KEY: every payload is encrypted (clients must use the same keys; GroundworkClient does).
+    const dataConverter = dataConverterFor(config.security.payloadKeys);
+    const activities = wrapActivities(createActivities(deps));
+    // With tracing (workers/tracing.ts): the OpenTelemetry interceptors around these, and the workflow-span sink.
+    const traced = withTracing(
+      tracing,
+      { activity: [failureMapping, usageContext, activityMetrics] },
+      overrides.workflowBundle,
+    );
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
-      taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
-      // GROUNDWORK_PAYLOAD_KEY: every payload is encrypted (clients must use the same keys; GroundworkClient does).
-      dataConverter: dataConverterFor(config.security.payloadKeys),
+      taskQueue,
+      dataConverter,
       ...(overrides.workflowBundle
         ? { workflowBundle: overrides.workflowBundle }
         : { workflowsPath: require.resolve('../workflows') }),
-      activities: wrapActivities(createActivities(deps)),
-      // With tracing (workers/tracing.ts): the OpenTelemetry interceptors around these, and the workflow-span sink.
-      ...withTracing(tracing, { activity: [failureMapping, usageContext, activityMetrics] }, overrides.workflowBundle),
+      activities,
+      ...traced,
       // Cancellation reaches an activity only in a heartbeat's answer: send them at least this often.
+      maxHeartbeatThrottleInterval: '5s',
+      shutdownGraceTime: overrides.shutdownGraceTime ?? '10s',
+    });
+    // Parsing has a queue and slots of its own: a burst of uploads waits in Temporal (by priority, fairly between
+    // tenants) instead of starting more parse children than the memory budget holds.
+    parseWorker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: parseTaskQueue(taskQueue),
+      dataConverter,
+      activities,
+      interceptors: { activity: traced.interceptors?.activity ?? [] },
+      maxConcurrentActivityTaskExecutions: config.ingest.parseSlots,
       maxHeartbeatThrottleInterval: '5s',
       shutdownGraceTime: overrides.shutdownGraceTime ?? '10s',
     });
@@ -163,7 +186,15 @@ export async function startWorker(
   }
   const conn = connection;
   const endpoint = metrics;
-  const done = worker.run().finally(async () => {
+  const parser = parseWorker;
+  // Either worker stopping (a shutdown, a fatal error) stops the other: they are one worker process to operators.
+  const stopBoth = (): void => {
+    for (const w of [worker, parser]) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  const done = Promise.allSettled([worker.run().finally(stopBoth), parser.run().finally(stopBoth)]).then((runs) => {
+    for (const r of runs) if (r.status === 'rejected') throw r.reason;
+  });
+  const stopped = done.finally(async () => {
     await flushTracing().catch(() => undefined);
     await endpoint.close();
     await conn.close();
@@ -173,11 +204,11 @@ export async function startWorker(
   return {
     worker,
     vectors: deps.vectors,
-    done,
+    done: stopped,
     metrics: { port: endpoint.port, url: endpoint.url, temporalSdk: endpoint.temporalSdk },
     shutdown: async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await done;
+      stopBoth();
+      await stopped;
     },
   };
 }

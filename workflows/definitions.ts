@@ -222,6 +222,24 @@ export type AnswerStage = 'retrieving' | 'generating' | 'verifying' | 'awaiting_
 
 export const answerProgressQuery = defineQuery<{ stage: AnswerStage; reviewTaskId?: string }>('answerProgress');
 
+/** The task queue parsing runs on: its own worker slots (GROUNDWORK_INGEST_CONCURRENCY, a memory budget). */
+export const parseTaskQueue = (taskQueue: string): string => `${taskQueue}-parse`;
+
+/**
+ * Task priority of an ingestion: a single upload (priority 2) goes before the documents of a batch (4), and tasks
+ * carry their tenant as fairness key, so one tenant's backlog is dispatched in turn with others' work.
+ */
+export const ingestPriority = (tenantId: string, inBatch: boolean): { priorityKey: number; fairnessKey: string } => ({
+  priorityKey: inBatch ? 4 : 2,
+  fairnessKey: tenantId,
+});
+
+/** What a waiting caller gets: the answer, or the review task the question now waits on. */
+export type AnswerOutcome = { kind: 'answer'; result: AnswerResult } | { kind: 'escalated'; reviewTaskId: string };
+
+/** Completes once the answer is known or the question waits for a reviewer; sent with the start by waiting callers. */
+export const answerOutcomeUpdate = defineUpdate<AnswerOutcome>('answerOutcome');
+
 export const NOT_FOUND_ANSWER = 'The documents do not contain an answer to this question.';
 export const NO_DOCUMENTS_ANSWER = 'This tenant has no documents yet.';
 export const MODEL_UNAVAILABLE_ANSWER =

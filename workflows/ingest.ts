@@ -24,8 +24,14 @@ import type {
   IngestDocumentInput,
   IngestDocumentResult,
 } from './definitions';
-import { batchProgressQuery, ingestProgressQuery, ingestRunOptions } from './definitions';
-import { embedding, parsing, registry, storage } from './proxies';
+import {
+  batchProgressQuery,
+  ingestPriority,
+  ingestProgressQuery,
+  ingestRunOptions,
+  parseTaskQueue,
+} from './definitions';
+import { embedding, parsing, parsingOn, registry, storage } from './proxies';
 
 /**
  * The workflow fails with the activity's ApplicationFailure itself, so that the failure type operators and
@@ -64,7 +70,13 @@ async function ingestDocumentSteps(input: IngestDocumentInput): Promise<IngestDo
   let stage = 'parsing';
   setHandler(ingestProgressQuery, () => ({ stage }));
 
-  const prepared = await parsing.prepareDocument(input);
+  // Runs from before the parse queue keep parsing on the workflow's own queue.
+  const prepared = patched('parse-task-queue')
+    ? await parsingOn(
+        parseTaskQueue(workflowInfo().taskQueue),
+        ingestPriority(input.tenantId, workflowInfo().parent !== undefined),
+      ).prepareDocument(input)
+    : await parsing.prepareDocument(input);
   const base = { tenantId: input.tenantId, documentId: input.documentId, version: prepared.version };
   if (prepared.unchanged || !prepared.stagingRef) {
     stage = 'done';

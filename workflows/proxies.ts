@@ -1,6 +1,7 @@
 // Activity proxies with explicit timeouts and retry policies, one set per kind of work. Which failures are final is
 // decided where they happen: the worker's failure-mapping interceptor marks bad input non-retryable by its code.
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { Priority } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
   CHAT_ATTEMPT_TIMEOUT_MS,
@@ -20,6 +21,19 @@ export const parsing = proxyActivities<Pick<Activities, 'prepareDocument'>>({
   retry: { maximumAttempts: 3, initialInterval: '2s' },
   summary: 'parse and stage document',
 });
+
+/** The same parse step on its own task queue (parseTaskQueue), with the ingestion's priority and fairness key. */
+export function parsingOn(taskQueue: string, priority: Priority): typeof parsing {
+  return proxyActivities<Pick<Activities, 'prepareDocument'>>({
+    startToCloseTimeout: PREPARE_DOCUMENT_TIMEOUT_MS,
+    heartbeatTimeout: PREPARE_DOCUMENT_HEARTBEAT_TIMEOUT_MS,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { maximumAttempts: 3, initialInterval: '2s' },
+    summary: 'parse and stage document',
+    taskQueue,
+    priority,
+  });
+}
 
 /** Embedding may take long for big documents: it heartbeats every batch and resumes after a retry. */
 export const embedding = proxyActivities<Pick<Activities, 'embedAndUpsert'>>({
