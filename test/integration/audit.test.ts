@@ -9,7 +9,7 @@ import { startHttpApi } from '../../client/http';
 import type { HttpApi } from '../../client/http';
 import { AuditLog } from '../../common/audit';
 import type { AuditEntry } from '../../common/audit';
-import { startHarness } from './harness';
+import { eventually, startHarness } from './harness';
 import type { Harness } from './harness';
 
 const TENANT = 'auditco';
@@ -110,9 +110,12 @@ test('GET /audit lists who created keys, ingested, deleted, claimed, decided and
   expect((await call('DELETE', `/v1/tenants/${TENANT}/documents/old.md`, writer.key)).status).toBe(200);
 
   // A question escalates; alice claims it in the console, bob's claim is refused, alice approves it.
-  const asked = await h.client.askUntilEscalated({ tenantId: TENANT, question: QUESTION });
-  if (asked.status !== 'escalated') throw new Error(`expected an escalation, got ${asked.status}`);
-  const taskId = asked.reviewTaskId;
+  await h.client.startAsk({ tenantId: TENANT, question: QUESTION });
+  const taskId = await eventually(
+    async () => (await h.client.listReviews(TENANT, 'pending'))[0]?.taskId,
+    90_000,
+    'the review task',
+  );
   const task = encodeURIComponent(taskId);
   expect((await call('POST', `/console/api/tenants/${TENANT}/tasks/${task}/claim`, alice.key, {})).status).toBe(200);
   expect((await call('POST', `/console/api/tenants/${TENANT}/tasks/${task}/claim`, bob.key, {})).status).toBe(409);
