@@ -97,7 +97,9 @@ class ActivityMetricsInterceptor implements ActivityInboundCallsInterceptor {
     const arg = input.args[0];
     const startedAt = Date.now();
     if (type === RETRIEVE && ctx.info.attempt === 1) {
-      if (retrievalStarted.size >= MAX_TRACKED_RUNS) retrievalStarted.clear();
+      // Runs whose retrieval found nothing never verify: the oldest entries make room (a Map keeps insertion order).
+      if (retrievalStarted.size >= MAX_TRACKED_RUNS)
+        retrievalStarted.delete(retrievalStarted.keys().next().value ?? '');
       retrievalStarted.set(runKey(ctx), startedAt);
     }
     if (type === NOTIFY && ctx.info.attempt === 1) {
