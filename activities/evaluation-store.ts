@@ -159,10 +159,19 @@ export class EvaluationStore {
     await fs.rename(tmp, file);
   }
 
-  /** The tenant's run records, oldest first. */
-  async runRecords(tenantId: string): Promise<EvaluationRunRecord[]> {
+  /** The tenant's run records, oldest first; with a limit, the latest ones written (the rest are not read). */
+  async runRecords(tenantId: string, options: { limit?: number } = {}): Promise<EvaluationRunRecord[]> {
     const dir = path.join(this.dir(tenantId), 'history');
-    const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+    let files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+    if (options.limit !== undefined && files.length > options.limit) {
+      const stats = await Promise.all(
+        files.map(async (f) => ({ f, mtime: (await fs.stat(path.join(dir, f)).catch(() => undefined))?.mtimeMs ?? 0 })),
+      );
+      files = stats
+        .sort((a, b) => b.mtime - a.mtime)
+        .slice(0, options.limit)
+        .map((s) => s.f);
+    }
     const records = await Promise.all(
       files.map(async (f) => {
         try {

@@ -134,6 +134,28 @@ test('writeEvaluationReport writes a page for a tenant without runs, with the co
   expect(await fs.readFile(out, 'utf8')).toContain('not recorded — the usage ledger has no model calls');
 });
 
+test('with a limit, the latest records written are read, oldest first', async () => {
+  for (const [i, day] of ['03', '01', '02'].entries()) {
+    await store.saveRunRecord({
+      runId: `r${i}`,
+      tenantId: 'acme',
+      runAt: `2026-01-${day}T00:00:00.000Z`,
+      metrics: metrics(),
+      drift: { detected: false, reasons: [] },
+      threshold: 0.5,
+      driftTolerance: 0.1,
+      servedWrongRate: 0,
+      outcomes: null,
+      worst: [],
+    });
+    // Distinct modification times, in the order written.
+    const file = path.join(dataDir, 'evaluations', 'acme', 'history', `r${i}.json`);
+    await fs.utimes(file, 1_700_000_000 + i, 1_700_000_000 + i);
+  }
+  expect((await store.runRecords('acme')).map((r) => r.runId)).toEqual(['r1', 'r2', 'r0']);
+  expect((await store.runRecords('acme', { limit: 2 })).map((r) => r.runId)).toEqual(['r1', 'r2']);
+});
+
 test('a bad tenant id is refused with INVALID_TENANT', async () => {
   await expect(
     writeEvaluationReport({ dataDir, tenantId: '../etc', out: path.join(dataDir, 'x.html'), driftTolerance: 0.1 }),
