@@ -29,6 +29,7 @@ import type { DocumentRecord } from '../activities/documents';
 import { LocalBlobStore, isBlobRef } from '../common/blob-store';
 import type { BlobStore, StoredBlob } from '../common/blob-store';
 import type { Config } from '../common/config';
+import { flushTracing, startTracing } from '../common/tracing';
 import { GroundworkError } from '../common/errors';
 import { DOCUMENT_ID_PATTERN, TENANT_ID_PATTERN, documentIdFromName, stableKey } from '../common/ids';
 import { SecretStore, pdfPasswordScope } from '../common/secrets';
@@ -291,6 +292,8 @@ export class GroundworkClient {
 
   /** Connects as configured (TEMPORAL_*, temporal.toml, GROUNDWORK_INGEST_CONCURRENCY); the address defaults to 127.0.0.1:7233. */
   static async fromConfig(config: Config): Promise<GroundworkClient> {
+    // The process's tracer provider, unless the worker or the HTTP API in this process started it (the CLI's own).
+    startTracing(config.tracing, 'client');
     const t = config.temporal;
     return GroundworkClient.connect({
       address: t.address ?? DEFAULT_TEMPORAL_ADDRESS,
@@ -315,6 +318,8 @@ export class GroundworkClient {
 
   async close(): Promise<void> {
     await this.connection.close();
+    // A short-lived process (the CLI) sends its spans before it exits.
+    await flushTracing().catch(() => undefined);
   }
 
   // ---------- ingestion ----------

@@ -15,7 +15,10 @@ export interface TracingConfig {
   enabled: boolean;
   /** OTLP HTTP base URL (spans go to <endpoint>/v1/traces); unset: spans are made (trace ids, tests) but not sent. */
   endpoint?: string;
-  /** OTEL_SERVICE_NAME; unset: groundwork-worker or groundwork-http, by the process that starts tracing first. */
+  /**
+   * OTEL_SERVICE_NAME; unset: groundwork-worker, groundwork-http or groundwork-client (the CLI), after the part of the
+   * process that starts tracing first.
+   */
   serviceName?: string;
 }
 
@@ -82,7 +85,7 @@ export function otlpTracesUrl(endpoint: string): string {
  * Starts tracing for this process when the configuration turns it on; idempotent (a worker and the HTTP API in one
  * process share the provider, named after the first). Returns undefined when tracing is off.
  */
-export function startTracing(config: TracingConfig, role: 'worker' | 'http'): ProcessTracing | undefined {
+export function startTracing(config: TracingConfig, role: 'worker' | 'http' | 'client'): ProcessTracing | undefined {
   if (!config.enabled) return current;
   const t = ensureProvider(config.serviceName ?? `groundwork-${role}`);
   if (config.endpoint && !t.exporting) {

@@ -7,8 +7,8 @@ import {
   OpenTelemetryInternalsInterceptor,
   OpenTelemetryOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry/lib/workflow';
-import type { WorkflowInterceptors } from '@temporalio/workflow';
-import { TRACE_HEADER, recordRunTrace, runTraceId } from './trace-context';
+import type { Headers, WorkflowInterceptors } from '@temporalio/workflow';
+import { recordRunTrace, runTraceId, traceIdFromHeaders } from './trace-context';
 
 export const interceptors = (): WorkflowInterceptors => {
   // Made on first use: constructing them sets up the isolate's tracer, which an untraced run does not need.
@@ -27,7 +27,8 @@ export const interceptors = (): WorkflowInterceptors => {
     });
   // The run is traced when its start carried a trace context; its activities and children then carry it on.
   const traced = () => runTraceId() !== undefined;
-  const carries = (headers: Record<string, unknown>) => headers[TRACE_HEADER] !== undefined;
+  // A message (signal, update) is traced when it carries a valid trace context of its own.
+  const carries = (headers: Headers) => traceIdFromHeaders(headers) !== undefined;
 
   return {
     inbound: [

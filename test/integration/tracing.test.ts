@@ -1,6 +1,11 @@
 // One trace per ask: the HTTP request's server span is the root; the workflow start and run, the activities, the
 // model and vector-store calls are its descendants (by parent links), and the answer carries the trace id. The
 // worker, the HTTP API and its client run in this process, exporting to an in-memory exporter.
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -171,3 +176,78 @@ test('the traced run replays without nondeterminism, with the tracing intercepto
   });
   await Worker.runReplayHistory({ workflowBundle: plain, replayName: 'untraced' }, history, tracedWorkflowId);
 });
+
+test('the CLI with an OTLP endpoint sends its spans as groundwork-client, and its ask continues in the worker', async () => {
+  const bodies: string[] = [];
+  const sink = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      if (req.url === '/v1/traces') bodies.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = sink.address() as AddressInfo;
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: h.config.temporal.address,
+      TEMPORAL_TASK_QUEUE: h.taskQueue,
+      GROUNDWORK_DATA_DIR: h.dataDir,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+    };
+    const root = path.resolve(__dirname, '..', '..');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        require.resolve('tsx/cli'),
+        'client/cli.ts',
+        '--json',
+        'ask',
+        '--tenant',
+        'traceco',
+        '--no-escalate',
+        'Is the bike shed open on weekdays?',
+      ],
+      { env, cwd: root, timeout: 120_000 },
+    );
+    const answer = JSON.parse(stdout) as { status: string; traceId?: string };
+    expect(answer.status).toBe('answered');
+    expect(answer.traceId).toMatch(/^[0-9a-f]{32}$/);
+
+    // The CLI's own span (the workflow start) reached the OTLP endpoint, under the client's service name.
+    const exported = bodies.map((b) => JSON.parse(b) as OtlpBody);
+    const cliSpans = exported.flatMap((b) =>
+      b.resourceSpans.flatMap((rs) =>
+        rs.scopeSpans.flatMap((ss) => ss.spans.map((sp) => ({ ...sp, service: serviceOf(rs) }))),
+      ),
+    );
+    const start = cliSpans.find((sp) => sp.traceId === answer.traceId);
+    expect(start).toMatchObject({ service: 'groundwork-client' });
+    expect(start!.name).toMatch(/^(StartWorkflow:answerQuestion|UpdateWithStartWorkflow:\w+)$/);
+    // The worker (this process) ran the workflow as a child of that span.
+    const run = await eventually(
+      async () =>
+        exporter
+          .getFinishedSpans()
+          .find((sp) => sp.name === 'RunWorkflow:answerQuestion' && sp.spanContext().traceId === answer.traceId),
+      15_000,
+      'the workflow run span of the CLI ask',
+    );
+    expect(run.parentSpanId).toBe(start!.spanId);
+  } finally {
+    await new Promise<void>((resolve) => sink.close(() => resolve()));
+  }
+});
+
+interface OtlpBody {
+  resourceSpans: {
+    resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+    scopeSpans: { spans: { name: string; traceId: string; spanId: string }[] }[];
+  }[];
+}
+
+function serviceOf(rs: OtlpBody['resourceSpans'][number]): string | undefined {
+  return rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
+}
