@@ -70,7 +70,7 @@ async function usageOf(
   tenantId: string,
   from: Date,
   to: Date,
-): Promise<{ tokens: number; costUsd: number } | undefined> {
+): Promise<{ tokens: number; costUsd: number | null } | undefined> {
   if (!dataDir) return undefined;
   let entries: UsageEntry[];
   try {
@@ -82,11 +82,15 @@ async function usageOf(
   if (mine.length === 0) return undefined;
   return {
     tokens: mine.reduce((n, e) => n + e.tokens.embedding + e.tokens.prompt + e.tokens.completion, 0),
-    costUsd: mine.reduce((n, e) => n + e.costUsd, 0),
+    // A model missing from the price table is recorded at 0: a total would understate the cost, so none is given.
+    costUsd: mine.every((e) => e.priced) ? mine.reduce((n, e) => n + e.costUsd, 0) : null,
   };
 }
 
-function metricsOf(report: EvaluationReport, usage: { tokens: number; costUsd: number } | undefined): ComparedMetrics {
+function metricsOf(
+  report: EvaluationReport,
+  usage: { tokens: number; costUsd: number | null } | undefined,
+): ComparedMetrics {
   return {
     accuracy: report.metrics.answerAccuracy,
     notFoundAccuracy: report.metrics.abstentionAccuracy,

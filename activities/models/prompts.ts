@@ -52,7 +52,8 @@ export function promptsDir(from: string = __dirname): string {
   let dir = from;
   for (let i = 0; i < 6; i++) {
     const candidate = path.join(dir, 'prompts');
-    if (existsSync(path.join(candidate, 'answer')) && existsSync(path.join(candidate, 'CHANGELOG.md'))) return candidate;
+    if (existsSync(path.join(candidate, 'answer')) && existsSync(path.join(candidate, 'CHANGELOG.md')))
+      return candidate;
     const parent = path.dirname(dir);
     if (parent === dir) break;
     dir = parent;

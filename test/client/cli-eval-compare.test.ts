@@ -110,6 +110,40 @@ test('each version is evaluated in turn and compared with the first; tokens and 
   }
 });
 
+test('with a model missing from the price table, tokens are given but cost is n/a', async () => {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'groundwork-compare-'));
+  try {
+    const client = fakeClient(dataDir);
+    const run = client.runEvaluation.bind(client);
+    const unpriced = {
+      runEvaluation: async (input: EvaluateTenantInput) => {
+        const r = await run(input);
+        await UsageLedger.inDataDir(dataDir).record({
+          tenantId: input.tenantId,
+          kind: 'chat',
+          model: 'unknown-model',
+          tokens: { embedding: 0, prompt: 10, completion: 1 },
+          latencyMs: 1,
+          costUsd: 0,
+          priced: false,
+          workflowType: 'evaluateTenant',
+        });
+        return r;
+      },
+    };
+    const c = await comparePromptVersions(unpriced, {
+      tenantId: 'acme',
+      golden,
+      promptVersions: ['v1', 'v2'],
+      dataDir,
+    });
+    expect(c.runs[0]!.metrics.tokens).toBe(231);
+    expect(c.runs[0]!.metrics.costUsd).toBeNull();
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('without a shared ledger, tokens and cost are n/a; drafts without a prompt version are warned about', async () => {
   const client = {
     runEvaluation: async (input: EvaluateTenantInput) =>

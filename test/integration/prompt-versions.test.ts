@@ -157,8 +157,12 @@ test('`groundwork eval compare --json` prints both versions’ metrics and diffe
   let code: number;
   try {
     code = await main(
-      ['node', 'groundwork', '--json', 'eval', 'compare', '--tenant', TENANT, '--golden', goldenFile]
-        .concat(['--prompt-version', 'v1', '--prompt-version', 'v2']),
+      ['node', 'groundwork', '--json', 'eval', 'compare', '--tenant', TENANT, '--golden', goldenFile].concat([
+        '--prompt-version',
+        'v1',
+        '--prompt-version',
+        'v2',
+      ]),
     );
   } finally {
     write.mockRestore();

@@ -124,7 +124,8 @@ describe('broken prompt files are refused', () => {
   });
   afterEach(() => fs.rm(dir, { recursive: true, force: true }));
 
-  const good = 'Chunks are <chunk ref="C1">…</chunk>.\nThe question is <question>…</question>.\nSet notFound when unsure.\n';
+  const good =
+    'Chunks are <chunk ref="C1">…</chunk>.\nThe question is <question>…</question>.\nSet notFound when unsure.\n';
 
   test('a valid folder loads, ordered numerically (v10 after v9)', async () => {
     await fs.writeFile(path.join(dir, 'answer', 'v10.md'), `<!-- ten -->\n${good}`);
