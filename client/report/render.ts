@@ -80,6 +80,8 @@ function baselineSection(last: EvaluationRunRecord, data: EvaluationReportData):
 
 function riskCoverageSection(last: EvaluationRunRecord): string {
   const head = '<h2>Risk–coverage of the last run</h2>';
+  if (last.metrics.questions === 0)
+    return `<section id="risk-coverage">${head}<p class="muted">The last run had no golden questions.</p></section>`;
   if (!last.outcomes)
     return `<section id="risk-coverage">${head}<p class="muted">This run did not record its per-question outcomes (it ran before reports were kept).</p></section>`;
   const curve = riskCoverageOf(last.outcomes);

@@ -188,6 +188,13 @@ describe('the baseline table', () => {
   });
 });
 
+test('a run without golden questions says so instead of drawing a curve', () => {
+  const empty = runRecordOf(report({ metrics: metrics({ questions: 0 }) }), [], 'r');
+  const html = renderEvaluationReport(data([empty]));
+  expect(html).toContain('The last run had no golden questions.');
+  expect(html).not.toContain('class="chart risk-coverage"');
+});
+
 describe('an empty history', () => {
   test('renders a page that says there are no runs yet and how to make one, with no charts', () => {
     const html = renderEvaluationReport(data([]));
