@@ -26,7 +26,7 @@ export const auditEntry = z.object({
   target: z.object({ kind: z.string(), id: z.string() }).optional(),
   outcome: z.enum(['ok', 'refused']),
   details: z
-    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .record(z.string(), z.union([z.string().max(256), z.number(), z.boolean()]))
     .optional()
     .meta({ description: 'Ids, codes, roles, counts and numbers (allow-listed keys); never document text' }),
   prev: z.string().meta({ description: 'SHA-256 of the previous line of the log (the hash chain)' }),
