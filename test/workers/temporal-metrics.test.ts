@@ -8,10 +8,14 @@ interface FakeRuntime {
   isIdle(): boolean;
 }
 
-const Runtime = {
-  _instance: undefined as FakeRuntime | undefined,
-  defaultOptions: {} as Record<string, unknown>,
-  install: jest.fn((options: Record<string, unknown>) => {
+const Runtime: {
+  _instance: FakeRuntime | undefined;
+  defaultOptions: Record<string, unknown>;
+  install: jest.Mock<FakeRuntime, [Record<string, unknown>]>;
+} = {
+  _instance: undefined,
+  defaultOptions: {},
+  install: jest.fn((options: Record<string, unknown>): FakeRuntime => {
     if (Runtime._instance) throw new Error('Runtime singleton has already been installed');
     Runtime.defaultOptions = options;
     Runtime._instance = make(options);
