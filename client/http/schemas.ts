@@ -90,6 +90,9 @@ export const answerResult = z.object({
     .optional()
     .meta({ description: 'The answer model was unavailable: escalated, or answered by the extractive fallback.' }),
   traceId: z.string().optional().meta({ description: 'The OpenTelemetry trace of this ask, when tracing is on.' }),
+  promptVersion: z.string().optional().meta({
+    description: 'The prompt version (prompts/answer/vN.md) of the draft; absent for offline extractive answers.',
+  }),
 });
 
 export const answerWithId = answerResult.extend({ workflowId: z.string() });
@@ -193,6 +196,13 @@ export const evaluationReport = z.object({
     .literal('failures')
     .optional()
     .meta({ description: 'results lists only the wrong answers (at most 200); absent: every question.' }),
+  promptVersion: z.string().optional().meta({ description: 'The prompt version(s) the drafts were asked with.' }),
+  model: z.string().optional().meta({ description: 'The answer model(s) of the drafts.' }),
+  servedWrongRate: z
+    .number()
+    .optional()
+    .meta({ description: 'Share of questions answered wrong at or above the threshold (served without review).' }),
+  p50LatencyMs: z.number().nullable().optional().meta({ description: 'Median answering time of a question in ms.' }),
 });
 
 export const evaluationSchedule = z.object({ scheduleId: z.string(), every: z.string() });
