@@ -4,7 +4,7 @@ import { TransportError } from '@temporalio/worker';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import type { AnswerResult, IngestDocumentResult, ReviewOutcome } from '../workflows/definitions';
-import { answerProgressQuery, batchProgressQuery } from '../workflows/definitions';
+import { answerProgressQuery, batchFailures, batchProgressQuery } from '../workflows/definitions';
 import { loadConfig } from '../common/config';
 import type { Config } from '../common/config';
 import { GroundworkError } from '../common/errors';
@@ -24,6 +24,7 @@ import { addKeyCommands, createLocalAdminKey } from './cli-keys';
 import { addDocumentCommands } from './cli-documents';
 import { addAuditCommands } from './cli-audit';
 import { operatorActor } from '../common/audit';
+import { addUsageCommands } from './cli-usage';
 import { addEvalReportCommand } from './cli-eval-report';
 import { addEvalCompareCommand } from './cli-eval-compare';
 import type { HttpApi } from './http';
@@ -133,6 +134,7 @@ export function buildCli(): Command {
   addKeyCommands(program, print);
   addDocumentCommands(program, { print, withClient, tenantOption });
   addAuditCommands(program, print);
+  addUsageCommands(program, print);
   return program;
 }
 
@@ -348,7 +350,7 @@ function addIngestCommand(program: Command, print: Print): void {
             .query(batchProgressQuery)
             .then((p) =>
               progress(
-                `${p.ingested + p.unchanged + p.failed.length}/${p.total} documents (${p.running} running, ${p.failed.length} failed)`,
+                `${p.ingested + p.unchanged + batchFailures(p)}/${p.total} documents (${p.running} running, ${batchFailures(p)} failed)`,
               ),
             )
             .catch(() => undefined);
@@ -358,11 +360,11 @@ function addIngestCommand(program: Command, print: Print): void {
           progress('');
           print(result, () =>
             [
-              `${result.total} documents: ${result.ingested} ingested, ${result.unchanged} unchanged, ${result.failed.length} failed`,
+              `${result.total} documents: ${result.ingested} ingested, ${result.unchanged} unchanged, ${batchFailures(result)} failed`,
               ...result.failed.map((f) => `  ${f.documentId}: ${f.code}: ${f.message}`),
             ].join('\n'),
           );
-          if (result.failed.length > 0) process.exitCode = 2;
+          if (batchFailures(result) > 0) process.exitCode = 2;
         } finally {
           clearInterval(timer);
         }

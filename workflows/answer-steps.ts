@@ -35,6 +35,11 @@ export interface AnswerStepOptions {
   modelFallback?: 'escalate' | 'extractive';
   /** Whether an error is the chat model staying unavailable (in a workflow: an ActivityFailure of that kind). */
   isModelUnavailable?: (err: unknown) => boolean;
+  /**
+   * Whether an error is the tenant's model budget refusing a call (BUDGET_EXCEEDED): the question degrades as when
+   * the model is unavailable, always escalating (status model_unavailable), instead of failing.
+   */
+  isBudgetExceeded?: (err: unknown) => boolean;
 }
 
 const PREVIEW_CHARS = 240;
@@ -54,8 +59,29 @@ export async function runAnswerSteps(
   const { tenantId, question, topK } = input;
   const onStage = options.onStage ?? (() => undefined);
   const patched = options.patched ?? (() => true);
+  // The tenant's model budget refused a step's model call (any step: the question's embedding, the draft, the
+  // verification's embedding): the question escalates as when the model is unavailable. Never extractive, since
+  // verification would need the refused embedder again.
+  const overBudget = (err: unknown): boolean =>
+    options.isBudgetExceeded?.(err) === true && patched('budget-exceeded-degrades');
+  const budgetSpent = (retrievedSoFar: RetrievedRef[]): PipelineResult => ({
+    status: 'model_unavailable',
+    answer: MODEL_UNAVAILABLE_ANSWER,
+    confidence: 0,
+    citations: [],
+    retrieved: retrievedSoFar,
+    model: 'none',
+    degraded: { reason: 'MODEL_UNAVAILABLE', fallback: 'escalate' },
+  });
   onStage('retrieving');
-  const { chunks, tenantChunks } = await steps.retrieveChunks({ tenantId, question, topK });
+  let found: Awaited<ReturnType<AnswerStepActivities['retrieveChunks']>>;
+  try {
+    found = await steps.retrieveChunks({ tenantId, question, topK });
+  } catch (err) {
+    if (!overBudget(err)) throw err;
+    return budgetSpent([]);
+  }
+  const { chunks, tenantChunks } = found;
   const retrieved: RetrievedRef[] = chunks.map((c) => ({
     chunkId: c.chunkId,
     documentId: c.documentId,
@@ -82,6 +108,7 @@ export async function runAnswerSteps(
     draft = await steps.generateDraft({ tenantId, question, chunks, ...prompt });
   } catch (err) {
     // Runs started before the patch fail as they did; later ones degrade instead of failing the question.
+    if (overBudget(err)) return budgetSpent(retrieved);
     if (!options.isModelUnavailable?.(err) || !patched('model-unavailable-degrades')) throw err;
     const fallback = options.modelFallback ?? 'escalate';
     degraded = { reason: 'MODEL_UNAVAILABLE', fallback };
@@ -90,18 +117,24 @@ export async function runAnswerSteps(
     draft = await steps.generateFallbackDraft({ tenantId, question, chunks });
   }
   onStage('verifying');
-  const verified = await steps.verifyDraft({
-    tenantId,
-    question,
-    draft,
-    retrieved: chunks.map((c) => ({
-      ref: c.ref,
-      chunkId: c.chunkId,
-      score: c.score,
-      ...(c.denseRank !== undefined ? { denseRank: c.denseRank } : {}),
-      ...(c.lexicalRank !== undefined ? { lexicalRank: c.lexicalRank } : {}),
-    })),
-  });
+  let verified: Awaited<ReturnType<AnswerStepActivities['verifyDraft']>>;
+  try {
+    verified = await steps.verifyDraft({
+      tenantId,
+      question,
+      draft,
+      retrieved: chunks.map((c) => ({
+        ref: c.ref,
+        chunkId: c.chunkId,
+        score: c.score,
+        ...(c.denseRank !== undefined ? { denseRank: c.denseRank } : {}),
+        ...(c.lexicalRank !== undefined ? { lexicalRank: c.lexicalRank } : {}),
+      })),
+    });
+  } catch (err) {
+    if (!overBudget(err)) throw err;
+    return budgetSpent(retrieved);
+  }
   return {
     status: verified.status,
     answer: verified.answer,

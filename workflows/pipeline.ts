@@ -24,6 +24,17 @@ export function isModelUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** The tenant's model budget refused a call (BUDGET_EXCEEDED, non-retryable): the question degrades, never fails. */
+export function isBudgetExceeded(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  let cause: unknown = err.cause;
+  while (cause) {
+    if (cause instanceof ApplicationFailure && cause.type === 'BUDGET_EXCEEDED') return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export async function runAnswerPipeline(
   tenantId: string,
   question: string,
@@ -41,6 +52,6 @@ export async function runAnswerPipeline(
       verifyDraft: answering.verifyDraft,
     },
     { tenantId, question, topK, promptVersion },
-    { onStage, patched, modelFallback, isModelUnavailable },
+    { onStage, patched, modelFallback, isModelUnavailable, isBudgetExceeded },
   );
 }

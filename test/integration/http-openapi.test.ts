@@ -101,7 +101,7 @@ async function call<T = Record<string, unknown>>(
   const text = await res.text();
   const contentType = res.headers.get('content-type') ?? '';
   // A documented non-JSON body (GET /metrics: the Prometheus text format) is checked by its content type below.
-  const body = (text && !contentType.startsWith('text/plain') ? JSON.parse(text) : undefined) as T;
+  const body = (text && !contentType.startsWith('text/') ? JSON.parse(text) : undefined) as T;
   const response = op.responses[String(res.status)];
   const where = `${method} ${template} → ${res.status} ${text.slice(0, 300)}`;
   expect([where, response !== undefined]).toEqual([where, true]);
@@ -343,6 +343,9 @@ test('evaluations: run now, schedule, unschedule (admin); a reviewer is forbidde
   expect(
     (await call('POST', '/v1/tenants/{tenantId}/evaluations', p, { key: keys.reviewer, body: { golden } })).status,
   ).toBe(403);
+  const page = '/v1/tenants/{tenantId}/evaluations/report';
+  expect((await call('GET', page, p, { key: keys.admin })).status).toBe(200);
+  expect((await call('GET', page, p, { key: keys.reviewer })).status).toBe(403);
   const t = '/v1/tenants/{tenantId}/evaluations/schedule';
   expect((await call('PUT', t, p, { key: keys.admin, body: { golden, every: '1d' } })).status).toBe(200);
   expect((await call('DELETE', t, p, { key: keys.admin })).status).toBe(200);
@@ -444,6 +447,30 @@ test('the audit trail: 200 with the entries the calls above recorded, 403 for a 
   expect(page.status).toBe(200);
   expect(page.body.entries.map((e) => e.action)).toContain('document.delete');
   expect((await call('GET', '/v1/tenants/{tenantId}/audit', p, { key: keys.writer })).status).toBe(403);
+});
+
+test('usage and budget routes match the document', async () => {
+  const t = { tenantId: TENANT };
+  expect((await call('GET', '/v1/tenants/{tenantId}/budget', t, { key: keys.reader })).status).toBe(404);
+  expect((await call('PUT', '/v1/tenants/{tenantId}/budget', t, { key: keys.writer, body: { usd: 1 } })).status).toBe(
+    403,
+  );
+  expect((await call('PUT', '/v1/tenants/{tenantId}/budget', t, { key: keys.admin, body: { usd: -1 } })).status).toBe(
+    400,
+  );
+  // A large budget: the other tests of this file keep asking.
+  expect((await call('PUT', '/v1/tenants/{tenantId}/budget', t, { key: keys.admin, body: { usd: 1000 } })).status).toBe(
+    200,
+  );
+  expect((await call('GET', '/v1/tenants/{tenantId}/budget', t, { key: keys.reader })).status).toBe(200);
+  const usage = await call('GET', '/v1/tenants/{tenantId}/usage', t, { key: keys.reader });
+  expect(usage.status).toBe(200);
+  expect(usage.body.budget).toMatchObject({ usd: 1000, state: 'ok' });
+  const period = '?from=2026-01-01&to=2026-02-01T00:00:00Z';
+  expect((await call('GET', '/v1/tenants/{tenantId}/usage', t, { key: keys.reader, query: period })).status).toBe(200);
+  expect(
+    (await call('GET', '/v1/tenants/{tenantId}/usage', t, { key: keys.reader, query: '?from=yesterday' })).status,
+  ).toBe(400);
 });
 
 test('every operation of the document was called and answered a documented 2xx', () => {

@@ -10,6 +10,7 @@ import type { Route } from '../route';
 import { accepted, answerState, answerWithId } from '../schemas';
 import { tenantParams, waitQuery, workflowIdSchema } from './params';
 import { consoleUrlFor } from '../console/links';
+import { assertWithinBudget } from './usage';
 
 const askBody = z.object({
   question: questionSchema,
@@ -60,15 +61,17 @@ export const questionRoutes: Route[] = [
     handler: async ({ params, query, body, principal, deps, req }) => {
       if (body.escalate === false && !hasRole(principal, 'admin'))
         throw new HttpError(403, 'FORBIDDEN', 'Only admins may ask without escalation (escalate: false).');
-      const handle = await deps.client.startAsk({ tenantId: params.tenantId, ...body });
+      // Over its month's model budget the tenant gets 429 BUDGET_EXCEEDED before any workflow starts.
+      await assertWithinBudget(deps.config, params.tenantId);
       if (query.wait === 'true')
         return {
           status: 200,
-          body: await deps.client.answerOrEscalation(handle, params.tenantId, {
-            waitReview: query.waitReview === 'true',
-            consoleUrl: consoleUrlFor(deps.config, req),
-          }),
+          body: await deps.client.askUntilEscalated(
+            { tenantId: params.tenantId, ...body },
+            { waitReview: query.waitReview === 'true', consoleUrl: consoleUrlFor(deps.config, req) },
+          ),
         };
+      const handle = await deps.client.startAsk({ tenantId: params.tenantId, ...body });
       return { status: 202, body: { workflowId: handle.workflowId } };
     },
   }),

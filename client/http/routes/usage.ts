@@ -91,7 +91,6 @@ export const usageRoutes: Route[] = [
     params: tenantParams,
     query: z.object({ from: isoDate.optional(), to: isoDate.optional() }),
     responses: { 200: { description: 'Usage over the period', schema: usageResponse } },
-    errors: [422],
     handler: async ({ params, query, deps }) => ({
       status: 200,
       body: await usageReport(
@@ -133,7 +132,6 @@ export const usageRoutes: Route[] = [
     params: tenantParams,
     body: z.object({ usd: z.number().min(0).max(1e9).meta({ description: 'Monthly budget in US dollars' }) }),
     responses: { 200: { description: 'The budget now', schema: budgetResponse } },
-    errors: [422],
     handler: async ({ params, body, principal, deps }) => {
       const budgets = BudgetStore.inDataDir(deps.config.dataDir, deps.config.usage.tenantBudgets);
       const { previousUsd } = await budgets.set(params.tenantId, body.usd);
