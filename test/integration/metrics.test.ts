@@ -68,10 +68,14 @@ test('after one ingest and one question, the worker and the HTTP API serve the s
   const scraped = await eventually(
     async () => {
       const text = await workerMetrics();
-      return sample(text, 'groundwork_review_backlog{status="open"}') === 1 ? text : undefined;
+      const open = sample(text, 'groundwork_review_backlog{status="open"}');
+      // The task's opening notice (counted as the escalation) is an activity of its own, started, not awaited.
+      return open === 1 && sample(text, 'groundwork_escalations_total{reason="low_confidence"}') === 1
+        ? text
+        : undefined;
     },
     30_000,
-    'the open review task in groundwork_review_backlog',
+    'the open review task in groundwork_review_backlog and groundwork_escalations_total',
   );
   expect(sample(scraped, 'groundwork_ingest_documents_total{status="ingested",code=""}')).toBe(1);
   expect(sample(scraped, 'groundwork_ingest_pages_total')).toBe(2);
