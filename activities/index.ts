@@ -7,6 +7,7 @@ import { SecretStore } from '../common/secrets';
 import { CorpusGenerations, createAnswerCacheActivities } from './answer-cache';
 import { modelsKey } from './answer/defaults';
 import { createAnsweringActivities } from './answering';
+import { createBatchActivities } from './batches';
 import type { AnsweringPolicy } from './answering';
 import { DocumentRegistry, createDocumentActivities, recordingActivation } from './documents';
 import { createEvaluationActivities } from './evaluation';
@@ -42,6 +43,8 @@ export interface ActivityDeps {
   review?: ReviewSettings;
   /** The answer cache (GROUNDWORK_ANSWER_CACHE_SIZE, GROUNDWORK_ANSWER_CACHE_TTL); default 10,000 answers for 24 h. */
   answerCache?: { maxEntries: number; maxAgeMs: number };
+  /** The prompt version chat answers are drafted with (none for the offline answerer): part of answer-cache keys. */
+  promptVersion?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -81,9 +84,11 @@ export function createActivities(deps: ActivityDeps) {
       maxEntries: deps.answerCache?.maxEntries ?? 10_000,
       maxAgeMs: deps.answerCache?.maxAgeMs ?? 24 * 3600_000,
       models: modelsKey(embedder.id, answerer.id),
+      promptVersion: () => deps.promptVersion ?? '',
     }),
     ...createEvaluationRunActivities({ steps: answering, store: evaluations }),
     ...createEvaluationActivities({ store: evaluations }),
+    ...createBatchActivities({ blobs }),
     ...createDocumentActivities({ vectors, blobs, staging, registry, evaluations, generations }),
   };
 }

@@ -1,6 +1,7 @@
 // The typed client backend services use. It talks to Temporal only; the CLI and HTTP API are built on it.
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import {
   Client,
   Connection,
@@ -24,6 +25,7 @@ import { z } from 'zod';
 import { dataConverterFor } from '../common/codec';
 import { AuditLog, auditSafeId } from '../common/audit';
 import type { AuditActor, AuditEntryInput } from '../common/audit';
+import { MAX_MANIFEST_BYTES, encodeManifest } from '../activities/batches';
 import { DocumentRegistry } from '../activities/documents';
 import type { DocumentRecord } from '../activities/documents';
 import { LocalBlobStore, isBlobRef } from '../common/blob-store';
@@ -489,21 +491,37 @@ export class GroundworkClient {
     const batchKey = stableKey(
       documents.map((d) => `${d.documentId}=${sourceKey(d.source)}`).join('\n') + (optionKey ? `\n${optionKey}` : ''),
     );
+    // With a blob store the list goes there, and the workflow reads it a page per run: its history holds a reference
+    // however many documents there are. (A client without stores passes the list inline.)
+    const manifest = this.documents
+      ? {
+          ref: (
+            await this.documents.blobs.put(tenantId, Readable.from([encodeManifest(documents)]), {
+              maxBytes: MAX_MANIFEST_BYTES,
+            })
+          ).ref,
+          total: documents.length,
+        }
+      : undefined;
     const handle = await this.temporal.workflow.start<typeof ingestBatch>('ingestBatch', {
       taskQueue: this.taskQueue,
       workflowId: ingestBatchWorkflowId(tenantId, batchKey),
-      args: [{ tenantId, batchKey, documents, concurrency }],
+      args: [
+        manifest
+          ? { tenantId, batchKey, documents: [], manifest, concurrency }
+          : { tenantId, batchKey, documents, concurrency },
+      ],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       typedSearchAttributes: [{ key: TenantIdKey, value: tenantId }],
       staticSummary: `Ingest ${documents.length} documents for ${tenantId}`,
     });
-    for (const d of documents)
-      await this.record(actor, {
-        tenantId,
-        action: 'document.ingest',
-        target: { kind: 'document', id: d.documentId },
-        details: { workflowId: handle.workflowId, via: 'batch', sourceKind: d.source.kind },
-      });
+    // One entry for the batch (its documents are in its manifest): a batch of 20,000 is not 20,000 synced appends.
+    await this.record(actor, {
+      tenantId,
+      action: 'document.ingest',
+      target: { kind: 'batch', id: handle.workflowId },
+      details: { workflowId: handle.workflowId, via: 'batch', documents: documents.length },
+    });
     return handle;
   }
 

@@ -6,6 +6,7 @@ import { createActivities } from '../activities';
 import type { Activities, ActivityDeps } from '../activities';
 import { failureMapping } from '../activities/failures';
 import { createModels } from '../activities/models';
+import { latestPromptVersion } from '../activities/models/prompts';
 import { meterModels, priceTable } from '../activities/models/metered';
 import { BudgetStore, UsageLedger } from '../activities/ledger';
 import { usageContext } from '../activities/usage-context';
@@ -103,6 +104,11 @@ export async function createActivityDeps(config: Config): Promise<ActivityDeps &
     embedBatch: config.ingest.embedBatch,
     review: config.review,
     answerCache: config.answering.cache,
+    // A pin changes the answers, so it is part of the cache key (a request's own version is passed per lookup).
+    promptVersion:
+      config.models.answers.provider === 'openai'
+        ? (config.models.answers.promptVersion ?? latestPromptVersion())
+        : undefined,
     policy: {
       defaultThreshold: config.answering.defaultThreshold,
       tenantThresholds: config.answering.tenantThresholds,

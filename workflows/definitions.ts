@@ -100,7 +100,10 @@ export interface IngestDocumentResult {
 export interface IngestBatchInput {
   tenantId: string;
   batchKey: string;
+  /** The documents, inline (batches started before manifests); empty when `manifest` holds them. */
   documents: Omit<IngestDocumentInput, 'tenantId'>[];
+  /** The document list in the blob store (activities/batches.ts), read a page per run: history holds only this. */
+  manifest?: { ref: string; total: number };
   concurrency?: number;
   /** Carried across continue-as-new. */
   progress?: IngestBatchProgress;
@@ -110,8 +113,17 @@ export interface IngestBatchProgress {
   next: number;
   ingested: number;
   unchanged: number;
+  /** The first MAX_BATCH_FAILURES_LISTED failures (the registry has every document's last error). */
   failed: { documentId: string; code: string; message: string }[];
+  /** All failures, listed or not (absent in runs from before the list was bounded: then failed.length). */
+  failedCount?: number;
 }
+
+/** Failures a batch lists in its progress and result: the progress travels through continue-as-new. */
+export const MAX_BATCH_FAILURES_LISTED = 200;
+
+/** How many documents of a batch failed. */
+export const batchFailures = (p: IngestBatchProgress): number => p.failedCount ?? p.failed.length;
 
 export type IngestBatchResult = IngestBatchProgress & { total: number };
 

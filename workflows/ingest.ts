@@ -25,13 +25,15 @@ import type {
   IngestDocumentResult,
 } from './definitions';
 import {
+  MAX_BATCH_FAILURES_LISTED,
+  batchFailures,
   batchProgressQuery,
   ingestPriority,
   ingestProgressQuery,
   ingestRunOptions,
   parseTaskQueue,
 } from './definitions';
-import { embedding, parsing, parsingOn, registry, storage } from './proxies';
+import { batches, embedding, parsing, parsingOn, registry, storage } from './proxies';
 
 /**
  * The workflow fails with the activity's ApplicationFailure itself, so that the failure type operators and
@@ -124,17 +126,28 @@ const DEFAULT_BATCH_CONCURRENCY = 4;
 const MAX_BATCH_CONCURRENCY = 32;
 
 export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchResult> {
-  const total = input.documents.length;
+  const total = input.manifest?.total ?? input.documents.length;
   const progress: IngestBatchProgress = input.progress ?? { next: 0, ingested: 0, unchanged: 0, failed: [] };
   const concurrency = Math.max(1, Math.min(input.concurrency ?? DEFAULT_BATCH_CONCURRENCY, MAX_BATCH_CONCURRENCY));
   let running = 0;
   setHandler(batchProgressQuery, () => ({ ...progress, total, running }));
 
   const runEnd = Math.min(total, progress.next + DOCUMENTS_PER_RUN);
+  // A manifest batch reads this run's documents by reference; an inline batch (started before manifests) has them.
+  const runStart = progress.next;
+  const page =
+    input.manifest && runStart < runEnd
+      ? await batches.readBatchPage({
+          tenantId: input.tenantId,
+          ref: input.manifest.ref,
+          offset: runStart,
+          limit: runEnd - runStart,
+        })
+      : undefined;
   const pending: Promise<void>[] = [];
   while (progress.next < runEnd) {
     await condition(() => running < concurrency);
-    const doc = input.documents[progress.next];
+    const doc = page ? page[progress.next - runStart] : input.documents[progress.next];
     progress.next += 1;
     if (!doc) continue;
     running += 1;
@@ -168,7 +181,10 @@ export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchR
             : cause instanceof Error
               ? cause.message
               : 'Ingestion failed.';
-          progress.failed.push({ documentId: doc.documentId, code, message });
+          // Counted always, listed up to a bound: a batch of 20,000 failing documents must not carry 20,000 messages.
+          progress.failedCount = batchFailures(progress) + 1;
+          if (progress.failed.length < MAX_BATCH_FAILURES_LISTED)
+            progress.failed.push({ documentId: doc.documentId, code, message });
         } finally {
           running -= 1;
         }

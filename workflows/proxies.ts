@@ -35,6 +35,13 @@ export function parsingOn(taskQueue: string, priority: Priority): typeof parsing
   });
 }
 
+/** A page of a batch's manifest (the document list kept in the blob store). */
+export const batches = proxyActivities<Pick<Activities, 'readBatchPage'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5, initialInterval: '1s' },
+  summary: 'read a page of the batch',
+});
+
 /** Embedding may take long for big documents: it heartbeats every batch and resumes after a retry. */
 export const embedding = proxyActivities<Pick<Activities, 'embedAndUpsert'>>({
   startToCloseTimeout: '30 minutes',
