@@ -3,8 +3,8 @@
 import type { Command } from 'commander';
 import { AuditLog, operatorActor } from '../common/audit';
 import { durationToMs, loadConfig } from '../common/config';
-import { BudgetStore, monthBounds, usageReport } from '../activities/ledger';
-import type { BudgetStatus, UsageReport } from '../activities/ledger';
+import { BudgetStore, UsageLedger, monthBounds, usageReport } from '../activities/ledger';
+import type { BudgetStatus, UsageEntry, UsageReport } from '../activities/ledger';
 import { ClientInputError } from './groundwork-client';
 
 type Print = (value: unknown, text: () => string) => void;
@@ -30,6 +30,13 @@ function describeUsage(r: UsageReport): string {
   return lines.join('\n');
 }
 
+function describeCall(e: UsageEntry): string {
+  const t = e.tokens;
+  const tokens =
+    e.kind === 'embedding' ? `${t.embedding} tokens` : `${t.prompt} prompt + ${t.completion} completion tokens`;
+  return `${e.at}  ${e.activityType ?? '-'}  ${e.kind} ${e.model}  ${tokens}  ${e.latencyMs} ms  ${usd(e.costUsd)}${e.priced ? '' : ' (not priced)'}`;
+}
+
 /** `--since 7d`: the last 7 days up to now; unset: the current UTC month. */
 export function sincePeriod(since: string | undefined, now = new Date()): { from: Date; to: Date } {
   if (!since) return monthBounds(now);
@@ -51,8 +58,16 @@ export function addUsageCommands(program: Command, print: Print): void {
     .description("a tenant's model calls, tokens and cost (the cost ledger in <GROUNDWORK_DATA_DIR>/usage)")
     .requiredOption('--tenant <tenant>', 'tenant id')
     .option('--since <duration>', 'the last 24h, 7d, 30d...; default: the current UTC month')
-    .action(async (opts: { tenant: string; since?: string }) => {
+    .option('--workflow <workflowId>', "list one run's model calls instead (an answer, an ingestion)")
+    .action(async (opts: { tenant: string; since?: string; workflow?: string }) => {
       const config = loadConfig();
+      if (opts.workflow) {
+        const calls = await UsageLedger.inDataDir(config.dataDir).entries(opts.tenant, { workflowId: opts.workflow });
+        print(calls, () =>
+          calls.length ? calls.map(describeCall).join('\n') : 'no model calls recorded for this run',
+        );
+        return;
+      }
       const report = await usageReport(
         config.dataDir,
         config.usage.tenantBudgets,

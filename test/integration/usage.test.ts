@@ -59,7 +59,7 @@ interface Usage {
 }
 
 /** `groundwork usage --tenant T --json` in this process, against the harness's data dir. */
-async function cliUsage(): Promise<Usage> {
+async function cliUsage<T = Usage>(...extra: string[]): Promise<T> {
   const previous = process.env.GROUNDWORK_DATA_DIR;
   process.env.GROUNDWORK_DATA_DIR = h.dataDir;
   const chunks: string[] = [];
@@ -69,13 +69,13 @@ async function cliUsage(): Promise<Usage> {
     return true;
   }) as typeof process.stdout.write;
   try {
-    await buildCli().parseAsync(['usage', '--tenant', TENANT, '--json'], { from: 'user' });
+    await buildCli().parseAsync(['usage', '--tenant', TENANT, '--json', ...extra], { from: 'user' });
   } finally {
     process.stdout.write = write;
     if (previous === undefined) delete process.env.GROUNDWORK_DATA_DIR;
     else process.env.GROUNDWORK_DATA_DIR = previous;
   }
-  return JSON.parse(chunks.join('')) as Usage;
+  return JSON.parse(chunks.join('')) as T;
 }
 
 test('an ingestion and an ask are recorded with their tokens at zero cost; the API and the CLI agree', async () => {
@@ -121,6 +121,10 @@ test('an ingestion and an ask are recorded with their tokens at zero cost; the A
     usage.body.answers,
     usage.body.ingestions,
   ]);
+
+  // `usage --workflow <id>`: the answer's own calls, as the ledger lists them.
+  const listed = await cliUsage<{ activityType: string; costUsd: number }[]>('--workflow', ask.body.workflowId);
+  expect(listed.map((c) => c.activityType)).toEqual(calls.map((c) => c.activityType));
 
   const bad = await http('GET', `/v1/tenants/${TENANT}/usage?from=2026-02-01&to=2026-01-01`, reader);
   expect(bad.status).toBe(400);
