@@ -29,6 +29,8 @@ export interface UsageEntry {
   priced: boolean;
   /** What the call was for: the workflow run and the activity (absent outside an activity). */
   workflowId?: string;
+  /** The run of the workflow: the same question asked again (or a document re-ingested) is another run. */
+  runId?: string;
   workflowType?: string;
   activityType?: string;
 }
@@ -49,9 +51,9 @@ export interface UsageSummary {
   tokens: UsageTokens;
   costUsd: number;
   byModel: Record<string, ModelUsageSummary>;
-  /** Distinct answer runs (workflow type answerQuestion) with model calls in the period. */
+  /** Answer runs (workflow type answerQuestion; distinct workflow id and run) with model calls in the period. */
   answers: number;
-  /** Distinct ingestion runs (workflow type ingestDocument) with model calls in the period. */
+  /** Ingestion runs (workflow type ingestDocument; distinct workflow id and run) with model calls in the period. */
   ingestions: number;
   /** Cost of the answer runs divided by their number; null without answers. */
   costPerAnswerUsd: number | null;
@@ -271,11 +273,12 @@ export class UsageLedger {
       addTokens(m.tokens, e.tokens);
       m.costUsd += e.costUsd;
       m.priced &&= e.priced;
-      if (e.workflowId && e.workflowType === ANSWER_WORKFLOW_TYPE) {
-        answers.add(e.workflowId);
+      const run = e.workflowId && `${e.workflowId}/${e.runId ?? ''}`;
+      if (run && e.workflowType === ANSWER_WORKFLOW_TYPE) {
+        answers.add(run);
         answerCostUsd += e.costUsd;
       }
-      if (e.workflowId && e.workflowType === INGEST_WORKFLOW_TYPE) ingestions.add(e.workflowId);
+      if (run && e.workflowType === INGEST_WORKFLOW_TYPE) ingestions.add(run);
     }
     for (const m of Object.values(byModel)) m.costUsd = roundUsd(m.costUsd);
     return {

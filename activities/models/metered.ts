@@ -66,6 +66,7 @@ export interface MeterOptions {
 interface CallContext {
   tenantId?: string;
   workflowId?: string;
+  runId?: string;
   workflowType?: string;
   activityType?: string;
 }
@@ -77,6 +78,7 @@ function callContext(fallbackTenant?: string): CallContext {
     return {
       tenantId,
       workflowId: info.workflowExecution?.workflowId,
+      runId: info.workflowExecution?.runId,
       workflowType: info.workflowType,
       activityType: info.activityType,
     };
@@ -138,6 +140,7 @@ class Meter {
         costUsd,
         priced,
         ...(ctx.workflowId ? { workflowId: ctx.workflowId } : {}),
+        ...(ctx.runId ? { runId: ctx.runId } : {}),
         ...(ctx.workflowType ? { workflowType: ctx.workflowType } : {}),
         ...(ctx.activityType ? { activityType: ctx.activityType } : {}),
       });

@@ -134,6 +134,20 @@ describe('the ledger', () => {
       priced: true,
     });
 
+    // The same question asked again is another run of the same workflow id: another answer.
+    await ledger.record(
+      entry({
+        at: '2026-02-04T00:00:00.000Z',
+        workflowId: 'answer:acme:2',
+        runId: 'second',
+        workflowType: 'answerQuestion',
+        costUsd: 0,
+      }),
+    );
+    expect((await ledger.summary('acme', { from: new Date('2026-02-01'), to: new Date('2026-03-01') })).answers).toBe(
+      3,
+    );
+
     const feb = await ledger.summary('acme', { from: new Date('2026-02-01'), to: new Date('2026-02-03') });
     expect(feb.calls).toBe(2);
     expect(feb.answers).toBe(1);

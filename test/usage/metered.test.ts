@@ -189,6 +189,7 @@ test('offline models record their tokens at zero cost, and the activity context 
     ['embedding', 'lexical-v1', 0, true, 'answerQuestion', 'generateDraft'],
     ['chat', 'extractive', 0, true, 'answerQuestion', 'generateDraft'],
   ]);
+  expect(entries.map((e) => e.runId)).toEqual(['r1', 'r1']);
   expect(entries[0]!.tokens.embedding).toBe(countTokens('How many vacation days?'));
   expect(entries[1]!.tokens.prompt).toBeGreaterThan(0);
   const summary = await ledger.summary('acme', {
