@@ -30,12 +30,18 @@ const MATRIX: Record<string, Role[]> = {
   scheduleEvaluation: ['admin'],
   deleteEvaluationSchedule: ['admin'],
   listAudit: ['admin'],
+  evaluationReportPage: ['admin'],
+  getUsage: ['reader', 'writer', 'reviewer', 'admin'],
+  getBudget: ['reader', 'writer', 'reviewer', 'admin'],
+  setBudget: ['admin'],
   // Not about one tenant: an admin key for all tenants only.
   listKeys: [],
   createKey: [],
   revokeKey: [],
   encodePayloads: [],
   decodePayloads: [],
+  // The HTTP API's own metrics cover every tenant.
+  metrics: [],
 };
 
 const routes = createRoutes().filter((r): r is Route & { access: Role } => r.access !== 'public');
