@@ -48,6 +48,9 @@ function stubActivities(recorded: unknown[]): Partial<Activities> {
       recorded.push(input);
     }),
     resolveCitations: jest.fn(async () => []),
+    // The answer cache (local activities of answerQuestion): always a miss here.
+    lookupCachedAnswer: jest.fn(async () => ({ key: 'acme:test' })),
+    storeCachedAnswer: jest.fn(async () => ({ stored: false })),
   };
 }
 
