@@ -13,6 +13,7 @@ import {
 import type { AnswerOutcome, AnswerQuestionInput, AnswerResult, AnswerStage } from './definitions';
 import {
   EXPIRED_ANSWER,
+  NOT_CACHED_ANSWER,
   REJECTED_ANSWER,
   ReviewStatusKey,
   TenantIdKey,
@@ -77,6 +78,20 @@ async function answer(input: AnswerQuestionInput, progress: Progress): Promise<A
       return { ...cached.hit, threshold, escalated: false, cached: true, ...traced() };
     }
     cacheKey = cached.key;
+  }
+  // A cache-only ask (a tenant over its model budget) ends here without a model call.
+  if (input.onlyFromCache) {
+    progress.stage = 'done';
+    return {
+      status: 'not_cached',
+      answer: NOT_CACHED_ANSWER,
+      citations: [],
+      confidence: 0,
+      threshold,
+      escalated: false,
+      retrieved: [],
+      model: 'none',
+    };
   }
   const result = await runAnswerPipeline(
     input.tenantId,

@@ -195,14 +195,27 @@ export interface AnswerQuestionInput {
   threshold?: number;
   /** The prompt version (prompts/answer/vN.md) for this question; unset: the worker's GROUNDWORK_PROMPT_VERSION. */
   promptVersion?: string;
+  /**
+   * Serve only a cached answer, making no model call: without one the run ends at once with `not_cached`. The HTTP API
+   * asks this way for a tenant over its model budget, so cached answers are still served.
+   */
+  onlyFromCache?: boolean;
 }
 
 /**
  * `no_documents`: the tenant has no active documents at all (an empty or misconfigured store), so nothing can be
- * said about the question; `not_found`: it has documents, but none answers the question.
+ * said about the question; `not_found`: it has documents, but none answers the question; `not_cached`: an
+ * onlyFromCache ask found no cached answer.
  */
 export type AnswerStatus =
-  'answered' | 'not_found' | 'no_documents' | 'model_unavailable' | 'reviewed' | 'rejected' | 'review_expired';
+  | 'answered'
+  | 'not_found'
+  | 'no_documents'
+  | 'model_unavailable'
+  | 'not_cached'
+  | 'reviewed'
+  | 'rejected'
+  | 'review_expired';
 
 export interface AnswerResult {
   status: AnswerStatus;
@@ -252,6 +265,8 @@ export type AnswerOutcome = { kind: 'answer'; result: AnswerResult } | { kind: '
 /** Completes once the answer is known or the question waits for a reviewer; sent with the start by waiting callers. */
 export const answerOutcomeUpdate = defineUpdate<AnswerOutcome>('answerOutcome');
 
+export const NOT_CACHED_ANSWER =
+  'No cached answer to this question, and the tenant may not make new model calls now (its model budget is spent).';
 export const NOT_FOUND_ANSWER = 'The documents do not contain an answer to this question.';
 export const NO_DOCUMENTS_ANSWER = 'This tenant has no documents yet.';
 export const MODEL_UNAVAILABLE_ANSWER =

@@ -70,6 +70,7 @@ export const answerResult = z.object({
     'not_found',
     'no_documents',
     'model_unavailable',
+    'not_cached',
     'reviewed',
     'rejected',
     'review_expired',
@@ -92,6 +93,9 @@ export const answerResult = z.object({
   traceId: z.string().optional().meta({ description: 'The OpenTelemetry trace of this ask, when tracing is on.' }),
   promptVersion: z.string().optional().meta({
     description: 'The prompt version (prompts/answer/vN.md) of the draft; absent for offline extractive answers.',
+  }),
+  cached: z.boolean().optional().meta({
+    description: 'Served from the answer cache: asked before on the same corpus, models, prompt and calibration.',
   }),
 });
 

@@ -47,9 +47,22 @@ async function rawHistory(workflowId: string): Promise<temporal.api.history.v1.I
   return events;
 }
 
+/**
+ * Temporal's own marker bookkeeping, written by the SDK core without the data converter: a patch marker's patch id and
+ * a local activity marker's activity id, type and timing. Neither holds anything of the tenant (the byte search below
+ * covers them too); a local activity's result is a payload of its own and is checked.
+ */
+const CORE_MARKER_FIELDS: Record<string, string> = { core_patch: 'patch-data', core_local_activity: 'data' };
+
 /** Every Payload in the events, search attributes aside (those are indexed by the server and hold only ids). */
 function payloadsOf(value: unknown, out: Payload[] = [], key = ''): Payload[] {
   if (value === null || typeof value !== 'object' || key === 'searchAttributes') return out;
+  const marker = value as { markerName?: string; details?: Record<string, unknown> };
+  if (marker.markerName && marker.details) {
+    for (const [k, v] of Object.entries(marker.details))
+      if (CORE_MARKER_FIELDS[marker.markerName] !== k) payloadsOf(v, out, k);
+    return out;
+  }
   if (value instanceof Uint8Array) return out;
   const record = value as Record<string, unknown>;
   const metadata = record.metadata as Record<string, Uint8Array> | undefined;

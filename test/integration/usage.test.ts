@@ -145,6 +145,18 @@ test('a spent budget: the HTTP ask answers 429 BUDGET_EXCEEDED, a direct ask deg
     escalate: false,
   });
   expect(refused.status).toBe(429);
+  // A question answered (and served) before the budget ran out is still answered, from the cache, with no model call.
+  const callsBefore = (await http<Usage>('GET', `/v1/tenants/${TENANT}/usage`, reader)).body.calls;
+  const cached = await http<{ status: string; cached?: boolean; answer: string }>(
+    'POST',
+    `/v1/tenants/${TENANT}/questions?wait=true`,
+    admin,
+    { question: 'How many vacation days do employees get?', escalate: false },
+  );
+  expect(cached.status).toBe(200);
+  expect(cached.body).toMatchObject({ status: 'answered', cached: true });
+  expect(cached.body.answer).toContain('25 days');
+  expect((await http<Usage>('GET', `/v1/tenants/${TENANT}/usage`, reader)).body.calls).toBe(callsBefore);
   expect(refused.body).toMatchObject({ error: { code: 'BUDGET_EXCEEDED' } });
   const usage = await http<Usage>('GET', `/v1/tenants/${TENANT}/usage`, reader);
   expect(usage.body.budget).toEqual({ usd: 0, spentUsd: 0, state: 'exceeded', source: 'set' });

@@ -61,8 +61,25 @@ export const questionRoutes: Route[] = [
     handler: async ({ params, query, body, principal, deps, req }) => {
       if (body.escalate === false && !hasRole(principal, 'admin'))
         throw new HttpError(403, 'FORBIDDEN', 'Only admins may ask without escalation (escalate: false).');
-      // Over its month's model budget the tenant gets 429 BUDGET_EXCEEDED before any workflow starts.
-      await assertWithinBudget(deps.config, params.tenantId);
+      // Over its month's model budget a tenant is still served cached answers (no model call); anything else is
+      // 429 BUDGET_EXCEEDED.
+      const overBudget = await assertWithinBudget(deps.config, params.tenantId).then(
+        () => undefined,
+        (err: unknown) => {
+          if (err instanceof HttpError && err.code === 'BUDGET_EXCEEDED') return err;
+          throw err;
+        },
+      );
+      if (overBudget) {
+        const cached = await deps.client.askUntilEscalated(
+          { tenantId: params.tenantId, ...body, onlyFromCache: true },
+          { consoleUrl: consoleUrlFor(deps.config, req) },
+        );
+        if (cached.status === 'not_cached') throw overBudget;
+        return query.wait === 'true'
+          ? { status: 200, body: cached }
+          : { status: 202, body: { workflowId: cached.workflowId } };
+      }
       if (query.wait === 'true')
         return {
           status: 200,
