@@ -88,6 +88,17 @@ async function main(): Promise<void> {
     });
     await batch.result();
     await save('ingestBatch', batch);
+    // The same documents through the client: the list goes to the blob store and the runs read it by reference.
+    const manifestBatch = await client.startIngestBatch(
+      'acme',
+      [
+        { documentId: 'sales-2025.xlsx', source: await inline('acme/sales-2025.xlsx') },
+        { documentId: 'it-faq.md', source: await inline('acme/it-faq.md') },
+      ],
+      2,
+    );
+    await manifestBatch.result();
+    await save('ingestBatch-manifest', manifestBatch);
 
     const ask = await client.startAsk({
       tenantId: 'acme',
