@@ -1,10 +1,16 @@
-// `npx tsx scripts/bench-audit.ts [--entries N]`: the audit trail's costs on this disk, in a scratch data dir:
+// `npm run bench:audit -- [--entries N] [--json]`: the audit trail's costs on this disk, in a scratch data dir:
 // N appends one after another and N at once (each fsync'd, under the lock file), then verify and query over all 2N.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AuditLog } from '../common/audit';
 import type { AuditEntryInput } from '../common/audit';
+
+/** `--json`: one JSON object; otherwise one figure per line. */
+function report(figures: Record<string, unknown>): void {
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(figures)}\n`);
+  else for (const [k, v] of Object.entries(figures)) process.stdout.write(`${k.padEnd(24)} ${String(v)}\n`);
+}
 
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--entries');
@@ -35,18 +41,16 @@ async function main(): Promise<void> {
     let bytes = 0;
     for (const f of files) bytes += (await fs.stat(path.join(dir, 'audit', 'acme', f))).size;
     const r = (x: number) => Math.round(x * 100) / 100;
-    process.stdout.write(
-      `${JSON.stringify({
-        entries: 2 * n,
-        appendSequentialMsEach: r(sequentialMs / n),
-        appendConcurrentMsEach: r(concurrentMs / n),
-        verifyMs: r(verifyMs),
-        verifyOk: verified.ok,
-        queryMsFirst1000: r(queryMs),
-        returned: page.entries.length,
-        bytesPerEntry: Math.round(bytes / (2 * n)),
-      })}\n`,
-    );
+    report({
+      entries: 2 * n,
+      appendSequentialMsEach: r(sequentialMs / n),
+      appendConcurrentMsEach: r(concurrentMs / n),
+      verifyMs: r(verifyMs),
+      verifyOk: verified.ok,
+      queryMsFirst1000: r(queryMs),
+      returned: page.entries.length,
+      bytesPerEntry: Math.round(bytes / (2 * n)),
+    });
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-// `npx tsx scripts/bench-ledger.ts [--entries N]`: the cost ledger's costs on this disk, in a scratch data dir: N
+// `npm run bench:ledger -- [--entries N] [--json]`: the cost ledger's costs on this disk, in a scratch data dir: N
 // appends one after another and N at once (each fsync'd), then a month of 10,000 entries: the first (cold) month
 // total, the budget check before each model call (cached), and a summary over them all.
 import { promises as fs } from 'node:fs';
@@ -6,6 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { BudgetStore, UsageLedger, monthOf } from '../activities/ledger';
 import type { UsageEntryInput } from '../activities/ledger';
+
+/** `--json`: one JSON object; otherwise one figure per line. */
+function report(figures: Record<string, unknown>): void {
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(figures)}\n`);
+  else for (const [k, v] of Object.entries(figures)) process.stdout.write(`${k.padEnd(24)} ${String(v)}\n`);
+}
 
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--entries');
@@ -53,17 +59,15 @@ async function main(): Promise<void> {
     const summaryMs = performance.now() - t;
     const bytes = (await fs.stat(file)).size;
     const r = (x: number, d = 2) => Number(x.toFixed(d));
-    console.log(
-      JSON.stringify({
-        appendSequentialMs: r(sequentialMs),
-        appendConcurrentMs: r(concurrentMs),
-        entries: summary.calls,
-        bytesPerEntry: Math.round(bytes / summary.calls),
-        coldMonthTotalMs: r(coldTotalMs, 1),
-        budgetCheckMs: r(budgetCheckMs, 3),
-        summaryMs: r(summaryMs, 1),
-      }),
-    );
+    report({
+      appendSequentialMs: r(sequentialMs),
+      appendConcurrentMs: r(concurrentMs),
+      entries: summary.calls,
+      bytesPerEntry: Math.round(bytes / summary.calls),
+      coldMonthTotalMs: r(coldTotalMs, 1),
+      budgetCheckMs: r(budgetCheckMs, 3),
+      summaryMs: r(summaryMs, 1),
+    });
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
