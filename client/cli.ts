@@ -162,12 +162,19 @@ function addServiceCommands(program: Command, print: Print): void {
         // A fresh admin key for all tenants in the data dir's key store (`keys revoke` ends it).
         const admin = http ? await createLocalAdminKey(config.dataDir) : undefined;
         print(
-          { temporalAddress: stack.config.temporal.address, ui: stack.uiUrl, http: http?.url, adminKey: admin?.key },
+          {
+            temporalAddress: stack.config.temporal.address,
+            ui: stack.uiUrl,
+            http: http?.url,
+            adminKey: admin?.key,
+            metrics: stack.worker.metrics.url,
+          },
           () =>
             [
               `Temporal   ${stack.config.temporal.address}`,
               `UI         ${stack.uiUrl ?? '(external server)'}`,
               `HTTP API   ${http?.url ?? 'off'}`,
+              `metrics    ${stack.worker.metrics.url ?? 'off'}`,
               ...(admin
                 ? [
                     `admin key  ${admin.key}  (all tenants; id ${admin.info.keyId})`,
