@@ -1,6 +1,8 @@
 // The answering path's side effects: the tenant's policy, tenant-scoped retrieval, the model's draft, verification
 // of that draft against the stored chunks, and citations for a reviewer's edit.
 import type { Duration } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { AuditLog } from '../common/audit';
 import { assertTenantId } from '../common/ids';
 import type { Citation } from '../workflows/definitions';
 import type { AnswerSignals } from './answer/signals';
@@ -49,6 +51,17 @@ export interface AnsweringOptions {
   policy: AnsweringPolicy;
   /** Per-tenant labelled outcomes and calibration fits. */
   evaluations: EvaluationStore;
+  /** Where PII redactions of outgoing chat requests are recorded (counts by type, never values). */
+  audit?: AuditLog;
+}
+
+/** The running activity's workflow id, if this runs inside one (eval:squad calls the activities directly). */
+function currentWorkflowId(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.workflowId;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RetrievedChunk extends ContextChunk {
@@ -79,7 +92,14 @@ const MAX_CANDIDATES = 60;
 /** Chunks scoring below this are noise, not evidence: with none left the answer is "not in the documents". */
 const MIN_RETRIEVAL_SCORE = 0.01;
 
-export function createAnsweringActivities({ vectors, embedder, answerer, policy, evaluations }: AnsweringOptions) {
+export function createAnsweringActivities({
+  vectors,
+  embedder,
+  answerer,
+  policy,
+  evaluations,
+  audit,
+}: AnsweringOptions) {
   const models = modelsKey(embedder.id, answerer.id);
   const fallbackAnswerer = new ExtractiveAnswerer();
   // A question is embedded once per worker for retrieval and again for the answer's semantic support: remembered.
@@ -190,12 +210,26 @@ export function createAnsweringActivities({ vectors, embedder, answerer, policy,
       chunks: ContextChunk[];
       promptVersion?: string;
     }): Promise<DraftAnswer> {
-      return answerer.answer({
+      const draft = await answerer.answer({
         question: input.question,
         context: input.chunks,
         tenantId: input.tenantId,
         ...(input.promptVersion === undefined ? {} : { promptVersion: input.promptVersion }),
       });
+      // Proof of what left for the model provider: PII found in the request, by type, and whether it was sent as
+      // placeholders (redact) or not sent at all (block). Counts only, never values.
+      if (audit && input.tenantId && draft.redactions && Object.keys(draft.redactions).length > 0) {
+        const workflowId = currentWorkflowId();
+        await audit.append({
+          tenantId: input.tenantId,
+          actor: { kind: 'system', id: 'worker' },
+          action: 'model.pii',
+          ...(workflowId ? { target: { kind: 'workflow', id: workflowId } } : {}),
+          outcome: draft.blocked ? 'refused' : 'ok',
+          details: { policy: draft.blocked ? 'block' : 'redact', model: answerer.id, ...draft.redactions },
+        });
+      }
+      return draft;
     },
 
     /** The offline extractive draft, for tenants that allow it when the chat model stays unavailable. */

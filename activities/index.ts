@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { LocalBlobStore } from '../common/blob-store';
 import type { BlobStore } from '../common/blob-store';
+import { AuditLog } from '../common/audit';
 import { SecretStore } from '../common/secrets';
 import { CorpusGenerations, createAnswerCacheActivities } from './answer-cache';
 import { modelsKey } from './answer/defaults';
@@ -54,7 +55,14 @@ export function createActivities(deps: ActivityDeps) {
   const registry = DocumentRegistry.inDataDir(deps.dataDir);
   const evaluations = new EvaluationStore(path.join(deps.dataDir, 'evaluations'));
   const generations = CorpusGenerations.inDataDir(deps.dataDir);
-  const answering = createAnsweringActivities({ vectors, embedder, answerer, policy: deps.policy, evaluations });
+  const answering = createAnsweringActivities({
+    vectors,
+    embedder,
+    answerer,
+    policy: deps.policy,
+    evaluations,
+    audit: AuditLog.forDataDir(deps.dataDir),
+  });
   const storage = createStorageActivities({ vectors, embedder, staging, embedBatch: deps.embedBatch });
   return {
     ...createNotificationActivities(notificationOptions(deps.review ?? loadReviewSettings())),

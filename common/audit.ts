@@ -22,6 +22,7 @@ export const AUDIT_ACTIONS = [
   'evaluation.unschedule',
   'evaluation.run',
   'budget.set',
+  'model.pii',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -93,6 +94,15 @@ export const AUDIT_DETAIL_KEYS = [
   'expiresAt',
   // budgets
   'budget',
+  // PII found in an outgoing model request: the policy, the model, and counts by type (never values)
+  'policy',
+  'model',
+  'email',
+  'phone',
+  'iban',
+  'card',
+  'ssn',
+  'ip',
   'limit',
   'previousLimit',
   'period',

@@ -3,6 +3,9 @@
 // placeholders (redact, the default), nothing at all (a tenant with block), or the values (a tenant with allow).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { AuditLog } from '../../common/audit';
 import { startHarness, writeTemp } from './harness';
 import type { Harness } from './harness';
 
@@ -64,6 +67,22 @@ test('by default the chat server receives placeholders, never the email or the c
   expect(received[0]).not.toContain('4111');
   expect(received[0]).toContain('[EMAIL_1]');
   expect(received[0]).toContain('[CARD_1]');
+  // The audit trail records what was redacted, by type, for that answer run: counts, never the values.
+  const { entries } = await AuditLog.forDataDir(h.dataDir).query('default', { action: 'model.pii' });
+  expect(entries).toHaveLength(1);
+  expect(entries[0]).toMatchObject({
+    actor: { kind: 'system', id: 'worker' },
+    outcome: 'ok',
+    target: { kind: 'workflow' },
+    details: { policy: 'redact', email: 1, card: 1 },
+  });
+  expect(entries[0]!.target!.id).toMatch(/^answer:default:/);
+  const files = await fs.readdir(path.join(h.dataDir, 'audit', 'default'));
+  for (const f of files) {
+    const text = await fs.readFile(path.join(h.dataDir, 'audit', 'default', f), 'utf8');
+    expect(text).not.toContain(EMAIL);
+    expect(text).not.toContain('4111');
+  }
 });
 
 test('a tenant with the block policy sends nothing and gets no served answer', async () => {
@@ -71,6 +90,10 @@ test('a tenant with the block policy sends nothing and gets no served answer', a
   expect(received).toHaveLength(0);
   expect(r.confidence).toBe(0);
   expect(r.status).toBe('not_found');
+  const { entries } = await AuditLog.forDataDir(h.dataDir).query('closed', { action: 'model.pii' });
+  expect(entries.map((e) => [e.outcome, e.details])).toEqual([
+    ['refused', expect.objectContaining({ policy: 'block', email: 1, card: 1 })],
+  ]);
 });
 
 test('a tenant with the allow policy sends the text as stored', async () => {
