@@ -18,7 +18,8 @@ export const parsing = proxyActivities<Pick<Activities, 'prepareDocument'>>({
   startToCloseTimeout: PREPARE_DOCUMENT_TIMEOUT_MS,
   heartbeatTimeout: PREPARE_DOCUMENT_HEARTBEAT_TIMEOUT_MS,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { maximumAttempts: 3, initialInterval: '2s' },
+  // Bad input fails at once (typed, non-retryable); a dependency down for a while (the vector store) is waited out.
+  retry: { maximumAttempts: 6, initialInterval: '2s', maximumInterval: '30s' },
   summary: 'parse and stage document',
 });
 
@@ -28,7 +29,7 @@ export function parsingOn(taskQueue: string, priority: Priority): typeof parsing
     startToCloseTimeout: PREPARE_DOCUMENT_TIMEOUT_MS,
     heartbeatTimeout: PREPARE_DOCUMENT_HEARTBEAT_TIMEOUT_MS,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { maximumAttempts: 3, initialInterval: '2s' },
+    retry: { maximumAttempts: 6, initialInterval: '2s', maximumInterval: '30s' },
     summary: 'parse and stage document',
     taskQueue,
     priority,

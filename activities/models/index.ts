@@ -22,14 +22,19 @@ export function createEmbedder(config: EmbeddingsConfig): Embedder {
         dimensions: config.dimensions,
       });
     case 'openai':
+      // One embedding request may take at most this long (the request is aborted): a hung server costs a retry, not
+      // the embed activity's heartbeat timeout.
       return new OpenAiEmbedder(
-        { apiKey: config.apiKey ?? NO_API_KEY, baseURL: config.baseUrl },
+        { apiKey: config.apiKey ?? NO_API_KEY, baseURL: config.baseUrl, timeoutMs: EMBEDDING_REQUEST_TIMEOUT_MS },
         config.model,
         config.dimensions,
         config.requestDimensions,
       );
   }
 }
+
+/** The longest one embedding request may take (a batch of texts at an OpenAI-compatible server). */
+export const EMBEDDING_REQUEST_TIMEOUT_MS = 30_000;
 
 export function createAnswerer(config: AnswersConfig): Answerer {
   if (config.provider === 'offline') return new ExtractiveAnswerer();

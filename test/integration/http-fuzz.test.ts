@@ -9,6 +9,7 @@ import { createRoutes, startHttpApi } from '../../client/http';
 import type { HttpApi } from '../../client/http';
 import { startHarness } from './harness';
 import type { Harness } from './harness';
+import { prng } from '../support/prng';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const RAW_REQUESTS = 1500;
@@ -41,17 +42,6 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** mulberry32: small, seeded, good enough to pick from lists. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rnd = prng(SEED);
 const int = (n: number): number => Math.floor(rnd() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;

@@ -1,6 +1,7 @@
 // A real Qdrant for tests: QDRANT_URL when set, else the server binary beside the repository (../shared/bin/qdrant,
 // or GROUNDWORK_QDRANT_BIN) started on free ports with its own storage in a temp folder, telemetry off.
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,11 +18,9 @@ export interface QdrantServer {
   stop(): Promise<void>;
 }
 
-export async function startQdrant(): Promise<QdrantServer> {
-  if (process.env.QDRANT_URL) return { url: process.env.QDRANT_URL, stop: async () => undefined };
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'groundwork-qdrant-'));
-  const [httpPort, grpcPort] = [await freePort(), await freePort()];
-  const child = spawn(QDRANT_BIN, [], {
+/** The Qdrant binary on these ports with its storage under `dir` (loopback only, telemetry off). */
+export function spawnQdrant(dir: string, httpPort: number, grpcPort: number): ChildProcess {
+  return spawn(QDRANT_BIN, [], {
     cwd: dir,
     stdio: 'ignore',
     env: {
@@ -34,6 +33,13 @@ export async function startQdrant(): Promise<QdrantServer> {
       QDRANT__TELEMETRY_DISABLED: 'true',
     },
   });
+}
+
+export async function startQdrant(): Promise<QdrantServer> {
+  if (process.env.QDRANT_URL) return { url: process.env.QDRANT_URL, stop: async () => undefined };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'groundwork-qdrant-'));
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const child = spawnQdrant(dir, httpPort, grpcPort);
   const url = `http://127.0.0.1:${httpPort}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode === null) {

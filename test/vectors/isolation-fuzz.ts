@@ -4,6 +4,7 @@
 // checked against an independent record of which tenant wrote which point: one cross-tenant result fails the test.
 import type { ScoredChunk, VectorStore } from '../../activities/vectors/types';
 import { GroundworkError } from '../../common/errors';
+import { prng } from '../support/prng';
 import { DIM, point, unit } from './contract';
 
 /** Tenant ids chosen to collide in careless code: prefixes, case, separators, lookalikes. */
@@ -57,18 +58,6 @@ const ADVERSARIAL_STRINGS = [
 const DOCS_PER_TENANT = 6;
 const CHUNKS_PER_DOC = 4;
 export const FUZZ_QUERIES = 10_000;
-
-/** A small seeded PRNG (mulberry32): the same run every time, and a failure names its seed and step. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FuzzOutcome {
   queries: number;
