@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'groundwork_process_' });
+collectDefaultMetrics({ register: registry, prefix: 'groundwork_' });
 
 /** Whether metrics carry a `tenant` label (GROUNDWORK_METRICS_TENANT_LABEL=true). Read once, at first use. */
 let tenantLabel: boolean | undefined;

@@ -79,5 +79,5 @@ test('GET /metrics: 401 without a key, 403 for a tenant admin, the Prometheus te
   const text = await res.text();
   expect(text).toMatch(/^groundwork_http_requests_total\{method="GET",route="\/healthz",status="200"\} [1-9]\d*$/m);
   expect(text).toMatch(/^groundwork_http_requests_total\{method="GET",route="\/metrics",status="403"\} 1$/m);
-  expect(text).toMatch(/^groundwork_process_process_cpu_seconds_total \d/m);
+  expect(text).toMatch(/^groundwork_process_cpu_seconds_total \d/m);
 });

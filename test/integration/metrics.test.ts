@@ -92,7 +92,7 @@ test('after one ingest and one question, the worker and the HTTP API serve the s
   // No tenant label unless GROUNDWORK_METRICS_TENANT_LABEL=true.
   expect(scraped).not.toContain(TENANT);
   // Process metrics, and the Temporal SDK's own series through the same endpoint.
-  expect(sample(scraped, 'groundwork_process_process_resident_memory_bytes')).toBeGreaterThan(0);
+  expect(sample(scraped, 'groundwork_process_resident_memory_bytes')).toBeGreaterThan(0);
   expect(h.worker.metrics.temporalSdk).toBe(true);
   expect(scraped).toMatch(/^temporal_workflow_task_execution_latency_bucket\{.*\} \d+/m);
   expect(scraped).toMatch(/^temporal_activity_execution_latency_count\{.*activity_type="verifyDraft".*\} [1-9]/m);
@@ -125,5 +125,5 @@ test('after one ingest and one question, the worker and the HTTP API serve the s
   );
   expect(sample(httpText, 'groundwork_http_requests_total{method="GET",route="/metrics",status="401"}')).toBe(1);
   expect(httpText).not.toContain(`/v1/tenants/${TENANT}`);
-  expect(sample(httpText, 'groundwork_process_process_cpu_seconds_total')).toBeGreaterThan(0);
+  expect(sample(httpText, 'groundwork_process_cpu_seconds_total')).toBeGreaterThan(0);
 });

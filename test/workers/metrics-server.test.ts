@@ -28,7 +28,7 @@ test('serves the registry in the Prometheus text format at /metrics on the bound
   expect(text).toMatch(/^# HELP groundwork_ingest_pages_total /m);
   expect(text).toMatch(/^groundwork_ingest_pages_total \d+/m);
   expect(Number(/^groundwork_ingest_pages_total (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(3);
-  expect(text).toMatch(/^groundwork_process_process_resident_memory_bytes \d+/m);
+  expect(text).toMatch(/^groundwork_process_resident_memory_bytes \d+/m);
 });
 
 test('answers 404 off /metrics and 405 for other methods', async () => {
