@@ -202,9 +202,11 @@ async function runChild(message: ParentMessage, dir: string, options: IsolateOpt
       if (failure) reject(failure.error);
       else resolve();
     };
-    child.on('exit', (code, signal) => finish(code, signal));
+    // 'close', not 'exit': 'exit' can come before the child's last IPC message is delivered, and a child that sent
+    // its answer and exited 0 was then taken for a crash (seen with 32 parse children on 2 cores).
+    child.on('close', (code, signal) => finish(code, signal));
     child.on('error', (err) => {
-      // 'error' without 'exit' means the process never started; with 'exit' the exit handler settles first.
+      // 'error' without 'exit' means the process never started; with 'exit' the close handler settles first.
       if (child.pid === undefined) finish(null, null, err);
     });
 
@@ -340,6 +342,9 @@ function classifyCrash(
   if (signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP') {
     return new IngestError('PARSE_CRASHED', `The parser process was stopped from outside (${signal}).`, true);
   }
+  // A clean exit without an answer is a lost message, not the input's fault: worth another attempt.
+  if (exitCode === 0 && !signal)
+    return new IngestError('PARSE_CRASHED', 'The parser process ended without an answer (exit code 0).', true);
   const how = signal ? `signal ${signal}` : `exit code ${exitCode ?? 'unknown'}`;
   return new IngestError('PARSE_CRASHED', `The parser process crashed (${how}).`);
 }

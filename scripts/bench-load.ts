@@ -1,4 +1,5 @@
-// `npm run bench:load -- [--asks N] [--concurrency C] [--ingests M] [--json]`: load on the HTTP API of a real stack.
+// `npm run bench:load -- [--asks N] [--concurrency C] [--ingests M] [--repeat R] [--json]`: load on the HTTP API of a
+// real stack. --repeat asks R of the questions again, one at a time, after the load: answers served from the cache.
 // It starts a dev server, a worker and the HTTP API (in this process, a scratch data dir), ingests the sample
 // documents of one tenant, then: M ingestions of small Markdown documents through POST …/documents (uploads) and N
 // distinct questions through POST …/questions?wait=true (escalate: false, so no answer waits for a reviewer), C at a
@@ -25,6 +26,7 @@ const num = (name: string, fallback: number): number => {
 const asks = num('asks', 200);
 const concurrency = Math.max(1, num('concurrency', 20));
 const ingests = num('ingests', 0);
+const repeat = num('repeat', 0);
 const json = args.includes('--json');
 const TENANT = 'bench';
 const QUESTIONS = [
@@ -130,6 +132,27 @@ async function main(): Promise<void> {
     });
     const cpu = process.cpuUsage(cpu0);
     const server1 = cpuSecondsOf(stack.serverPid);
+    // The same questions again, one at a time: the ones served the first time come from the answer cache.
+    let hits = 0;
+    const cachedMs: number[] = [];
+    const again =
+      repeat > 0
+        ? await drive(Math.min(repeat, asks), 1, async (i) => {
+            const question = `${QUESTIONS[i % QUESTIONS.length]} (${i})`;
+            const t = performance.now();
+            const res = await fetch(`${api.url}/v1/tenants/${TENANT}/questions?wait=true`, {
+              method: 'POST',
+              headers,
+              body: JSON.stringify({ question, escalate: false }),
+            });
+            const body = (await res.json()) as { status?: string; cached?: boolean };
+            if (!res.ok || !body.status) throw new Error(`ask ${res.status}`);
+            if (body.cached) {
+              hits += 1;
+              cachedMs.push(performance.now() - t);
+            }
+          })
+        : undefined;
     const report = {
       asks: ask,
       ingests: ingest,
@@ -138,6 +161,16 @@ async function main(): Promise<void> {
         devServer: server0 !== undefined && server1 !== undefined ? Math.round((server1 - server0) * 100) / 100 : null,
       },
       cores: os.cpus().length,
+      ...(again
+        ? {
+            repeated: {
+              ...again,
+              cachedHits: hits,
+              cachedP50Ms: Math.round(percentile(cachedMs, 50) * 10) / 10,
+              cachedP95Ms: Math.round(percentile(cachedMs, 95) * 10) / 10,
+            },
+          }
+        : {}),
     };
     if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
@@ -145,6 +178,10 @@ async function main(): Promise<void> {
         `${name}: ${r.count} at concurrency ${r.concurrency}: ${r.perSecond}/s, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, ${r.failed} failed (${r.seconds} s)`;
       if (ingest) process.stdout.write(`${line('ingestions', ingest)}\n`);
       process.stdout.write(`${line('asks', ask)}\n`);
+      if (again && report.repeated)
+        process.stdout.write(
+          `asked again: ${again.count} one at a time, ${hits} served from the cache: p50 ${report.repeated.cachedP50Ms} ms, p95 ${report.repeated.cachedP95Ms} ms\n`,
+        );
       process.stdout.write(
         `CPU during the asks: worker + HTTP API ${report.cpuSeconds.workerAndApi} s, dev server ${report.cpuSeconds.devServer ?? 'n/a'} s (${report.cores} cores)\n`,
       );
