@@ -94,6 +94,8 @@ async function main(): Promise<void> {
     GROUNDWORK_DATA_DIR: dataDir,
     GROUNDWORK_RATE_LIMIT: '100000',
     GROUNDWORK_RATE_BURST: '100000',
+    // A scratch stack: its worker's metrics on any free port, so a running `groundwork dev` does not stop it.
+    GROUNDWORK_METRICS_PORT: process.env.GROUNDWORK_METRICS_PORT ?? '0',
   });
   const stack = await startLocalStack(config, { uiPort: await freePort() });
   const api = await startHttpApi(stack.config, { port: await freePort() });

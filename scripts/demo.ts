@@ -26,7 +26,12 @@ async function main(): Promise<void> {
   installLogging('warn');
   const dataDir = path.join(root, '.data', 'demo');
   await fs.rm(dataDir, { recursive: true, force: true });
-  const config = loadConfig({ ...process.env, GROUNDWORK_DATA_DIR: process.env.GROUNDWORK_DATA_DIR ?? dataDir });
+  const config = loadConfig({
+    ...process.env,
+    GROUNDWORK_DATA_DIR: process.env.GROUNDWORK_DATA_DIR ?? dataDir,
+    // The worker's metrics on 9464 unless something (a `groundwork dev`) holds it: then any free port.
+    GROUNDWORK_METRICS_PORT: process.env.GROUNDWORK_METRICS_PORT ?? ((await isFree(9464)) ? '9464' : '0'),
+  });
 
   title('Starting Temporal and a worker');
   const uiPort = (await isFree(8233)) ? 8233 : await freePort();

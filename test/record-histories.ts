@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     GROUNDWORK_DATA_DIR: dataDir,
     TEMPORAL_ADDRESS: server.address,
     GROUNDWORK_TENANT_THRESHOLDS: 'strict=0.99',
+    GROUNDWORK_METRICS_PORT: '0',
   });
   const worker = await startWorker(config);
   const client = await GroundworkClient.fromConfig(config);
