@@ -2,7 +2,7 @@
 // the steps themselves).
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, patched } from '@temporalio/workflow';
 import type { AnswerStage } from './definitions';
-import { answering, generation } from './proxies';
+import { answering, answeringLocalSteps, generation } from './proxies';
 import { runAnswerSteps } from './answer-steps';
 import type { PipelineResult } from './answer-steps';
 
@@ -26,8 +26,9 @@ export function isModelUnavailable(err: unknown): boolean {
 
 /** The tenant's model budget refused a call (BUDGET_EXCEEDED, non-retryable): the question degrades, never fails. */
 export function isBudgetExceeded(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  let cause: unknown = err.cause;
+  // A regular activity's failure comes wrapped in an ActivityFailure; a local activity's arrives as its own failure.
+  if (!(err instanceof ActivityFailure) && !(err instanceof ApplicationFailure)) return false;
+  let cause: unknown = err instanceof ActivityFailure ? err.cause : err;
   while (cause) {
     if (cause instanceof ApplicationFailure && cause.type === 'BUDGET_EXCEEDED') return true;
     cause = (cause as { cause?: unknown }).cause;
@@ -43,13 +44,15 @@ export async function runAnswerPipeline(
   modelFallback: 'escalate' | 'extractive' = 'escalate',
   promptVersion?: string,
 ): Promise<PipelineResult> {
+  // Runs from before it keep retrieval and verification as regular activities.
+  const local = patched('answer-local-steps');
   return runAnswerSteps(
     // Activity proxies have no own properties to spread: each step is named.
     {
-      retrieveChunks: answering.retrieveChunks,
+      retrieveChunks: local ? answeringLocalSteps.retrieveChunks : answering.retrieveChunks,
       generateDraft: generation.generateDraft,
       generateFallbackDraft: answering.generateFallbackDraft,
-      verifyDraft: answering.verifyDraft,
+      verifyDraft: local ? answeringLocalSteps.verifyDraft : answering.verifyDraft,
     },
     { tenantId, question, topK, promptVersion },
     { onStage, patched, modelFallback, isModelUnavailable, isBudgetExceeded },

@@ -81,6 +81,16 @@ export const answeringLocal = proxyLocalActivities<
 });
 
 /**
+ * Retrieval and verification as local activities: store reads and (offline) embeddings of a few milliseconds, so the
+ * ask saves two task round trips. Same timeout and retries as the regular ones; the draft stays a regular activity
+ * (a chat model may take seconds and has its own budget).
+ */
+export const answeringLocalSteps = proxyLocalActivities<Pick<Activities, 'retrieveChunks' | 'verifyDraft'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '20s' },
+});
+
+/**
  * Model calls: transient provider faults retry with backoff (or the provider's retry-after), within about a minute
  * in all. One request is bounded by GROUNDWORK_CHAT_TIMEOUT (20 s) below the attempt's limit; once the budget is
  * spent the question degrades (escalates with MODEL_UNAVAILABLE, or answers extractively) instead of failing.

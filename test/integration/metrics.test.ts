@@ -95,7 +95,7 @@ test('after one ingest and one question, the worker and the HTTP API serve the s
   expect(sample(scraped, 'groundwork_process_resident_memory_bytes')).toBeGreaterThan(0);
   expect(h.worker.metrics.temporalSdk).toBe(true);
   expect(scraped).toMatch(/^temporal_workflow_task_execution_latency_bucket\{.*\} \d+/m);
-  expect(scraped).toMatch(/^temporal_activity_execution_latency_count\{.*activity_type="verifyDraft".*\} [1-9]/m);
+  expect(scraped).toMatch(/^temporal_activity_execution_latency_count\{.*activity_type="generateDraft".*\} [1-9]/m);
 
   // The decision's time from the task opening.
   await h.client.approve(TENANT, asked.reviewTaskId ?? '', 'rita');
