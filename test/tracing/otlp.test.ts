@@ -1,6 +1,8 @@
 // Tracing setup: when configuration turns it on, what a process exports over OTLP HTTP (to an endpoint served by this
 // test), the HTTP request span, and the trace id a workflow reads from its start's header.
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SpanKind, context, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -50,7 +52,8 @@ async function otlpReceiver(): Promise<{ url: string; received: Received[]; clos
 }
 
 describe('configuration', () => {
-  const base = { GROUNDWORK_DATA_DIR: '/tmp/gw-tracing-test' };
+  // loadConfig only resolves the data dir; nothing is written there.
+  const base = { GROUNDWORK_DATA_DIR: path.join(os.tmpdir(), 'gw-tracing-test') };
   test('tracing is off by default, on with an OTLP endpoint or GROUNDWORK_TRACING=on, and off wins', () => {
     expect(loadConfig(base).tracing).toEqual({ enabled: false, endpoint: undefined, serviceName: undefined });
     expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' }).tracing).toEqual({
