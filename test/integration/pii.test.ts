@@ -1,11 +1,11 @@
 // PII never leaves for an external chat model unless the tenant allows it: through the real worker, a document with
 // an email and a card number is asked about against a local OpenAI-compatible server; the server receives
 // placeholders (redact, the default), nothing at all (a tenant with block), or the values (a tenant with allow).
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AuditLog } from '../../common/audit';
+import { startChatServer } from '../support/chat-server';
+import type { ChatServer } from '../support/chat-server';
 import { startHarness, writeTemp } from './harness';
 import type { Harness } from './harness';
 
@@ -13,35 +13,23 @@ const EMAIL = 'jane.doe@example.com';
 const CARD = '4111 1111 1111 1111';
 const DOC = `# Billing\n\nRefund requests go to ${EMAIL} with the card ${CARD} used for the order.\n`;
 
-let server: http.Server;
+let server: ChatServer;
 let h: Harness;
 const received: string[] = [];
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      received.push(body);
-      const content = JSON.stringify({
-        notFound: false,
-        claims: [{ text: 'Refund requests go to the billing address given in the document.', refs: ['C1'] }],
-        confidence: 0.9,
-      });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          id: 'x',
-          object: 'chat.completion',
-          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-        }),
-      );
+  server = await startChatServer((body) => {
+    received.push(body);
+    return JSON.stringify({
+      notFound: false,
+      claims: [{ text: 'Refund requests go to the billing address given in the document.', refs: ['C1'] }],
+      confidence: 0.9,
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   h = await startHarness({
     GROUNDWORK_ANSWERS: 'openai',
     GROUNDWORK_EMBEDDINGS: 'offline',
-    CHAT_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    CHAT_BASE_URL: server.baseUrl,
     CHAT_API_KEY: 'test-key',
     GROUNDWORK_TENANT_PII_POLICY: 'closed=block,open=allow',
   });
@@ -53,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
-  await new Promise((resolve) => server?.close(resolve));
+  await server?.close();
 });
 
 beforeEach(() => void received.splice(0));

@@ -4,14 +4,14 @@
 // The fake model behaves like the change v2 is for: with v1 it answers a near-miss question from a related sentence,
 // with v2 (stricter abstention) it says "not found".
 import { promises as fs } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { answerPrompt } from '../../activities/models/prompts';
 import { main } from '../../client/cli';
 import { comparePromptVersions, formatComparison } from '../../client/cli-eval-compare';
 import type { PromptComparison } from '../../client/cli-eval-compare';
 import type { EvaluationReport, GoldenQuestion } from '../../workflows/definitions';
+import { startChatServer } from '../support/chat-server';
+import type { ChatServer } from '../support/chat-server';
 import { startHarness, temporalAddress, writeTemp } from './harness';
 import type { Harness } from './harness';
 
@@ -22,7 +22,7 @@ const ANSWERABLE = 'How many days do employees have to submit expense reports?';
 /** Close to the document's sentence, but the document does not answer it. */
 const NEAR_MISS = 'How many days do employees have to submit travel reports?';
 
-let server: http.Server;
+let server: ChatServer;
 let h: Harness;
 /** The system message and question of every chat request the server received. */
 const received: { system: string; question: string }[] = [];
@@ -37,29 +37,17 @@ function reply(system: string, user: string): string {
 }
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      const { messages } = JSON.parse(body) as { messages: { role: string; content: string }[] };
-      const content = reply(
-        messages.find((m) => m.role === 'system')?.content ?? '',
-        messages.find((m) => m.role === 'user')?.content ?? '',
-      );
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          id: 'x',
-          object: 'chat.completion',
-          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-        }),
-      );
-    });
+  server = await startChatServer((body) => {
+    const { messages } = JSON.parse(body) as { messages: { role: string; content: string }[] };
+    return reply(
+      messages.find((m) => m.role === 'system')?.content ?? '',
+      messages.find((m) => m.role === 'user')?.content ?? '',
+    );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   h = await startHarness({
     GROUNDWORK_ANSWERS: 'openai',
     GROUNDWORK_EMBEDDINGS: 'offline',
-    CHAT_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    CHAT_BASE_URL: server.baseUrl,
     CHAT_API_KEY: 'test-key',
     CHAT_MODEL: 'fake-chat',
     // The older version pinned: the default (the latest) is not what the worker uses.
@@ -71,7 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
-  await new Promise((resolve) => server?.close(resolve));
+  await server?.close();
 });
 
 beforeEach(() => void received.splice(0));
