@@ -10,30 +10,32 @@ export type { PipelineResult } from './answer-steps';
 export { NOTHING_RETRIEVED_CONFIDENCE } from './answer-steps';
 
 /**
+ * The failures behind a step's error, outermost first. A regular activity's failure arrives wrapped in an
+ * ActivityFailure; a local activity's (retrieval, verification) arrives as the failure itself.
+ */
+function stepFailures(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  let cause: unknown = err instanceof ActivityFailure ? err.cause : err instanceof ApplicationFailure ? err : undefined;
+  while (cause) {
+    out.push(cause);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
+/**
  * The chat model is unavailable once its activity has used its retry budget on transient faults: the provider's
  * MODEL_UNAVAILABLE (timeouts, 429, 5xx, refused connections) or the activity's own time limits.
  */
 export function isModelUnavailable(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  let cause: unknown = err.cause;
-  while (cause) {
-    if (cause instanceof TimeoutFailure) return true;
-    if (cause instanceof ApplicationFailure && cause.type === 'MODEL_UNAVAILABLE') return true;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return false;
+  return stepFailures(err).some(
+    (f) => f instanceof TimeoutFailure || (f instanceof ApplicationFailure && f.type === 'MODEL_UNAVAILABLE'),
+  );
 }
 
 /** The tenant's model budget refused a call (BUDGET_EXCEEDED, non-retryable): the question degrades, never fails. */
 export function isBudgetExceeded(err: unknown): boolean {
-  // A regular activity's failure comes wrapped in an ActivityFailure; a local activity's arrives as its own failure.
-  if (!(err instanceof ActivityFailure) && !(err instanceof ApplicationFailure)) return false;
-  let cause: unknown = err instanceof ActivityFailure ? err.cause : err;
-  while (cause) {
-    if (cause instanceof ApplicationFailure && cause.type === 'BUDGET_EXCEEDED') return true;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return false;
+  return stepFailures(err).some((f) => f instanceof ApplicationFailure && f.type === 'BUDGET_EXCEEDED');
 }
 
 export async function runAnswerPipeline(
