@@ -10,6 +10,8 @@ import { chunkBlocks } from './chunk';
 import { IngestError } from './errors';
 import { CHILD_DEADLINE_MESSAGE } from './isolate';
 import { DEFAULT_LIMITS } from './limits';
+import { isLaunchProfile, launchProfile } from './sandbox';
+import type { LaunchProfile } from './sandbox';
 import { localDataOffset, readZipDirectory, verifyZipEntries, ZipFormatError } from './sniff';
 import { decodeText, parseText } from './text';
 import type { ChildMessage, ExtractJob, ParentMessage, TestHook, WireError } from './isolate';
@@ -306,6 +308,39 @@ function warmUpPdf(): Uint8Array {
   return new Uint8Array(Buffer.from(out, 'latin1'));
 }
 
+let pdfStackReady = false;
+
+/** Loads pdf.js through the warm-up document, then closes addon loading: once per process, before hardening. */
+async function warmUpPdfStack(pdf: PdfModule): Promise<void> {
+  if (pdfStackReady) return;
+  pdfStackReady = true;
+  await pdf.parsePdf(warmUpPdf(), { maxPages: 1, ocr: false }).catch(() => undefined);
+  closeAddons(); // pdf-parse has loaded canvas by now
+}
+
+// ---------- boot ----------
+
+/**
+ * What a child of `profile` does before its job arrives (it may be started ahead of the job, isolate.ts): load its
+ * parsers and harden the intrinsics, in the order parseDocument would. No input has been read yet. A failure here is
+ * left for the job to meet again and report with its own error.
+ */
+async function preload(profile: LaunchProfile): Promise<void> {
+  switch (profile) {
+    case 'pdf':
+      await warmUpPdfStack(loadPdf());
+      hardenOnce();
+      return;
+    case 'sheet':
+      hardenOnce(); // before xlsx is loaded
+      loadSheet();
+      return;
+    case 'text':
+      hardenOnce();
+      return;
+  }
+}
+
 // ---------- parse ----------
 
 /**
@@ -318,10 +353,7 @@ async function parseDocument(bytes: Uint8Array, job: ExtractJob, harden: boolean
   switch (sniffed.format) {
     case 'pdf': {
       const pdf = loadPdf();
-      if (harden) {
-        await pdf.parsePdf(warmUpPdf(), { maxPages: 1, ocr: false }).catch(() => undefined);
-        closeAddons(); // pdf-parse has loaded canvas by now
-      }
+      if (harden) await warmUpPdfStack(pdf);
       hardenIntrinsics();
       return pdf.parsePdf(bytes, { password: job.password, ocr: job.ocr, maxPages: limits.maxPages });
     }
@@ -528,12 +560,23 @@ function send(message: ChildMessage): void {
   process.send?.(message, () => process.exit(0));
 }
 
-async function handle(message: ParentMessage): Promise<void> {
+/** Resolves once `message` is written to the parent's channel (or the channel is gone). */
+function sendNow(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) resolve();
+    else process.send(message, () => resolve());
+  });
+}
+
+async function handle(message: ParentMessage, profile: LaunchProfile | undefined): Promise<void> {
   const format = message.job?.sniffed?.format;
   const hook = process.env.GROUNDWORK_INGEST_TEST_HOOKS === '1' ? message.testHook : undefined;
   try {
-    if (underPermissionModel()) sealWorkerThreads(); // before any thread starts and before any input is read
     startGuard(message.job?.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs);
+    if (profile !== undefined && format !== undefined && launchProfile(format) !== profile) {
+      // The parent matches jobs to profiles; a mismatch is our bug, and this child's grants may not fit the job.
+      throw new IngestError('PARSE_CRASHED', 'The parser process was started for another kind of document.');
+    }
     if (hook) await runTestHook(hook, message.testHookPath);
     const bytes = new Uint8Array(await readFile(message.inputPath));
     const result = await runExtraction(bytes, message.job, true);
@@ -559,8 +602,19 @@ async function handle(message: ParentMessage): Promise<void> {
 }
 
 if (process.env.GROUNDWORK_INGEST_CHILD === '1' && process.send) {
-  // One job per process: a second message, if any, is ignored.
-  process.once('message', (message: ParentMessage) => void handle(message));
+  const argument = process.argv[2];
+  const profile = isLaunchProfile(argument) ? argument : undefined;
+  // Sealed before any thread starts (pdf.js may start one while loading) and before any input is read.
+  if (underPermissionModel()) sealWorkerThreads();
+  const booted = (profile ? preload(profile) : Promise.resolve()).catch(() => undefined);
+  void booted.then(() => sendNow({ type: 'ready' }));
+  // One job per process: a second message, if any, is ignored. The job is acknowledged before any input is read, so
+  // the parent knows that a child which ended without the acknowledgement never saw the job (isolate.ts).
+  process.once('message', (message: ParentMessage) => {
+    void booted
+      .then(() => sendNow({ type: 'started' }))
+      .then(() => handle(message, profile));
+  });
   // The parent is gone (worker shut down or crashed): nothing is waiting for us. This needs a free event loop; the
   // guard thread (startGuard) covers a parse that never yields.
   process.on('disconnect', () => process.exit(0));

@@ -2,13 +2,16 @@
 // RSS watchdog, so a hostile file can crash, hang or pollute only that child, never the worker that started it.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { deserialize } from 'node:v8';
 import { INGEST_ERROR_CODES, IngestError } from './errors';
 import type { IngestErrorCode } from './errors';
-import { prepareChild } from './sandbox';
+import { launchProfile, prepareChild } from './sandbox';
+import type { ChildLaunch, LaunchProfile } from './sandbox';
 import type { SniffResult } from './sniff';
 import type { ChunkingOptions, ExtractResult, IngestLimits } from './types';
 
@@ -43,7 +46,15 @@ export type ParentMessage = {
 
 export type WireError = { code: IngestErrorCode; message: string; retryable: boolean };
 
-export type ChildMessage = { type: 'done'; peakRssMb: number } | { type: 'error'; error: WireError; peakRssMb: number };
+/**
+ * 'ready': the child has booted and loaded its parsers; 'started': it has the job and reads its input next (see
+ * extractIsolated for why the parent needs to know); then one answer.
+ */
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'started' }
+  | { type: 'done'; peakRssMb: number }
+  | { type: 'error'; error: WireError; peakRssMb: number };
 
 /** What the child's guard thread writes to stderr before it stops a child that ran past its own deadline (child.ts). */
 export const CHILD_DEADLINE_MESSAGE = 'ingest child: the parse passed its own deadline; stopping.';
@@ -57,6 +68,8 @@ export interface IsolationReport {
   peakRssMb?: number;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /** The child was pre-spawned: started, and its parsers loaded, before this job was sent. */
+  warm: boolean;
 }
 
 export interface IsolateOptions {
@@ -92,8 +105,9 @@ function childEnv(testHooks: boolean): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs the extraction of `bytes` in a fresh child process. Resolves with the result or rejects with an IngestError
- * (or the abort reason of `options.signal`). The temporary directory holding input and output is always removed.
+ * Runs the extraction of `bytes` in a child process that serves this one job: a pre-spawned one when the pool has one
+ * ready for the job's launch profile, else a fresh one. Resolves with the result or rejects with an IngestError (or
+ * the abort reason of `options.signal`). The job folder holding input and output is always removed.
  */
 export async function extractIsolated(
   bytes: Uint8Array,
@@ -101,16 +115,35 @@ export async function extractIsolated(
   options: IsolateOptions = {},
 ): Promise<ExtractResult> {
   if (options.signal?.aborted) throw abortReason(options.signal);
-  // mkdtemp creates the directory readable by this user only; the bytes never sit anywhere more public.
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'groundwork-ingest-'));
+  const spec = launchSpec(job, options.testHook !== undefined);
+  const pooled = options.testHook === undefined && poolSettings.enabled;
+  const warm = pooled ? takeWarm(spec) : undefined;
+  const child = warm ?? (await spawnChild(spec));
+  if (pooled) prespawn(spec); // the next job's child boots while this one parses
   try {
-    const inputPath = path.join(dir, 'input');
-    const outputPath = path.join(dir, 'result');
-    await writeFile(inputPath, bytes);
+    return await extractIn(child, bytes, job, options);
+  } catch (err) {
+    if (!(err instanceof JobNotDelivered)) throw err;
+    // A warm child that died before it took the job (between our check and our message): the job never started.
+    return extractIn(await spawnChild(spec), bytes, job, options);
+  }
+}
+
+/** The one job of `child`, in its folder; the child is stopped and the folder removed whatever happens. */
+async function extractIn(
+  child: ParseChild,
+  bytes: Uint8Array,
+  job: ExtractJob,
+  options: IsolateOptions,
+): Promise<ExtractResult> {
+  try {
+    const inputPath = path.join(child.dir, 'input');
+    const outputPath = path.join(child.dir, 'result');
+    await writeFile(inputPath, bytes, { mode: 0o600 });
     const hooks = options.testHook
       ? { testHook: options.testHook, ...(options.testHookPath ? { testHookPath: options.testHookPath } : {}) }
       : {};
-    await runChild({ type: 'extract', job, inputPath, outputPath, ...hooks }, dir, options);
+    await runJob(child, { type: 'extract', job, inputPath, outputPath, ...hooks }, options);
     // The result size is bounded before reading, so a document that explodes into text cannot exhaust the worker.
     const maxResultBytes = Math.max(64 * 1048576, 4 * job.limits.maxBytes);
     const size = await stat(outputPath).then(
@@ -133,13 +166,160 @@ export async function extractIsolated(
     if (!isExtractResult(result)) throw new IngestError('PARSE_CRASHED', 'The parser returned a malformed result.');
     return result;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await child.dispose();
   }
+}
+
+// ---------- the warm pool ----------
+
+/**
+ * Pre-spawned children: booting Node and loading pdf.js, xlsx and the tokenizer took most of a small file's parse, so
+ * the child for the next job boots while the current one parses. Decisions:
+ * - Job folder: the permission flags name the job folder, so a pre-spawned child gets its folder (mkdtemp) when it is
+ *   spawned, and the job's input and result files are written into that folder when the job comes.
+ * - Profiles: the grants depend on the format (addons and the PDF packages for PDFs, xlsx for spreadsheets and CSV,
+ *   nothing more for text) and the heap cap on the job's limits. A child is pre-spawned for a launch profile
+ *   (sandbox.ts LaunchProfile, plus the heap cap) once a job of that profile was seen, and only a job of that profile
+ *   takes it: no format gets grants it did not have before. At most one idle child per profile and `maxWarm` overall
+ *   (the profile unused longest gives way).
+ * - One file per child: a child taken for a job leaves the pool, serves that job and exits; it is never given back.
+ * - No leaks: an idle child is unref'd (the worker can exit while one waits), killed on process exit, killed after
+ *   `idleMs` without a job, and exits by itself when its parent disappears (child.ts). One that died while idle is
+ *   dropped, and the job forks a fresh child. The child acknowledges its job before reading any input, so one that
+ *   died between being taken and receiving its job (a race) is known never to have started it: the job then runs in a
+ *   fresh child, once.
+ * - Limits: the wall clock, the RSS watchdog and the abort signal start when the job is sent (runJob); the heap cap is
+ *   part of the profile. Exactly as for a child forked for the job.
+ * - Test hooks bypass the pool: they need GROUNDWORK_INGEST_TEST_HOOKS in the child's environment at spawn.
+ * - Concurrency: every parse takes the idle child of its profile or forks its own, and taking one starts its
+ *   replacement; parallel parses never share a child, and the pool holds at most one per profile.
+ */
+export interface WarmPoolSettings {
+  /** Off: every parse forks its own child after the job arrives (as before the pool). */
+  enabled: boolean;
+  /** An idle child is killed after this long without a job. */
+  idleMs: number;
+  /** Idle children across all profiles. */
+  maxWarm: number;
+}
+
+const DEFAULT_POOL_SETTINGS: WarmPoolSettings = { enabled: true, idleMs: 60_000, maxWarm: 3 };
+let poolSettings: WarmPoolSettings = { ...DEFAULT_POOL_SETTINGS };
+
+/** Idle children by launch key (profile and heap cap), oldest first. */
+const idle = new Map<string, { child: ParseChild; stop: () => void }>();
+/** Launch keys whose child is being prepared (folder, code) and forked. */
+const spawning = new Map<string, Promise<void>>();
+/** Bumped by disposeWarmPool: a child whose spawn began before is not added to the pool. */
+let poolGeneration = 0;
+let exitHookInstalled = false;
+
+/** Changes the pool's settings (tests, benchmarks); idle children beyond the new limits are stopped. */
+export function configureWarmPool(settings: Partial<WarmPoolSettings>): void {
+  poolSettings = { ...poolSettings, ...settings };
+  if (!poolSettings.enabled) void disposeWarmPool();
+  else while (idle.size > poolSettings.maxWarm) evictOldest();
+}
+
+/** The ids of the idle pre-spawned children, for tests and benchmarks. */
+export function warmChildPids(): number[] {
+  return [...idle.values()].flatMap(({ child }) => (child.pid === undefined ? [] : [child.pid]));
+}
+
+/**
+ * Stops every idle child and waits until they are gone and their folders removed, as well as any child being
+ * spawned. A later parse starts the pool again.
+ */
+export async function disposeWarmPool(): Promise<void> {
+  poolGeneration++;
+  const pending = [...spawning.values()];
+  const children = [...idle.values()];
+  idle.clear();
+  for (const { stop } of children) stop();
+  await Promise.all([...pending, ...children.map(({ child }) => child.dispose())]);
+}
+
+/** The idle child for `spec`, now out of the pool and holding the event loop again; undefined when there is none. */
+function takeWarm(spec: LaunchSpec): ParseChild | undefined {
+  const entry = idle.get(spec.key);
+  if (!entry) return undefined;
+  idle.delete(spec.key);
+  entry.stop();
+  if (!entry.child.alive) {
+    void entry.child.dispose();
+    return undefined;
+  }
+  entry.child.ref();
+  return entry.child;
+}
+
+/** Starts, in the background, the child the next job of `spec` will take, unless one is idle or on its way. */
+function prespawn(spec: LaunchSpec): void {
+  if (!poolSettings.enabled || spec.testHooks || idle.has(spec.key) || spawning.has(spec.key)) return;
+  installExitHook();
+  const generation = poolGeneration;
+  const pending = spawnChild(spec).then(
+    (child) => {
+      spawning.delete(spec.key);
+      child.warm = true;
+      if (generation !== poolGeneration || !poolSettings.enabled || idle.has(spec.key)) {
+        return child.dispose();
+      }
+      while (idle.size >= poolSettings.maxWarm) evictOldest();
+      park(child);
+      return undefined;
+    },
+    () => {
+      spawning.delete(spec.key); // the job that needs it will fork its own and report the failure
+    },
+  );
+  spawning.set(spec.key, pending);
+}
+
+/** Puts `child` in the pool until a job takes it, it dies, or it idles too long. */
+function park(child: ParseChild): void {
+  const key = child.spec.key;
+  child.unref();
+  const drop = (): void => {
+    if (idle.get(key)?.child === child) idle.delete(key);
+    void child.dispose();
+  };
+  const timer = setTimeout(drop, poolSettings.idleMs);
+  timer.unref();
+  const removeListener = child.onGone(drop);
+  idle.set(key, {
+    child,
+    stop: () => {
+      clearTimeout(timer);
+      removeListener();
+    },
+  });
+}
+
+function evictOldest(): void {
+  const oldest = idle.entries().next();
+  if (oldest.done) return;
+  const [key, { child, stop }] = oldest.value;
+  idle.delete(key);
+  stop();
+  void child.dispose();
+}
+
+/** An idle child must not outlive the worker: killed, and its folder removed, when the process exits normally. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const { child } of idle.values()) {
+      child.kill();
+      rmSync(child.dir, { recursive: true, force: true });
+    }
+  });
 }
 
 type KillReason = 'timeout' | 'memory' | 'abort';
 
-/** What the parent learns about one child while it runs. */
+/** What the parent learns about one child's job while it runs. */
 interface ChildRun {
   outcome: { ok: true } | { ok: false; error: unknown } | undefined;
   /** Set when this module killed the child, which decides the error whatever the child said or how it exited. */
@@ -147,53 +327,205 @@ interface ChildRun {
   /** As reported by the child with its answer. */
   peakRssMb: number | undefined;
   watchdogPeakMb: number;
-  stderrTail: string;
   /** Kills a child that answered but does not exit by itself. */
   graceTimer: NodeJS.Timeout | undefined;
 }
 
-async function runChild(message: ParentMessage, dir: string, options: IsolateOptions): Promise<void> {
-  const limits = message.job.limits;
-  const heapMb = Math.max(16, Math.floor(limits.maxMemoryMb));
-  const rssCapMb = heapMb * 2 + RSS_BASELINE_MB;
-  const launch = await prepareChild(message.job, dir).catch((err: unknown) => {
-    const name = err instanceof Error ? err.name : typeof err;
-    throw new IngestError('PARSE_CRASHED', `The parser process could not be prepared (${name}).`, true);
-  });
-  const started = Date.now();
+/** How a child is launched: its profile (grants), heap cap and whether test hooks are on. */
+interface LaunchSpec {
+  key: string;
+  profile: LaunchProfile;
+  heapMb: number;
+  testHooks: boolean;
+}
 
-  return new Promise<void>((resolve, reject) => {
-    const child = fork(launch.modulePath, [], {
-      execArgv: [...launch.execArgv, `--max-old-space-size=${heapMb}`],
-      env: childEnv(options.testHook !== undefined),
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+function launchSpec(job: ExtractJob, testHooks: boolean): LaunchSpec {
+  const profile = launchProfile(job.sniffed.format);
+  const heapMb = heapCapMb(job.limits);
+  return { key: `${profile}:${heapMb}${testHooks ? ':hooks' : ''}`, profile, heapMb, testHooks };
+}
+
+function heapCapMb(limits: IngestLimits): number {
+  return Math.max(16, Math.floor(limits.maxMemoryMb));
+}
+
+/** Thrown by runJob when a pre-spawned child ended without acknowledging its job: the job can run elsewhere. */
+class JobNotDelivered extends Error {
+  override name = 'JobNotDelivered';
+}
+
+/**
+ * One parse child from fork to exit: its job folder (the permission model names it at spawn, so it is made first), the
+ * tail of its stderr, and what it said. It serves at most one job.
+ */
+class ParseChild {
+  readonly process: ChildProcess;
+  readonly spawnedAt = Date.now();
+  /** The child loaded its parsers and waits for its job. */
+  ready = false;
+  /** The child acknowledged its job, before reading any input. */
+  jobStarted = false;
+  /** Spawned before its job was known (a pool child). */
+  warm = false;
+  stderrTail = '';
+  spawnError: Error | undefined;
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Resolves once the process is gone and its pipes are closed. */
+  readonly closed: Promise<void>;
+  /** Receives the job's answer once a job was sent; before that any other message ends the child. */
+  onAnswer: ((raw: unknown) => void) | undefined;
+  private readonly closeListeners = new Set<() => void>();
+
+  constructor(
+    readonly dir: string,
+    readonly spec: LaunchSpec,
+    launch: ChildLaunch,
+  ) {
+    this.process = fork(launch.modulePath, [spec.profile], {
+      execArgv: [...launch.execArgv, `--max-old-space-size=${spec.heapMb}`],
+      env: childEnv(spec.testHooks),
+      // Parser libraries print warnings; they must not reach our stdout (the corpus check prints JSON lines there).
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    const run: ChildRun = {
-      outcome: undefined,
-      killedFor: undefined,
-      peakRssMb: undefined,
-      watchdogPeakMb: 0,
-      stderrTail: '',
-      graceTimer: undefined,
-    };
-    collectOutput(child, run);
-    const stopLimits = enforceLimits(child, run, limits.timeoutMs, rssCapMb, options.signal);
-    child.on('message', (raw: unknown) => receiveAnswer(child, run, raw));
+    this.process.stderr?.setEncoding('utf8');
+    this.process.stderr?.on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    });
+    this.process.on('message', (raw: unknown) => {
+      const type = (raw as { type?: unknown } | null)?.type;
+      if (type === 'ready') this.ready = true;
+      else if (type === 'started') this.jobStarted = true;
+      else if (this.onAnswer) this.onAnswer(raw);
+      else this.kill(); // nothing was asked of it
+    });
+    this.closed = new Promise((resolve) => {
+      // 'close', not 'exit': 'exit' can come before the child's last IPC message is delivered, and a child that sent
+      // its answer and exited 0 was then taken for a crash (seen with 32 parse children on 2 cores).
+      this.process.on('close', (code, signal) => {
+        this.exit = { code, signal };
+        resolve();
+        for (const listener of this.closeListeners) listener();
+      });
+    });
+    this.process.on('error', (err) => {
+      // 'error' without 'exit' means the process never started; with 'exit' the close handler settles.
+      if (this.process.pid === undefined) {
+        this.spawnError = err;
+        this.exit = { code: null, signal: null };
+        for (const listener of this.closeListeners) listener();
+      }
+    });
+  }
 
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  /** Not exited and still connected: a job sent now will be read. */
+  get alive(): boolean {
+    return (
+      this.exit === undefined &&
+      this.spawnError === undefined &&
+      this.process.exitCode === null &&
+      this.process.signalCode === null &&
+      this.process.connected
+    );
+  }
+
+  /** Calls `listener` once the child is gone (at once if it already is); returns the function that removes it. */
+  onGone(listener: () => void): () => void {
+    if (this.exit !== undefined) {
+      listener();
+      return () => undefined;
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** Idle in the pool: none of its handles keeps the worker's event loop alive. */
+  unref(): void {
+    this.process.unref();
+    this.process.channel?.unref();
+    (this.process.stderr as Socket | null)?.unref(); // a pipe: a net.Socket
+  }
+
+  ref(): void {
+    this.process.ref();
+    this.process.channel?.ref();
+    (this.process.stderr as Socket | null)?.ref();
+  }
+
+  /** SIGKILL: SIGTERM could be ignored by a busy or hostile child. */
+  kill(): void {
+    if (this.process.exitCode === null && this.process.signalCode === null && this.process.pid !== undefined) {
+      this.process.kill('SIGKILL');
+    }
+  }
+
+  /** Stops the child if it still runs, waits for it, and removes its job folder. */
+  async dispose(): Promise<void> {
+    this.kill();
+    if (this.spawnError === undefined && this.process.pid !== undefined) await this.closed;
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A child of `spec` with its own job folder, forked now; its job is sent later (runJob). */
+async function spawnChild(spec: LaunchSpec): Promise<ParseChild> {
+  // mkdtemp creates the directory readable by this user only; the bytes never sit anywhere more public.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'groundwork-ingest-'));
+  try {
+    const launch = await prepareChild(spec.profile, dir).catch((err: unknown) => {
+      const name = err instanceof Error ? err.name : typeof err;
+      throw new IngestError('PARSE_CRASHED', `The parser process could not be prepared (${name}).`, true);
+    });
+    return new ParseChild(dir, spec, launch);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * Sends `message` to `child` and waits until the child is gone. The wall clock, the RSS watchdog and the abort signal
+ * apply from the moment the job is sent, whether the child was started for it or before it.
+ */
+function runJob(child: ParseChild, message: ParentMessage, options: IsolateOptions): Promise<void> {
+  const limits = message.job.limits;
+  const heapMb = child.spec.heapMb;
+  const rssCapMb = heapMb * 2 + RSS_BASELINE_MB;
+  const started = Date.now();
+  const run: ChildRun = {
+    outcome: undefined,
+    killedFor: undefined,
+    peakRssMb: undefined,
+    watchdogPeakMb: 0,
+    graceTimer: undefined,
+  };
+  return new Promise<void>((resolve, reject) => {
+    child.onAnswer = (raw) => receiveAnswer(child, run, raw);
+    const stopLimits = enforceLimits(child, run, limits.timeoutMs, rssCapMb, options.signal);
     let settled = false;
-    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
+    const finish = (): void => {
       if (settled) return;
       settled = true;
       stopLimits();
       if (run.graceTimer) clearTimeout(run.graceTimer);
+      const exitCode = child.exit?.code ?? null;
+      const signal = child.exit?.signal ?? null;
+      if (child.warm && !child.jobStarted && run.killedFor === undefined && run.outcome === undefined) {
+        reject(new JobNotDelivered('The pre-spawned parser process ended before it took its job.'));
+        return;
+      }
       options.onReport?.({
         pid: child.pid,
         ms: Date.now() - started,
         peakRssMb: run.peakRssMb ?? (run.watchdogPeakMb || undefined),
         exitCode,
         signal,
+        warm: child.warm,
       });
-      const failure = runFailure(run, exitCode, signal, spawnError, {
+      const failure = runFailure(run, child, {
         limits,
         heapMb,
         rssCapMb,
@@ -202,27 +534,12 @@ async function runChild(message: ParentMessage, dir: string, options: IsolateOpt
       if (failure) reject(failure.error);
       else resolve();
     };
-    // 'close', not 'exit': 'exit' can come before the child's last IPC message is delivered, and a child that sent
-    // its answer and exited 0 was then taken for a crash (seen with 32 parse children on 2 cores).
-    child.on('close', (code, signal) => finish(code, signal));
-    child.on('error', (err) => {
-      // 'error' without 'exit' means the process never started; with 'exit' the close handler settles first.
-      if (child.pid === undefined) finish(null, null, err);
+    child.onGone(finish);
+    if (settled) return;
+    child.process.send(message, (err) => {
+      // The child died before reading its job; the close handler classifies the crash.
+      if (err) child.kill();
     });
-
-    child.send(message, (err) => {
-      // The child died before reading its job; the exit handler classifies the crash.
-      if (err) child.kill('SIGKILL');
-    });
-  });
-}
-
-/** Parser libraries print warnings; they must not reach our stdout (the corpus check prints JSON lines there). */
-function collectOutput(child: ChildProcess, run: ChildRun): void {
-  child.stdout?.resume();
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    run.stderrTail = (run.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
   });
 }
 
@@ -231,16 +548,16 @@ function collectOutput(child: ChildProcess, run: ChildRun): void {
  * RSS passes the cap, or when `signal` aborts, recording why. Returns the function that stops watching.
  */
 function enforceLimits(
-  child: ChildProcess,
+  child: ParseChild,
   run: ChildRun,
   timeoutMs: number,
   rssCapMb: number,
   signal: AbortSignal | undefined,
 ): () => void {
   const kill = (reason: KillReason): void => {
-    if (run.killedFor === undefined && child.exitCode === null && child.signalCode === null) {
+    if (run.killedFor === undefined && child.alive) {
       run.killedFor = reason;
-      child.kill('SIGKILL');
+      child.kill();
     }
   };
   const timer = setTimeout(() => kill('timeout'), timeoutMs);
@@ -252,7 +569,8 @@ function enforceLimits(
     });
   }, RSS_POLL_MS);
   const onAbort = (): void => kill('abort');
-  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   return () => {
     clearTimeout(timer);
     clearInterval(watchdog);
@@ -261,14 +579,14 @@ function enforceLimits(
 }
 
 /** The child's one answer; after it the child has EXIT_GRACE_MS to exit by itself. */
-function receiveAnswer(child: ChildProcess, run: ChildRun, raw: unknown): void {
+function receiveAnswer(child: ParseChild, run: ChildRun, raw: unknown): void {
   if (run.outcome) return;
-  const reply = raw as Partial<ChildMessage> | null;
+  const reply = raw as { type?: unknown; peakRssMb?: unknown; error?: WireError } | null;
   run.peakRssMb = typeof reply?.peakRssMb === 'number' ? reply.peakRssMb : undefined;
   if (reply?.type === 'done') run.outcome = { ok: true };
   else if (reply?.type === 'error') run.outcome = { ok: false, error: fromWire(reply.error) };
   else run.outcome = { ok: false, error: new IngestError('PARSE_CRASHED', 'The parser sent an unexpected message.') };
-  run.graceTimer = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+  run.graceTimer = setTimeout(() => child.kill(), EXIT_GRACE_MS);
 }
 
 /**
@@ -277,9 +595,7 @@ function receiveAnswer(child: ChildProcess, run: ChildRun, raw: unknown): void {
  */
 function runFailure(
   run: ChildRun,
-  exitCode: number | null,
-  signal: NodeJS.Signals | null,
-  spawnError: Error | undefined,
+  child: ParseChild,
   context: { limits: IngestLimits; heapMb: number; rssCapMb: number; abortSignal: AbortSignal | undefined },
 ): { error: unknown } | undefined {
   if (run.killedFor === 'abort' && context.abortSignal) return { error: abortReason(context.abortSignal) };
@@ -302,11 +618,14 @@ function runFailure(
   const outcome = run.outcome;
   if (outcome?.ok) return undefined;
   if (outcome) return { error: outcome.error };
+  const spawnError = child.spawnError;
   if (spawnError)
     return {
       error: new IngestError('PARSE_CRASHED', `The parser process could not start (${spawnError.name}).`, true),
     };
-  return { error: classifyCrash(exitCode, signal, run.stderrTail, context.heapMb) };
+  return {
+    error: classifyCrash(child.exit?.code ?? null, child.exit?.signal ?? null, child.stderrTail, context.heapMb),
+  };
 }
 
 function formatSeconds(ms: number): string {

@@ -9,19 +9,40 @@ import type { ExtractJob } from './isolate';
 type Format = ExtractJob['sniffed']['format'];
 
 /**
- * The packages each parser loads (with their dependencies, found from their package.json files). The tokenizer is
- * there for every format: chunking runs in the child too. pdf-parse brings @napi-rs/canvas (pdf.js's geometry classes
- * and page rendering) and pdfjs-dist (see PACKAGE_DATA); tesseract.js brings tesseract.js-core (the wasm engine);
- * @tesseract.js-data/eng is the English model.
+ * The launch profiles: formats whose children get the same grants. A child is started for a profile (it can be
+ * started before its job is known, see isolate.ts), so each profile grants exactly what its formats needed before:
+ * PDF its parser packages and addons, spreadsheets and CSV xlsx, text none. Nothing is widened by grouping.
  */
-const PARSER_PACKAGES: Record<Format, string[]> = {
+export type LaunchProfile = 'pdf' | 'sheet' | 'text';
+
+const PROFILE_OF: Record<Format, LaunchProfile> = {
+  pdf: 'pdf',
+  xlsx: 'sheet',
+  xlsm: 'sheet',
+  xlsb: 'sheet',
+  ods: 'sheet',
+  xls: 'sheet',
+  csv: 'sheet',
+  text: 'text',
+};
+
+export function launchProfile(format: Format): LaunchProfile {
+  return PROFILE_OF[format];
+}
+
+export function isLaunchProfile(value: unknown): value is LaunchProfile {
+  return value === 'pdf' || value === 'sheet' || value === 'text';
+}
+
+/**
+ * The packages each profile's parsers load (with their dependencies, found from their package.json files). The
+ * tokenizer is there for every format: chunking runs in the child too. pdf-parse brings @napi-rs/canvas (pdf.js's
+ * geometry classes and page rendering) and pdfjs-dist (see PACKAGE_DATA); tesseract.js brings tesseract.js-core (the
+ * wasm engine); @tesseract.js-data/eng is the English model.
+ */
+const PARSER_PACKAGES: Record<LaunchProfile, string[]> = {
   pdf: ['pdf-parse', 'tesseract.js', '@tesseract.js-data/eng'],
-  xlsx: ['xlsx'],
-  xlsm: ['xlsx'],
-  xlsb: ['xlsx'],
-  ods: ['xlsx'],
-  xls: ['xlsx'],
-  csv: ['xlsx'],
+  sheet: ['xlsx'],
   text: [],
 };
 const CHUNKING_PACKAGES = ['gpt-tokenizer'];
@@ -42,7 +63,8 @@ export interface ChildLaunch {
 }
 
 /**
- * Where the child's code is and the options that confine it, for one job whose input and output live in `dir`.
+ * Where the child's code is and the options that confine it, for a child of `profile` whose one job's input and
+ * output will live in `dir`.
  *
  * The permission model (Node 20: `--experimental-permission`, from Node 22: `--permission`) is what keeps a parser
  * that was subverted by its input from reading the worker's secrets (its environment through /proc/<ppid>/environ,
@@ -60,13 +82,12 @@ export interface ChildLaunch {
  * Node's own documentation calls the model a seat belt for trusted code rather than a sandbox for hostile code: it
  * is one layer among the others here (a child process, frozen intrinsics, limits, an environment without secrets).
  */
-export async function prepareChild(job: ExtractJob, dir: string): Promise<ChildLaunch> {
+export async function prepareChild(profile: LaunchProfile, dir: string): Promise<ChildLaunch> {
   const { modulePath, codeDirs } = await childCode(dir);
-  const format = job.sniffed.format;
-  const reads = [dir, ...codeDirs, ...packageDirs([...CHUNKING_PACKAGES, ...PARSER_PACKAGES[format]])];
+  const reads = [dir, ...codeDirs, ...packageDirs([...CHUNKING_PACKAGES, ...PARSER_PACKAGES[profile]])];
   // pdf-parse loads canvas as it loads, for pdf.js's DOMMatrix and Path2D as much as for rendering: text extraction
   // fails without it (a ReferenceError), OCR or not.
-  return { modulePath, execArgv: permissionArgs(reads, [dir], { addons: format === 'pdf' }) };
+  return { modulePath, execArgv: permissionArgs(reads, [dir], { addons: profile === 'pdf' }) };
 }
 
 /**

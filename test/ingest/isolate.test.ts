@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { extractChunks, IngestError } from '../../ingest';
 import { checkInflatedSize } from '../../ingest/child';
-import { extractIsolated } from '../../ingest/isolate';
+import { disposeWarmPool, extractIsolated } from '../../ingest/isolate';
 import type { ExtractJob, IsolationReport, TestHook } from '../../ingest/isolate';
 import { DEFAULT_CHUNKING } from '../../ingest/chunk';
 import { resolveLimits } from '../../ingest/limits';
@@ -19,6 +19,8 @@ import { makeZip, POLLUTING_CSV, zipBombLying, zipBombStream } from '../fixtures
 import { childPidsOf, isRunning, killQuietly, waitFor } from '../support/processes';
 
 jest.setTimeout(30_000);
+
+afterAll(() => disposeWarmPool());
 
 const TEXT = new Uint8Array(Buffer.from('# Note\n\nThe filter is cleaned monthly.\n'));
 
@@ -72,7 +74,10 @@ describe('isolated extraction', () => {
   });
 
   it('gives PARSE_TIMEOUT for a real input when the limit is shorter than the parse', async () => {
-    expect((await failure(extractChunks({ bytes: TEXT, limits: { timeoutMs: 20 } }))).code).toBe('PARSE_TIMEOUT');
+    // Large enough that even a pre-spawned child, booted before the job, cannot chunk it within the limit.
+    const line = 'The filter is cleaned monthly and the valve is checked every quarter.\n';
+    const bytes = new Uint8Array(Buffer.from(line.repeat(Math.ceil(2e6 / line.length))));
+    expect((await failure(extractChunks({ bytes, limits: { timeoutMs: 20 } }))).code).toBe('PARSE_TIMEOUT');
   });
 
   it('stops a parse that exceeds the memory cap with PARSE_MEMORY', async () => {
