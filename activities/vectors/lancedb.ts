@@ -17,6 +17,16 @@
 // then sees either the old or the new version. A hybrid search runs two queries (dense and full-text), which may read
 // two table versions if a switch commits between them: when the fused list holds two versions of one document, the
 // search runs again (see search()).
+//
+// Scale: scalar indexes (BITMAP on tenant_id and state, BTREE on document_id and id) serve every predicate, the
+// tenant pre-filter first. Below `vectorIndexRows` rows a dense search is a flat (exact) scan. Once the table holds
+// that many rows, the optimize that follows builds an ANN index on `vector` (see VECTOR_INDEX), and every
+// later optimize adds new rows to it; when the table has grown to twice the rows the index was trained on, it is
+// trained again (createIndex with replace). The build runs in the write queue, never in the search path: searches go on
+// meanwhile with the previous index or the flat scan, and rows the index does not cover yet are still found (LanceDB
+// scans them flat and merges the results). Deletes (deleteDocument, deleteTenant, discardStaged, retired versions)
+// leave deletion files behind: they schedule one compaction a little later, shared by a burst of deletes, which
+// rewrites the fragments without the deleted rows and removes table versions older than `keepVersionsMs`.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
@@ -51,6 +61,55 @@ const FTS_CONFIG = {
 /** Rows written (upserts and state changes) between two automatic optimize() runs. */
 export const OPTIMIZE_EVERY = 10_000;
 
+/** Table rows from which the ANN index on `vector` is built: below this, the exact flat scan is fast enough. */
+export const VECTOR_INDEX_ROWS = 100_000;
+
+/** The ANN index kinds a store can build (the bench compares them); VECTOR_INDEX is the default. */
+export type VectorIndexKind = 'ivf_pq' | 'ivf_hnsw_sq';
+
+// IVF_HNSW_SQ (an HNSW graph per IVF partition over 8-bit scalar-quantised vectors) was chosen over IVF_PQ by
+// scripts/bench-scale.ts (512 dimensions, clustered unit vectors, a big tenant and a small one, 2 cores). At 20,000
+// rows (other tests running alongside): HNSW_SQ built in 6 s, p50/p95 19/41 ms, recall@10 1.0 for both tenants;
+// IVF_PQ (32 sub-vectors, refine x10) built in 92 s, p50/p95 28/62 ms, recall@10 0.998 for the big tenant but 0.685
+// for the small one (a narrow tenant filter leaves few rows in the probed partitions, and PQ ranks them poorly).
+// The 1M figures are in the commit that set these parameters.
+/** The ANN index built by default. */
+export const VECTOR_INDEX: VectorIndexKind = 'ivf_hnsw_sq';
+/** IVF partitions searched at least per query (more when the filter leaves fewer than `limit` rows in them). */
+export const NPROBES = 30;
+/** IVF_PQ: candidates re-ranked by exact distance, as a multiple of the limit. */
+export const REFINE_FACTOR = 10;
+/** IVF_HNSW_SQ: the graph search's candidate list length. */
+export const HNSW_EF = 150;
+
+/** Deletes within this many milliseconds share one compaction. */
+export const COMPACT_AFTER_DELETE_MS = 2_000;
+/** Compaction after deletes removes table versions older than this (a reader may still be reading a recent one). */
+export const KEEP_VERSIONS_MS = 10 * 60_000;
+
+/** The scalar indexes every table gets: each filtered column. */
+const SCALAR_INDEXES: Array<{ column: string; kind: 'bitmap' | 'btree' }> = [
+  { column: 'tenant_id', kind: 'bitmap' },
+  { column: 'state', kind: 'bitmap' },
+  { column: 'document_id', kind: 'btree' },
+  { column: 'id', kind: 'btree' },
+];
+
+/** The vector index's name carries the row count it was trained on, so any process can tell when to retrain. */
+const VECTOR_INDEX_PREFIX = 'vector_ann_';
+const trainedRows = (name: string): number => Number(name.slice(VECTOR_INDEX_PREFIX.length).split('_')[1] ?? 0);
+
+export interface LanceDbOptions {
+  /** Table rows from which the ANN index is built (tests lower it). */
+  vectorIndexRows?: number;
+  /** Which ANN index to build. */
+  vectorIndex?: VectorIndexKind;
+  /** Deletes within this many milliseconds share one compaction. */
+  compactAfterDeleteMs?: number;
+  /** Compaction after deletes removes table versions older than this. */
+  keepVersionsMs?: number;
+}
+
 const sql = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
 const toRow = (p: VectorPoint): Row => ({ id: p.id, vector: p.vector, ...toStored(p.payload) });
@@ -80,13 +139,25 @@ export class LanceDbVectorStore implements VectorStore {
   private writes: Promise<unknown> = Promise.resolve();
   /** Rows written since the last optimize in this process. */
   private written = 0;
+  /** The compaction a delete scheduled, until it runs. */
+  private compactTimer?: NodeJS.Timeout;
+  private readonly vectorIndexRows: number;
+  private readonly vectorIndex: VectorIndexKind;
+  private readonly compactAfterDeleteMs: number;
+  private readonly keepVersionsMs: number;
 
   constructor(
     private readonly dir: string,
     private readonly tableName = 'chunks',
     /** Rows written between two automatic optimize() runs (tests lower it). */
     private readonly optimizeEvery = OPTIMIZE_EVERY,
-  ) {}
+    options: LanceDbOptions = {},
+  ) {
+    this.vectorIndexRows = options.vectorIndexRows ?? VECTOR_INDEX_ROWS;
+    this.vectorIndex = options.vectorIndex ?? VECTOR_INDEX;
+    this.compactAfterDeleteMs = options.compactAfterDeleteMs ?? COMPACT_AFTER_DELETE_MS;
+    this.keepVersionsMs = options.keepVersionsMs ?? KEEP_VERSIONS_MS;
+  }
 
   private tenantWhere(tenantId: string, extra: Record<string, string | undefined> = {}, extraSql?: string): string {
     assertTenantId(tenantId);
@@ -142,6 +213,7 @@ export class LanceDbVectorStore implements VectorStore {
       await fs.writeFile(metaFile, JSON.stringify({ dimensions }));
     }
     await this.ensureFtsIndex(this.table);
+    await this.ensureScalarIndexes(this.table);
     this.dimensions = dimensions;
     await this.indexUnindexedRows(this.table);
   }
@@ -159,10 +231,85 @@ export class LanceDbVectorStore implements VectorStore {
     }).catch(() => undefined);
   }
 
-  /** Runs table.optimize() now; the caller holds the write queue. */
-  private async optimizeNow(table: lancedb.Table): Promise<void> {
+  /**
+   * Runs table.optimize() now (compaction, and every index brought over the new rows), then builds or retrains the
+   * vector index when the table has grown enough. The caller holds the write queue.
+   */
+  private async optimizeNow(table: lancedb.Table, options?: Partial<lancedb.OptimizeOptions>): Promise<void> {
     this.written = 0;
-    await table.optimize();
+    await table.optimize(options);
+    await this.maintainVectorIndex(table);
+  }
+
+  /** The ANN index on `vector`, if the table has one. */
+  private async vectorIndexOf(table: lancedb.Table): Promise<lancedb.IndexConfig | undefined> {
+    return (await table.listIndices()).find((i) => i.columns.includes('vector'));
+  }
+
+  /**
+   * Builds the ANN index once the table holds vectorIndexRows rows, and trains it again once the table has twice the
+   * rows it was trained on (its partitions were sized for fewer). Searches do not wait: they use the old index, or
+   * the flat scan, until the new one commits.
+   */
+  private async maintainVectorIndex(table: lancedb.Table): Promise<void> {
+    const rows = await table.countRows();
+    const index = await this.vectorIndexOf(table);
+    if (index ? rows < 2 * trainedRows(index.name) : rows < this.vectorIndexRows) return;
+    await this.buildVectorIndex(table, rows, index?.name);
+  }
+
+  private async buildVectorIndex(table: lancedb.Table, rows: number, previous?: string): Promise<void> {
+    const partitions = Math.max(1, Math.round(Math.sqrt(rows)));
+    const config =
+      this.vectorIndex === 'ivf_hnsw_sq'
+        ? lancedb.Index.hnswSq({ distanceType: 'cosine', numPartitions: Math.max(1, Math.round(partitions / 8)) })
+        : lancedb.Index.ivfPq({
+            distanceType: 'cosine',
+            numPartitions: partitions,
+            numSubVectors: this.dimensions && this.dimensions % 16 === 0 ? this.dimensions / 16 : undefined,
+          });
+    const name = `${VECTOR_INDEX_PREFIX}${this.vectorIndex}_${rows}`;
+    await table.createIndex('vector', { config, name, replace: true });
+    // A retrained index has a new name: the old one goes once the new one serves searches.
+    if (previous && previous !== name) await table.dropIndex(previous).catch(() => undefined);
+  }
+
+  /** Creates the scalar indexes the filters use, where missing (new tables, and tables from before them). */
+  private async ensureScalarIndexes(table: lancedb.Table): Promise<void> {
+    const missing = async (): Promise<typeof SCALAR_INDEXES> => {
+      const indexed = new Set((await table.listIndices()).flatMap((i) => i.columns));
+      return SCALAR_INDEXES.filter((s) => !indexed.has(s.column));
+    };
+    if ((await missing()).length === 0) return;
+    await this.serial(async () => {
+      for (const { column, kind } of await missing()) {
+        try {
+          await table.createIndex(column, {
+            config: kind === 'bitmap' ? lancedb.Index.bitmap() : lancedb.Index.btree(),
+          });
+        } catch (err) {
+          // Another process may have created it meanwhile.
+          await table.checkoutLatest();
+          if ((await missing()).some((s) => s.column === column)) throw err;
+        }
+      }
+    });
+  }
+
+  /** Rows were deleted: one compaction (with removal of old versions) follows shortly, shared by a burst of deletes. */
+  private deleted(rows: number): void {
+    if (rows === 0 || this.compactTimer || !this.table) return;
+    const table = this.table;
+    this.compactTimer = setTimeout(() => {
+      this.compactTimer = undefined;
+      void this.serial(() => this.compactNow(table)).catch(() => undefined);
+    }, this.compactAfterDeleteMs);
+    this.compactTimer.unref();
+  }
+
+  /** Compaction after deletes; the caller holds the write queue. */
+  private compactNow(table: lancedb.Table): Promise<void> {
+    return this.optimizeNow(table, { cleanupOlderThan: new Date(Date.now() - this.keepVersionsMs) });
   }
 
   /** Creates the full-text index on `text` when the table has none (new tables, and tables from before it). */
@@ -245,7 +392,19 @@ export class LanceDbVectorStore implements VectorStore {
     const table = this.ready();
     const text = hybridText(options.text);
     const dense = (limit: number): Promise<Row[]> =>
-      table.vectorSearch(vector).distanceType('cosine').where(where).limit(limit).toArray() as Promise<Row[]>;
+      table
+        .vectorSearch(vector)
+        .distanceType('cosine')
+        .where(where)
+        // Index parameters (ignored while the table has no ANN index): chosen for recall@10 >= 0.95 against the flat
+        // scan at 1M rows (scripts/bench-scale.ts). At least NPROBES partitions, and no upper bound (0): when the
+        // filter leaves fewer than `limit` rows in them (a small tenant), the search goes on to further partitions.
+        .maximumNprobes(0)
+        .minimumNprobes(NPROBES)
+        .refineFactor(REFINE_FACTOR)
+        .ef(HNSW_EF)
+        .limit(limit)
+        .toArray() as Promise<Row[]>;
     const passes = (score: number): boolean => options.minScore === undefined || score >= options.minScore;
     if (text === undefined) {
       const rows = await dense(options.limit);
@@ -327,6 +486,7 @@ export class LanceDbVectorStore implements VectorStore {
       // The update rewrote the activated rows, so the full-text index no longer covers them: index them before they
       // are searched (see the header). Best effort: activation has happened either way.
       if (activated > 0) await this.optimizeNow(table).catch(() => undefined);
+      this.deleted(retired);
       return { activated, retired };
     });
   }
@@ -341,6 +501,7 @@ export class LanceDbVectorStore implements VectorStore {
       );
       const n = await table.countRows(where);
       if (n > 0) await table.delete(where);
+      this.deleted(n);
       return n;
     });
   }
@@ -358,6 +519,7 @@ export class LanceDbVectorStore implements VectorStore {
     return this.serial(async () => {
       const n = await table.countRows(where);
       if (n > 0) await table.delete(where);
+      this.deleted(n);
       return n;
     });
   }
@@ -377,6 +539,13 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   async close(): Promise<void> {
+    if (this.compactTimer) {
+      // Deletes are waiting for their compaction: run it now rather than leave the deleted rows on disk.
+      clearTimeout(this.compactTimer);
+      this.compactTimer = undefined;
+      const table = this.table;
+      if (table) await this.serial(() => this.compactNow(table)).catch(() => undefined);
+    }
     await this.writes.catch(() => undefined);
     this.table?.close();
     this.db?.close();
