@@ -515,6 +515,11 @@ const GUARD_POLL_MS = 250;
  * started its own clock), so the parent's kill and its PARSE_TIMEOUT come first whenever the parent is responsive.
  */
 const SELF_DEADLINE_GRACE_MS = 5000;
+/**
+ * The deadline in ms since the epoch, shared with the guard thread: 0 until the job arrives. The guard starts at boot,
+ * so a pre-spawned child has it running before its job and the job does not wait for a thread to start.
+ */
+const guardDeadline = new BigInt64Array(new SharedArrayBuffer(8));
 
 /**
  * The guard thread, plain JavaScript in its own V8 isolate and event loop. It runs while the main thread is stuck in a
@@ -525,9 +530,11 @@ const SELF_DEADLINE_GRACE_MS = 5000;
 const GUARD_SOURCE = `
 const { writeSync } = require('node:fs');
 const { workerData } = require('node:worker_threads');
+const deadline = new BigInt64Array(workerData.deadline);
 setInterval(() => {
   const orphaned = process.ppid !== workerData.parentPid;
-  if (!orphaned && Date.now() < workerData.deadline) return;
+  const at = Number(Atomics.load(deadline, 0));
+  if (!orphaned && (at === 0 || Date.now() < at)) return;
   try {
     writeSync(2, orphaned ? 'ingest child: the parent process is gone; stopping.\\n' : workerData.deadlineMessage + '\\n');
   } finally {
@@ -541,13 +548,13 @@ setInterval(() => {
  * outlive a parent that was SIGKILLed, nor run forever when the parent cannot kill it. Costs one small thread (about
  * 10 MB of RSS) per child.
  */
-function startGuard(timeoutMs: number): void {
+function startGuard(): void {
   const guard = new (workerThreads().Worker)(GUARD_SOURCE, {
     eval: true,
     execArgv: [], // not the child's heap cap; under the permission model the seal gives it the child's permissions
     workerData: {
       parentPid: process.ppid,
-      deadline: Date.now() + timeoutMs + SELF_DEADLINE_GRACE_MS,
+      deadline: guardDeadline.buffer,
       pollMs: GUARD_POLL_MS,
       deadlineMessage: CHILD_DEADLINE_MESSAGE,
     },
@@ -572,7 +579,8 @@ async function handle(message: ParentMessage, profile: LaunchProfile | undefined
   const format = message.job?.sniffed?.format;
   const hook = process.env.GROUNDWORK_INGEST_TEST_HOOKS === '1' ? message.testHook : undefined;
   try {
-    startGuard(message.job?.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs);
+    const timeoutMs = message.job?.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs;
+    Atomics.store(guardDeadline, 0, BigInt(Date.now() + timeoutMs + SELF_DEADLINE_GRACE_MS));
     if (profile !== undefined && format !== undefined && launchProfile(format) !== profile) {
       // The parent matches jobs to profiles; a mismatch is our bug, and this child's grants may not fit the job.
       throw new IngestError('PARSE_CRASHED', 'The parser process was started for another kind of document.');
@@ -606,6 +614,7 @@ if (process.env.GROUNDWORK_INGEST_CHILD === '1' && process.send) {
   const profile = isLaunchProfile(argument) ? argument : undefined;
   // Sealed before any thread starts (pdf.js may start one while loading) and before any input is read.
   if (underPermissionModel()) sealWorkerThreads();
+  startGuard(); // watches for an orphaned child from boot, and for the deadline once the job has come
   const booted = (profile ? preload(profile) : Promise.resolve()).catch(() => undefined);
   void booted.then(() => sendNow({ type: 'ready' }));
   // One job per process: a second message, if any, is ignored. The job is acknowledged before any input is read, so

@@ -119,13 +119,14 @@ export async function extractIsolated(
   const pooled = options.testHook === undefined && poolSettings.enabled;
   const warm = pooled ? takeWarm(spec) : undefined;
   const child = warm ?? (await spawnChild(spec));
-  if (pooled) prespawn(spec); // the next job's child boots while this one parses
+  // The next job's child boots while this one parses; started once this job is sent, so its fork does not delay it.
+  const onSent = pooled ? (): void => prespawn(spec) : undefined;
   try {
-    return await extractIn(child, bytes, job, options);
+    return await extractIn(child, bytes, job, options, onSent);
   } catch (err) {
     if (!(err instanceof JobNotDelivered)) throw err;
     // A warm child that died before it took the job (between our check and our message): the job never started.
-    return extractIn(await spawnChild(spec), bytes, job, options);
+    return extractIn(await spawnChild(spec), bytes, job, options, onSent);
   }
 }
 
@@ -135,6 +136,7 @@ async function extractIn(
   bytes: Uint8Array,
   job: ExtractJob,
   options: IsolateOptions,
+  onSent?: () => void,
 ): Promise<ExtractResult> {
   try {
     const inputPath = path.join(child.dir, 'input');
@@ -143,7 +145,7 @@ async function extractIn(
     const hooks = options.testHook
       ? { testHook: options.testHook, ...(options.testHookPath ? { testHookPath: options.testHookPath } : {}) }
       : {};
-    await runJob(child, { type: 'extract', job, inputPath, outputPath, ...hooks }, options);
+    await runJob(child, { type: 'extract', job, inputPath, outputPath, ...hooks }, options, onSent);
     // The result size is bounded before reading, so a document that explodes into text cannot exhaust the worker.
     const maxResultBytes = Math.max(64 * 1048576, 4 * job.limits.maxBytes);
     const size = await stat(outputPath).then(
@@ -464,6 +466,7 @@ class ParseChild {
 
   /** Stops the child if it still runs, waits for it, and removes its job folder. */
   async dispose(): Promise<void> {
+    this.ref(); // an idle child was unref'd: whoever awaits this must not see the event loop end first
     this.kill();
     if (this.spawnError === undefined && this.process.pid !== undefined) await this.closed;
     await rm(this.dir, { recursive: true, force: true });
@@ -490,7 +493,12 @@ async function spawnChild(spec: LaunchSpec): Promise<ParseChild> {
  * Sends `message` to `child` and waits until the child is gone. The wall clock, the RSS watchdog and the abort signal
  * apply from the moment the job is sent, whether the child was started for it or before it.
  */
-function runJob(child: ParseChild, message: ParentMessage, options: IsolateOptions): Promise<void> {
+function runJob(
+  child: ParseChild,
+  message: ParentMessage,
+  options: IsolateOptions,
+  onSent?: () => void,
+): Promise<void> {
   const limits = message.job.limits;
   const heapMb = child.spec.heapMb;
   const rssCapMb = heapMb * 2 + RSS_BASELINE_MB;
@@ -540,6 +548,7 @@ function runJob(child: ParseChild, message: ParentMessage, options: IsolateOptio
       // The child died before reading its job; the close handler classifies the crash.
       if (err) child.kill();
     });
+    onSent?.();
   });
 }
 

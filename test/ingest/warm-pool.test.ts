@@ -118,26 +118,35 @@ describe('the warm parse child', () => {
     expect(warmChildPids()).toEqual([]);
   });
 
+  /**
+   * Runs, in a process of its own standing in for the worker, one parse, waits for the pool's idle child, and then
+   * `then` (a statement); returns the exit code and what the process printed (the idle child's pid first).
+   */
+  async function inWorkerProcess(then: string): Promise<{ code: number | null; out: string; warm: number }> {
+    const ingest = JSON.stringify(path.join(__dirname, '../../ingest'));
+    const script = `
+      const { extractChunks } = require(${ingest});
+      const { disposeWarmPool, warmChildPids } = require(${ingest} + '/isolate');
+      (async () => {
+        await extractChunks({ bytes: new Uint8Array(Buffer.from('# Note\\n\\nText.\\n')), fileName: 'n.md' });
+        while (warmChildPids().length === 0) await new Promise((r) => setTimeout(r, 20));
+        process.stdout.write(String(warmChildPids()[0]));
+        ${then}
+      })();
+    `;
+    const worker = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    worker.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => worker.on('close', resolve));
+    return { code, out, warm: Number.parseInt(out, 10) };
+  }
+
   (process.platform === 'linux' ? it : it.skip)(
     'lets the worker process exit while a child waits, and the child does not outlive it',
     async () => {
-      const ingest = JSON.stringify(path.join(__dirname, '../../ingest'));
-      const script = `
-        const { extractChunks } = require(${ingest});
-        const { warmChildPids } = require(${ingest} + '/isolate');
-        (async () => {
-          await extractChunks({ bytes: new Uint8Array(Buffer.from('# Note\\n\\nText.\\n')), fileName: 'n.md' });
-          while (warmChildPids().length === 0) await new Promise((r) => setTimeout(r, 20));
-          process.stdout.write(String(warmChildPids()[0]));
-        })();
-      `;
-      const worker = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      worker.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      const code = await new Promise<number | null>((resolve) => worker.on('close', resolve));
-      const warm = Number(out);
+      const { code, warm } = await inWorkerProcess('');
       try {
         expect(code).toBe(0); // it ended by itself: the idle child did not hold its event loop
         expect(warm).toBeGreaterThan(0);
@@ -147,4 +156,18 @@ describe('the warm parse child', () => {
       }
     },
   );
+
+  it('finishes disposing in a process that has nothing else to wait for', async () => {
+    // The idle child does not hold the event loop; disposing must still wait for it to be gone.
+    const { code, out, warm } = await inWorkerProcess(
+      "await disposeWarmPool(); process.stdout.write(' disposed ' + warmChildPids().length);",
+    );
+    try {
+      expect(code).toBe(0);
+      expect(out).toBe(`${warm} disposed 0`);
+      expect(isRunning(warm)).toBe(false);
+    } finally {
+      killQuietly(warm);
+    }
+  });
 });
