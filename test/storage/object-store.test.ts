@@ -100,6 +100,9 @@ function describeObjectStoreContract(name: string, makeStore: () => Promise<Obje
       expect(await store.get('a/b/1')).toBeUndefined();
       expect(await store.deletePrefix('a/b')).toBe(0);
       expect(await store.deletePrefix('never')).toBe(0);
+      // A prefix is a folder: an object with that very key is not below it.
+      expect(await store.deletePrefix('a/b.txt')).toBe(0);
+      expect((await store.get('a/b.txt'))?.toString()).toBe('a/b.txt');
     });
 
     test('lists and deletes more keys than one S3 page or batch (1000)', async () => {
