@@ -4,43 +4,43 @@
 // (an activation, a document deletion, a purge), so a document change invalidates every cached answer of that tenant
 // without a scan: the old keys are simply never asked again and age out of the LRU.
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { assertTenantId } from '../common/ids';
+import { LocalObjectStore, scopedStore } from '../common/object-store';
+import type { ObjectStore } from '../common/object-store';
 import { labelsFor, metrics } from '../common/metrics';
 import type { PipelineResult } from '../workflows/answer-steps';
 
-/** A tenant's corpus generation, one small file per tenant under `<data>/corpus/`, replaced atomically. */
+/** A tenant's corpus generation: one small object per tenant (`corpus/<tenant>.generation`), replaced whole. */
 export class CorpusGenerations {
-  constructor(private readonly root: string) {}
+  private readonly objects: ObjectStore;
+
+  constructor(location: ObjectStore | string) {
+    this.objects = typeof location === 'string' ? new LocalObjectStore(location) : location;
+  }
 
   static inDataDir(dataDir: string): CorpusGenerations {
     return new CorpusGenerations(path.join(dataDir, 'corpus'));
   }
 
-  private file(tenantId: string): string {
+  static inStore(objects: ObjectStore): CorpusGenerations {
+    return new CorpusGenerations(scopedStore(objects, 'corpus'));
+  }
+
+  private key(tenantId: string): string {
     assertTenantId(tenantId);
-    return path.join(this.root, `${tenantId}.generation`);
+    return `${tenantId}.generation`;
   }
 
   /** The current token; `initial` until the tenant's corpus first changes. */
   async current(tenantId: string): Promise<string> {
-    try {
-      return (await fs.readFile(this.file(tenantId), 'utf8')).trim() || 'initial';
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'initial';
-      throw err;
-    }
+    return (await this.objects.get(this.key(tenantId)))?.toString('utf8').trim() || 'initial';
   }
 
   /** A new token: called after the tenant's retrievable chunks changed (never before, or a reader could cache old). */
   async bump(tenantId: string): Promise<string> {
-    const file = this.file(tenantId);
     const token = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
-    await fs.mkdir(this.root, { recursive: true });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, token);
-    await fs.rename(tmp, file);
+    await this.objects.put(this.key(tenantId), token);
     return token;
   }
 }

@@ -1,13 +1,14 @@
 // The document registry (per tenant: what is live, what failed) and the activities that delete a document or purge a
-// tenant. The registry is one small JSON file per document under <data>/documents/<tenant>/, written atomically
-// (temp file + rename): the activities of one document run one after another, so no two writers meet on one file,
+// tenant. The registry is one small JSON object per document under documents/<tenant>/ of the deployment's object
+// store, written whole: the activities of one document run one after another, so no two writers meet on one object,
 // and readers (the typed client, the HTTP API, the CLI) never see half a record.
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BlobStore } from '../common/blob-store';
 import { isBlobRef } from '../common/blob-store';
 import { assertDocumentId, assertTenantId } from '../common/ids';
+import { LocalObjectStore, scopedStore } from '../common/object-store';
+import type { ObjectStore } from '../common/object-store';
 import type { DocumentSource } from '../workflows/definitions';
 import type { CorpusGenerations } from './answer-cache';
 import type { EvaluationStore } from './evaluation-store';
@@ -85,32 +86,34 @@ export const blobOf = (source: DocumentSource | undefined): string | undefined =
 export class DocumentRegistry {
   /** Writes to one record run one after another within this process. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly objects: ObjectStore;
 
-  constructor(private readonly root: string) {}
+  /** `location`: the registry's object store (shared by every host), or a local folder. */
+  constructor(location: ObjectStore | string) {
+    this.objects = typeof location === 'string' ? new LocalObjectStore(location) : location;
+  }
 
   /** The registry workers write and clients read: `<data>/documents`. */
   static inDataDir(dataDir: string): DocumentRegistry {
     return new DocumentRegistry(path.join(dataDir, 'documents'));
   }
 
-  private tenantDir(tenantId: string): string {
-    assertTenantId(tenantId);
-    return path.join(this.root, tenantId);
+  /** The registry of a deployment's object store: `documents/`. */
+  static inStore(objects: ObjectStore): DocumentRegistry {
+    return new DocumentRegistry(scopedStore(objects, 'documents'));
   }
 
-  /** Ids may be long Unicode strings: the file is named by their hash, and the record holds the id itself. */
+  /** Ids may be long Unicode strings: the object is named by their hash, and the record holds the id itself. */
   private file(tenantId: string, documentId: string): string {
+    assertTenantId(tenantId);
     assertDocumentId(documentId);
     const key = createHash('sha256').update(documentId).digest('hex').slice(0, 40);
-    return path.join(this.tenantDir(tenantId), `${key}.json`);
+    return `${tenantId}/${key}.json`;
   }
 
-  private async readFile(file: string): Promise<StoredRecord | undefined> {
-    const raw = await fs.readFile(file, 'utf8').catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    });
-    return raw === undefined ? undefined : (JSON.parse(raw) as StoredRecord);
+  private async readFile(key: string): Promise<StoredRecord | undefined> {
+    const raw = await this.objects.get(key);
+    return raw === undefined ? undefined : (JSON.parse(raw.toString('utf8')) as StoredRecord);
   }
 
   private async update(
@@ -122,11 +125,7 @@ export class DocumentRegistry {
     const previous = this.locks.get(file) ?? Promise.resolve();
     const next = previous.then(async () => {
       const current = (await this.readFile(file)) ?? { tenantId, documentId, blobs: [] };
-      const updated = change(current);
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      await fs.writeFile(tmp, JSON.stringify(updated));
-      await fs.rename(tmp, file);
+      await this.objects.put(file, JSON.stringify(change(current)));
     });
     const settled = next.catch(() => undefined);
     this.locks.set(file, settled);
@@ -149,10 +148,10 @@ export class DocumentRegistry {
   }
 
   private async stored(tenantId: string): Promise<StoredRecord[]> {
-    const dir = this.tenantDir(tenantId);
-    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    assertTenantId(tenantId);
+    const keys = await this.objects.list(tenantId);
     const records = await Promise.all(
-      names.filter((n) => /^[0-9a-f]{40}\.json$/.test(n)).map((n) => this.readFile(path.join(dir, n))),
+      keys.filter((k) => /^[^/]+\/[0-9a-f]{40}\.json$/.test(k)).map((k) => this.readFile(k)),
     );
     return records.filter((r): r is StoredRecord => r !== undefined);
   }
@@ -220,15 +219,13 @@ export class DocumentRegistry {
   /** True when there was a record. */
   async remove(tenantId: string, documentId: string): Promise<boolean> {
     const file = this.file(tenantId, documentId);
-    const existed = (await this.readFile(file)) !== undefined;
-    await fs.rm(file, { force: true });
-    return existed;
+    return this.objects.delete(file);
   }
 
   /** Removes the tenant's registry; returns how many documents it listed. */
   async removeTenant(tenantId: string): Promise<number> {
     const count = (await this.stored(tenantId)).length;
-    await fs.rm(this.tenantDir(tenantId), { recursive: true, force: true });
+    await this.objects.deletePrefix(tenantId);
     return count;
   }
 }

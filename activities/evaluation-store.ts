@@ -1,8 +1,10 @@
-// Per-tenant evaluation state on disk: reviewer corrections (which become golden questions) and the
-// metrics baseline that drift is measured against.
-import { promises as fs } from 'node:fs';
+// Per-tenant evaluation state: reviewer corrections (which become golden questions), labels, calibration fits, the
+// metrics baseline that drift is measured against, run results, run records and report pages.
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { normalizeQuestion } from '../common/ids';
+import { LocalObjectStore, scopedStore } from '../common/object-store';
+import type { ObjectStore } from '../common/object-store';
 import type {
   EvaluationMetrics,
   EvaluationQuestionResult,
@@ -26,35 +28,79 @@ export interface StoredLabel extends LabelledOutcome {
   recordedAt: string;
 }
 
-/**
- * The records of an append-only JSON-lines file, the latest per key. A torn last line from a crash mid-append is
- * skipped rather than failing every reader.
- */
-async function latestPerKey<T>(file: string, keyOf: (record: T) => string): Promise<T[]> {
-  const raw = await fs.readFile(file, 'utf8').catch(() => '');
-  const latest = new Map<string, T>();
+/** Parses JSON lines; a torn last line from a crash mid-append (files written before records were objects) is skipped. */
+function parseLines<T>(raw: string): T[] {
+  const out: T[] = [];
   for (const line of raw.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const record = JSON.parse(line) as T;
-      latest.set(keyOf(record), record);
+      out.push(JSON.parse(line) as T);
     } catch {
       // torn line
     }
   }
-  return [...latest.values()];
+  return out;
 }
 
+/** Sorts in the order records were appended: keys start with a fixed-width time and a per-process sequence. */
+let appendSequence = 0;
+const appendKey = (): string =>
+  `${Date.now().toString().padStart(15, '0')}-${(appendSequence++ % 1e9).toString().padStart(9, '0')}-${randomBytes(4).toString('hex')}.jsonl`;
+
+/**
+ * Per-tenant evaluation state as objects of the deployment's object store (shared by every worker host and client):
+ * `<tenant>/corrections/`, `labels/` and `runs/<run>/` hold appended records, one object per append (an object
+ * store cannot append); `baseline.json`, `latest.json` and `calibrations/current.json` are replaced whole.
+ * A data dir written before (one `corrections.jsonl`, `labels.jsonl`, `runs/<run>.jsonl`) is still read.
+ */
 export class EvaluationStore {
-  constructor(private readonly root: string) {}
+  private readonly objects: ObjectStore;
+  private readonly ledgerDir: string | undefined;
+
+  /**
+   * `location`: the evaluation store's object store, or a local folder (`<data>/evaluations`). `dataDir`: where the
+   * usage ledger reports read cost from; default the folder's parent.
+   */
+  constructor(location: ObjectStore | string, options: { dataDir?: string } = {}) {
+    this.objects = typeof location === 'string' ? new LocalObjectStore(location) : location;
+    this.ledgerDir = options.dataDir ?? (typeof location === 'string' ? path.dirname(location) : undefined);
+  }
+
+  /** The evaluation state of a deployment's object store (`evaluations/`); `dataDir` holds the usage ledger. */
+  static inStore(objects: ObjectStore, dataDir: string): EvaluationStore {
+    return new EvaluationStore(scopedStore(objects, 'evaluations'), { dataDir });
+  }
 
   private dir(tenantId: string): string {
-    return path.join(this.root, encodeURIComponent(tenantId));
+    return encodeURIComponent(tenantId);
+  }
+
+  private async text(key: string): Promise<string | undefined> {
+    return (await this.objects.get(key))?.toString('utf8');
+  }
+
+  /** Appends records as one new object below `folder`. */
+  private async append(folder: string, records: unknown[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.objects.put(`${folder}/${appendKey()}`, records.map((r) => JSON.stringify(r) + '\n').join(''));
+  }
+
+  /** Every record appended below `folder` (after those of the legacy `<folder>.jsonl` file), in append order. */
+  private async appended<T>(folder: string): Promise<T[]> {
+    const legacy = parseLines<T>((await this.text(`${folder}.jsonl`)) ?? '');
+    const keys = (await this.objects.list(folder)).filter((k) => k.endsWith('.jsonl'));
+    const parts = await Promise.all(keys.map(async (k) => parseLines<T>((await this.text(k)) ?? '')));
+    return [...legacy, ...parts.flat()];
+  }
+
+  private async latestPerKey<T>(folder: string, keyOf: (record: T) => string): Promise<T[]> {
+    const latest = new Map<string, T>();
+    for (const record of await this.appended<T>(folder)) latest.set(keyOf(record), record);
+    return [...latest.values()];
   }
 
   async addCorrection(tenantId: string, record: CorrectionRecord): Promise<void> {
-    await fs.mkdir(this.dir(tenantId), { recursive: true });
-    await fs.appendFile(path.join(this.dir(tenantId), 'corrections.jsonl'), JSON.stringify(record) + '\n');
+    await this.append(`${this.dir(tenantId)}/corrections`, [record]);
   }
 
   /**
@@ -62,7 +108,7 @@ export class EvaluationStore {
    * wrong but not what is right, so it yields no golden question.
    */
   async correctionsAsGolden(tenantId: string): Promise<GoldenQuestion[]> {
-    const latest = await latestPerKey<CorrectionRecord>(path.join(this.dir(tenantId), 'corrections.jsonl'), (rec) =>
+    const latest = await this.latestPerKey<CorrectionRecord>(`${this.dir(tenantId)}/corrections`, (rec) =>
       normalizeQuestion(rec.question),
     );
     return latest
@@ -71,134 +117,98 @@ export class EvaluationStore {
   }
 
   async baseline(tenantId: string): Promise<EvaluationMetrics | undefined> {
-    const raw = await fs.readFile(path.join(this.dir(tenantId), 'baseline.json'), 'utf8').catch(() => undefined);
+    const raw = await this.text(`${this.dir(tenantId)}/baseline.json`);
     return raw ? (JSON.parse(raw) as EvaluationMetrics) : undefined;
   }
 
-  /** Removes the tenant's corrections, baseline and reports (a tenant purge); returns how many files there were. */
+  /** Removes the tenant's corrections, baseline and reports (a tenant purge); returns how many objects there were. */
   async removeTenant(tenantId: string): Promise<number> {
-    const dir = this.dir(tenantId);
-    const entries = await fs.readdir(dir).catch(() => [] as string[]);
-    await fs.rm(dir, { recursive: true, force: true });
-    return entries.length;
+    return this.objects.deletePrefix(this.dir(tenantId));
   }
 
   async saveReport(report: EvaluationReport, setBaseline: boolean): Promise<void> {
     const dir = this.dir(report.tenantId);
-    await fs.mkdir(dir, { recursive: true });
-    await fs.writeFile(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2));
-    if (setBaseline) await fs.writeFile(path.join(dir, 'baseline.json'), JSON.stringify(report.metrics, null, 2));
+    await this.objects.put(`${dir}/latest.json`, JSON.stringify(report, null, 2));
+    if (setBaseline) await this.objects.put(`${dir}/baseline.json`, JSON.stringify(report.metrics, null, 2));
   }
 
   /** Appends labelled outcomes; a later label with the same key replaces an earlier one. */
   async addLabels(tenantId: string, labels: StoredLabel[]): Promise<void> {
-    if (labels.length === 0) return;
-    await fs.mkdir(this.dir(tenantId), { recursive: true });
-    await fs.appendFile(
-      path.join(this.dir(tenantId), 'labels.jsonl'),
-      labels.map((l) => JSON.stringify(l) + '\n').join(''),
-    );
+    await this.append(`${this.dir(tenantId)}/labels`, labels);
   }
 
   async labels(tenantId: string): Promise<StoredLabel[]> {
-    return latestPerKey<StoredLabel>(path.join(this.dir(tenantId), 'labels.jsonl'), (label) => label.key);
+    return this.latestPerKey<StoredLabel>(`${this.dir(tenantId)}/labels`, (label) => label.key);
   }
 
-  /** Keeps a tenant's calibration fit (every version stays on disk) and makes it the tenant's current one. */
+  /** Keeps a tenant's calibration fit (every version is kept) and makes it the tenant's current one. */
   async saveCalibration(tenantId: string, calibration: Calibration): Promise<void> {
-    const dir = path.join(this.dir(tenantId), 'calibrations');
-    await fs.mkdir(dir, { recursive: true });
+    const dir = `${this.dir(tenantId)}/calibrations`;
     const body = JSON.stringify(calibration);
-    await fs.writeFile(path.join(dir, `${encodeURIComponent(calibration.version)}.json`), body);
-    const tmp = path.join(dir, `current.json.${process.pid}.tmp`);
-    await fs.writeFile(tmp, body);
-    await fs.rename(tmp, path.join(dir, 'current.json'));
+    await this.objects.put(`${dir}/${encodeURIComponent(calibration.version)}.json`, body);
+    await this.objects.put(`${dir}/current.json`, body);
   }
 
   async calibration(tenantId: string): Promise<Calibration | undefined> {
-    const raw = await fs
-      .readFile(path.join(this.dir(tenantId), 'calibrations', 'current.json'), 'utf8')
-      .catch(() => undefined);
+    const raw = await this.text(`${this.dir(tenantId)}/calibrations/current.json`);
     return raw ? (JSON.parse(raw) as Calibration) : undefined;
   }
 
   /** How many calibration versions the tenant has had. */
   async calibrationCount(tenantId: string): Promise<number> {
-    const entries = await fs.readdir(path.join(this.dir(tenantId), 'calibrations')).catch(() => [] as string[]);
-    return entries.filter((e) => e.endsWith('.json') && e !== 'current.json').length;
+    const keys = await this.objects.list(`${this.dir(tenantId)}/calibrations`);
+    return keys.filter((k) => k.endsWith('.json') && !k.endsWith('/current.json')).length;
   }
 
-  /** The data dir the store lives in (its parent), where the other stores of the deployment are. */
-  get dataDir(): string {
-    return path.dirname(this.root);
+  /** The data dir of the usage ledger that reports read cost from (undefined: no ledger at hand). */
+  get dataDir(): string | undefined {
+    return this.ledgerDir;
   }
 
   /** Every result kept for a run (appendRunResults), in the order the pages ran; empty when there are none. */
   async runResults(tenantId: string, runKey: string): Promise<EvaluationQuestionResult[]> {
-    const file = path.join(this.dir(tenantId), 'runs', `${encodeURIComponent(runKey)}.jsonl`);
-    const raw = await fs.readFile(file, 'utf8').catch(() => '');
-    const out: EvaluationQuestionResult[] = [];
-    for (const line of raw.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        out.push(JSON.parse(line) as EvaluationQuestionResult);
-      } catch {
-        // torn line
-      }
-    }
-    return out;
+    return this.appended<EvaluationQuestionResult>(`${this.dir(tenantId)}/runs/${encodeURIComponent(runKey)}`);
   }
 
-  /** Keeps a run's record for reports (metrics, compact outcomes, worst questions) under history/, one file a run. */
+  /** Keeps a run's record for reports (metrics, compact outcomes, worst questions) under history/, one object a run. */
   async saveRunRecord(record: EvaluationRunRecord): Promise<void> {
-    const dir = path.join(this.dir(record.tenantId), 'history');
-    await fs.mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${encodeURIComponent(record.runId)}.json`);
-    const tmp = `${file}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(record));
-    await fs.rename(tmp, file);
+    await this.objects.put(
+      `${this.dir(record.tenantId)}/history/${encodeURIComponent(record.runId)}.json`,
+      JSON.stringify(record),
+    );
   }
 
-  /** The tenant's run records, oldest first; with a limit, the latest ones written (the rest are not read). */
+  /** The tenant's run records, oldest first; with a limit, the latest ones (by the time each run recorded). */
   async runRecords(tenantId: string, options: { limit?: number } = {}): Promise<EvaluationRunRecord[]> {
-    const dir = path.join(this.dir(tenantId), 'history');
-    let files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
-    if (options.limit !== undefined && files.length > options.limit) {
-      const stats = await Promise.all(
-        files.map(async (f) => ({ f, mtime: (await fs.stat(path.join(dir, f)).catch(() => undefined))?.mtimeMs ?? 0 })),
-      );
-      files = stats
-        .sort((a, b) => b.mtime - a.mtime)
-        .slice(0, options.limit)
-        .map((s) => s.f);
-    }
-    const records = await Promise.all(
-      files.map(async (f) => {
-        try {
-          return JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as EvaluationRunRecord;
-        } catch {
-          return undefined;
-        }
-      }),
-    );
-    return records
+    const keys = (await this.objects.list(`${this.dir(tenantId)}/history`)).filter((k) => k.endsWith('.json'));
+    const records = (
+      await Promise.all(
+        keys.map(async (k) => {
+          try {
+            return JSON.parse((await this.text(k)) ?? '') as EvaluationRunRecord;
+          } catch {
+            return undefined;
+          }
+        }),
+      )
+    )
       .filter((r): r is EvaluationRunRecord => r !== undefined)
       .sort((a, b) => a.runAt.localeCompare(b.runAt) || a.runId.localeCompare(b.runId));
+    return options.limit !== undefined ? records.slice(-options.limit) : records;
   }
 
-  /** Where a run's HTML report is kept. */
-  reportFile(tenantId: string, runId: string): string {
-    return path.join(this.dir(tenantId), 'reports', `${encodeURIComponent(runId)}.html`);
+  /** Keeps a run's HTML report page. */
+  async saveReportPage(tenantId: string, runId: string, html: string): Promise<void> {
+    await this.objects.put(`${this.dir(tenantId)}/reports/${encodeURIComponent(runId)}.html`, html);
+  }
+
+  /** A run's HTML report page, if it was written. */
+  async reportPage(tenantId: string, runId: string): Promise<string | undefined> {
+    return this.text(`${this.dir(tenantId)}/reports/${encodeURIComponent(runId)}.html`);
   }
 
   /** Keeps every result of an evaluation run (all pages, all continued runs) under the run's key. */
   async appendRunResults(tenantId: string, runKey: string, results: EvaluationQuestionResult[]): Promise<void> {
-    if (results.length === 0) return;
-    const dir = path.join(this.dir(tenantId), 'runs');
-    await fs.mkdir(dir, { recursive: true });
-    await fs.appendFile(
-      path.join(dir, `${encodeURIComponent(runKey)}.jsonl`),
-      results.map((r) => JSON.stringify(r) + '\n').join(''),
-    );
+    await this.append(`${this.dir(tenantId)}/runs/${encodeURIComponent(runKey)}`, results);
   }
 }

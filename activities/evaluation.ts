@@ -2,7 +2,7 @@
 import { Context, log } from '@temporalio/activity';
 import { assertTenantId } from '../common/ids';
 import type { EvaluationMetrics, EvaluationReport, GoldenQuestion, ReviewOutcome } from '../workflows/definitions';
-import { writeReportFile } from '../client/report/load';
+import { renderReportPage } from '../client/report/load';
 import { runRecordOf } from '../client/report/model';
 import type { EvaluationRunContext } from '../client/report/model';
 import type { EvaluationStore } from './evaluation-store';
@@ -24,10 +24,11 @@ async function keepRunReport(
     run && report.resultsScope === 'failures' ? await store.runResults(report.tenantId, run.runKey) : report.results;
   await store.saveRunRecord(runRecordOf(report, results, runId, run));
   try {
-    await writeReportFile(store, report.tenantId, store.reportFile(report.tenantId, runId), {
+    const { html } = await renderReportPage(store, report.tenantId, {
       driftTolerance: run?.driftTolerance ?? DEFAULT_DRIFT_TOLERANCE,
       now: new Date(report.runAt),
     });
+    await store.saveReportPage(report.tenantId, runId, html);
   } catch (err) {
     // The evaluation is saved; a page that cannot be written is reported, not retried over the run's result.
     log.warn('evaluation report not written', {

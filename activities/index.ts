@@ -1,8 +1,9 @@
 // Every side effect the workflows need, grouped by domain. Each domain's factory takes a narrow options object
 // (stores, models, limits, policy): no configuration object, and no secrets.
-import path from 'node:path';
-import { LocalBlobStore } from '../common/blob-store';
+import { ObjectBlobStore } from '../common/blob-store';
 import type { BlobStore } from '../common/blob-store';
+import { LocalObjectStore, scopedStore } from '../common/object-store';
+import type { ObjectStore } from '../common/object-store';
 import { AuditLog } from '../common/audit';
 import { SecretStore } from '../common/secrets';
 import { CorpusGenerations, createAnswerCacheActivities } from './answer-cache';
@@ -17,7 +18,7 @@ import { EvaluationStore } from './evaluation-store';
 import type { Answerer, Embedder } from './models/types';
 import { createNotificationActivities, notificationOptions } from './notifications';
 import { createParsingActivities } from './parsing';
-import { createReviewSourceActivities } from './review-sources';
+import { ReviewSourceCache, createReviewSourceActivities } from './review-sources';
 import { loadReviewSettings } from '../common/config';
 import type { ReviewSettings } from '../common/config';
 import type { ParsingOptions } from './parsing';
@@ -29,9 +30,15 @@ export interface ActivityDeps {
   vectors: VectorStore;
   embedder: Embedder;
   answerer: Answerer;
-  /** Local state: staged chunks under staging/, evaluation state under evaluations/, the registry under documents/. */
+  /** This host's state: the usage ledger, the audit trail, PDF passwords; the shared state too unless `objects`. */
   dataDir: string;
-  /** Uploaded document bytes (GROUNDWORK_BLOB_DIR); default `<dataDir>/blobs`. */
+  /**
+   * The deployment's shared state (common/shared-state.ts): staged chunks under staging/, the registry under
+   * documents/, evaluation state under evaluations/, corpus generations under corpus/, review source views under
+   * review-sources/. Default: the data dir.
+   */
+  objects?: ObjectStore;
+  /** Uploaded document bytes (GROUNDWORK_BLOB_DIR, or the bucket's blobs/); default `blobs/` of `objects`. */
   blobs?: BlobStore;
   /** GROUNDWORK_INGEST_ROOTS: `path` sources are read only below `<root>/<tenant>/`. Default none: paths refused. */
   ingestRoots?: readonly string[];
@@ -50,11 +57,12 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const { vectors, embedder, answerer } = deps;
-  const staging = new StagingArea(path.join(deps.dataDir, 'staging'));
-  const blobs = deps.blobs ?? new LocalBlobStore(path.join(deps.dataDir, 'blobs'));
-  const registry = DocumentRegistry.inDataDir(deps.dataDir);
-  const evaluations = new EvaluationStore(path.join(deps.dataDir, 'evaluations'));
-  const generations = CorpusGenerations.inDataDir(deps.dataDir);
+  const objects = deps.objects ?? new LocalObjectStore(deps.dataDir);
+  const staging = new StagingArea(scopedStore(objects, 'staging'));
+  const blobs = deps.blobs ?? new ObjectBlobStore(scopedStore(objects, 'blobs'));
+  const registry = DocumentRegistry.inStore(objects);
+  const evaluations = EvaluationStore.inStore(objects, deps.dataDir);
+  const generations = CorpusGenerations.inStore(objects);
   const answering = createAnsweringActivities({
     vectors,
     embedder,
@@ -62,6 +70,7 @@ export function createActivities(deps: ActivityDeps) {
     policy: deps.policy,
     evaluations,
     audit: AuditLog.forDataDir(deps.dataDir),
+    generations,
   });
   const storage = createStorageActivities({ vectors, embedder, staging, embedBatch: deps.embedBatch });
   return {
@@ -70,7 +79,8 @@ export function createActivities(deps: ActivityDeps) {
       vectors,
       embedder,
       blobs,
-      dataDir: deps.dataDir,
+      cache: ReviewSourceCache.inStore(objects),
+      registry,
       ingestRoots: deps.ingestRoots ?? [],
       maxBytes: deps.parseLimits.maxBytes,
     }),

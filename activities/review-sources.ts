@@ -12,6 +12,9 @@ import { LocalBlobStore } from '../common/blob-store';
 import type { BlobStore } from '../common/blob-store';
 import { GroundworkError } from '../common/errors';
 import { assertTenantId } from '../common/ids';
+import { LocalObjectStore, scopedStore } from '../common/object-store';
+import type { ObjectStore } from '../common/object-store';
+import type { DocumentRegistry } from './documents';
 import type { Locator } from '../ingest/types';
 import type { RetrievedRef } from '../workflows/definitions';
 import type { Embedder } from './models/types';
@@ -46,48 +49,52 @@ const MAX_SHEET_COLUMNS = 30;
 const RENDER_SCALE = 1.5;
 const RENDER_TIMEOUT_MS = 60_000;
 
-/** The cache both sides know: the worker writes views, the console reads them (shared GROUNDWORK_DATA_DIR). */
+/** The cache both sides know: the worker writes views, the console reads them (the deployment's object store). */
 export class ReviewSourceCache {
-  constructor(private readonly root: string) {}
+  private readonly objects: ObjectStore;
+
+  constructor(location: ObjectStore | string) {
+    this.objects = typeof location === 'string' ? new LocalObjectStore(location) : location;
+  }
 
   static inDataDir(dataDir: string): ReviewSourceCache {
     return new ReviewSourceCache(path.join(dataDir, 'review-sources'));
   }
 
-  private file(tenantId: string, chunkId: string, ext: 'json' | 'png'): string {
+  static inStore(objects: ObjectStore): ReviewSourceCache {
+    return new ReviewSourceCache(scopedStore(objects, 'review-sources'));
+  }
+
+  private key(tenantId: string, chunkId: string, ext: 'json' | 'png'): string {
     assertTenantId(tenantId);
     if (!CHUNK_ID.test(chunkId)) throw new GroundworkError('INVALID_INPUT', 'The chunk id is not valid.');
-    return path.join(this.root, tenantId, `${chunkId}.${ext}`);
+    return `${tenantId}/${chunkId}.${ext}`;
   }
 
   async readView(tenantId: string, chunkId: string): Promise<SourceView | undefined> {
-    const raw = await fs.readFile(this.file(tenantId, chunkId, 'json'), 'utf8').catch(() => undefined);
-    return raw === undefined ? undefined : (JSON.parse(raw) as SourceView);
+    const raw = await this.objects.get(this.key(tenantId, chunkId, 'json'));
+    return raw === undefined ? undefined : (JSON.parse(raw.toString('utf8')) as SourceView);
   }
 
   async readImage(tenantId: string, chunkId: string): Promise<Buffer | undefined> {
-    return fs.readFile(this.file(tenantId, chunkId, 'png')).catch(() => undefined);
+    return this.objects.get(this.key(tenantId, chunkId, 'png'));
   }
 
+  /** The image first: a reader that finds the view finds its image too. */
   async write(tenantId: string, view: SourceView, png?: Uint8Array): Promise<void> {
-    const json = this.file(tenantId, view.chunkId, 'json');
-    await fs.mkdir(path.dirname(json), { recursive: true, mode: 0o700 });
-    if (png) await writeAtomic(this.file(tenantId, view.chunkId, 'png'), png);
-    await writeAtomic(json, JSON.stringify(view));
+    if (png) await this.objects.put(this.key(tenantId, view.chunkId, 'png'), png);
+    await this.objects.put(this.key(tenantId, view.chunkId, 'json'), JSON.stringify(view));
   }
-}
-
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await fs.writeFile(tmp, data, { mode: 0o600 });
-  await fs.rename(tmp, file);
 }
 
 export interface ReviewSourceOptions {
   vectors: VectorStore;
   embedder: Embedder;
   blobs: BlobStore;
-  dataDir: string;
+  /** Where rendered views are kept for the console. */
+  cache: ReviewSourceCache;
+  /** The blobs each document's ingestions read: the first place a source is looked for. */
+  registry?: DocumentRegistry;
   ingestRoots: readonly string[];
   maxBytes: number;
 }
@@ -122,6 +129,13 @@ async function findSourceBytes(
   const read = (file: string) => fs.readFile(file).catch(() => undefined);
   const cached = known.get(`${payload.tenantId}/${payload.version}`);
   if (cached) return read(cached);
+  // The document's own uploads, from whichever store holds them (a local folder or a shared bucket).
+  for (const ref of (await options.registry?.blobsOf(payload.tenantId, payload.documentId).catch(() => [])) ?? []) {
+    const bytes = await options.blobs
+      .read(ref, { maxBytes: options.maxBytes, tenantId: payload.tenantId })
+      .catch(() => undefined);
+    if (bytes && versionsOf(bytes, options.embedder.id).includes(payload.version)) return bytes;
+  }
   const files: string[] = [];
   if (options.blobs instanceof LocalBlobStore)
     await listFiles(path.join(options.blobs.root, payload.tenantId), 0, files, 500);
@@ -269,7 +283,7 @@ function parseLocator(json: string): Locator | undefined {
 }
 
 export function createReviewSourceActivities(options: ReviewSourceOptions) {
-  const cache = ReviewSourceCache.inDataDir(options.dataDir);
+  const { cache } = options;
   const known = new Map<string, string>();
 
   async function prepare(chunk: ScoredChunk): Promise<void> {

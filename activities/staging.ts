@@ -1,10 +1,11 @@
 // Parsed chunks wait here between the parse and the embed steps, so that large data never travels through
-// workflow history: the workflow carries only a reference to the file. One JSON file per document version; with
-// several worker hosts, GROUNDWORK_DATA_DIR must be shared storage.
+// workflow history: the workflow carries only a reference. One object per document version, in the deployment's
+// object store, so the host that embeds a document need not be the one that parsed it.
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GroundworkError } from '../common/errors';
+import { LocalObjectStore, assertObjectKey } from '../common/object-store';
+import type { ObjectStore } from '../common/object-store';
 
 /**
  * A document id as one folder name: URL-encoded, or, when that would pass file-name limits (long Unicode ids
@@ -35,44 +36,45 @@ export interface StagedDocument {
 }
 
 export class StagingArea {
-  constructor(private readonly root: string) {}
+  private readonly objects: ObjectStore;
 
-  /** A reference relative to the staging root: stable across hosts that mount the same data dir. */
+  /** `location`: an object store (shared by every worker host), or a local folder. */
+  constructor(location: ObjectStore | string) {
+    this.objects = typeof location === 'string' ? new LocalObjectStore(location) : location;
+  }
+
+  /** A reference relative to the staging root: the same object for every host of the deployment. */
   refFor(tenantId: string, documentId: string, version: string): string {
     return path.posix.join(encodeURIComponent(tenantId), folderName(documentId), `${version}.json`);
   }
 
-  private resolve(ref: string): string {
-    const full = path.resolve(this.root, ref);
-    if (!full.startsWith(path.resolve(this.root) + path.sep)) {
+  private key(ref: string): string {
+    try {
+      assertObjectKey(ref);
+    } catch {
       throw new GroundworkError('STAGING_INVALID_REF', 'The staging reference points outside the staging area.');
     }
-    return full;
+    return ref;
   }
 
   async write(doc: StagedDocument): Promise<string> {
     const ref = this.refFor(doc.tenantId, doc.documentId, doc.version);
-    const file = this.resolve(ref);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(doc));
-    await fs.rename(tmp, file); // atomic: a reader never sees half a file
+    await this.objects.put(this.key(ref), JSON.stringify(doc)); // whole: a reader never sees half a document
     return ref;
   }
 
   async read(ref: string): Promise<StagedDocument> {
-    const raw = await fs.readFile(this.resolve(ref), 'utf8').catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const raw = await this.objects.get(this.key(ref));
+    if (raw === undefined)
       throw new GroundworkError(
         'STAGING_MISSING',
         'The staged chunks of this ingestion are gone; ingest the document again.',
       );
-    });
-    return JSON.parse(raw) as StagedDocument;
+    return JSON.parse(raw.toString('utf8')) as StagedDocument;
   }
 
   async remove(ref: string): Promise<void> {
-    await fs.rm(this.resolve(ref), { force: true });
+    await this.objects.delete(this.key(ref));
   }
 
   /** Every staged version of a document (the clean-up after a failed ingestion, or a deletion); returns how many. */
@@ -85,10 +87,14 @@ export class StagingArea {
     return this.removeFolder(encodeURIComponent(tenantId));
   }
 
-  private async removeFolder(ref: string): Promise<number> {
-    const dir = this.resolve(ref);
-    const entries = await fs.readdir(dir, { recursive: true }).catch(() => [] as string[]);
-    await fs.rm(dir, { recursive: true, force: true });
-    return entries.filter((e) => e.endsWith('.json')).length;
+  /** How many staged versions a tenant has (none after a finished ingestion). */
+  async countTenant(tenantId: string): Promise<number> {
+    return (await this.objects.list(encodeURIComponent(tenantId))).filter((k) => k.endsWith('.json')).length;
+  }
+
+  private async removeFolder(prefix: string): Promise<number> {
+    const keys = await this.objects.list(this.key(prefix));
+    await this.objects.deletePrefix(prefix);
+    return keys.filter((k) => k.endsWith('.json')).length;
   }
 }

@@ -1,11 +1,13 @@
 // `groundwork eval report`: the tenant's evaluation runs as one self-contained HTML page (charts over time, the last
-// run against its baseline, its risk–coverage curve, the worst questions, cost per query). Reads the data dir only:
+// run against its baseline, its risk–coverage curve, the worst questions, cost per query). Reads the data dir (or the shared bucket) only:
 // no Temporal connection is needed.
 import path from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { EvaluationStore } from '../activities/evaluation-store';
 import { loadConfig } from '../common/config';
+import type { S3Settings } from '../common/config';
+import { openObjectStore } from '../common/shared-state';
 import { ClientInputError, tenantIdSchema } from './groundwork-client';
 import { writeReportFile } from './report/load';
 
@@ -13,6 +15,8 @@ type Print = (value: unknown, text: () => string) => void;
 
 export interface EvalReportInput {
   dataDir: string;
+  /** The shared object store (S3_BUCKET) when the deployment has one; default the data dir. */
+  objectStore?: S3Settings;
   tenantId: string;
   out: string;
   driftTolerance: number;
@@ -27,7 +31,10 @@ export async function writeEvaluationReport(
   if (!tenant.success) throw new ClientInputError('INVALID_TENANT', 'The tenant id is not valid.');
   if (!input.out.trim()) throw new ClientInputError('INVALID_INPUT', 'The --out file name is empty.');
   const file = path.resolve(input.out);
-  const store = new EvaluationStore(path.join(input.dataDir, 'evaluations'));
+  const store = EvaluationStore.inStore(
+    openObjectStore({ dataDir: input.dataDir, blobDir: input.dataDir, objectStore: input.objectStore }),
+    input.dataDir,
+  );
   const written = await writeReportFile(store, tenant.data, file, {
     driftTolerance: input.driftTolerance,
     ...(input.now ? { now: input.now } : {}),
@@ -51,6 +58,7 @@ export function addEvalReportCommand(evaluation: Command, print: Print): void {
       const config = loadConfig();
       const r = await writeEvaluationReport({
         dataDir: config.dataDir,
+        ...(config.objectStore ? { objectStore: config.objectStore } : {}),
         tenantId: opts.tenant,
         out: opts.out,
         driftTolerance: config.evaluation.driftTolerance,

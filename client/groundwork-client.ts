@@ -28,7 +28,8 @@ import type { AuditActor, AuditEntryInput } from '../common/audit';
 import { MAX_MANIFEST_BYTES, encodeManifest } from '../activities/batches';
 import { DocumentRegistry } from '../activities/documents';
 import type { DocumentRecord } from '../activities/documents';
-import { LocalBlobStore, isBlobRef } from '../common/blob-store';
+import { isBlobRef } from '../common/blob-store';
+import { openBlobStore, openObjectStore } from '../common/shared-state';
 import type { BlobStore, StoredBlob } from '../common/blob-store';
 import type { Config } from '../common/config';
 import { flushTracing, startTracing } from '../common/tracing';
@@ -308,8 +309,8 @@ export class GroundworkClient {
       dataConverter: dataConverterFor(config.security.payloadKeys),
       secrets: SecretStore.inDataDir(config.dataDir),
       documents: {
-        blobs: new LocalBlobStore(config.blobDir),
-        registry: DocumentRegistry.inDataDir(config.dataDir),
+        blobs: openBlobStore(config),
+        registry: DocumentRegistry.inStore(openObjectStore(config)),
         maxUploadBytes: config.ingest.maxFileBytes,
       },
       review: { claimTimeoutMs: config.review.claimTimeoutMs, consoleUrl: config.review.consoleUrl },

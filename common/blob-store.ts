@@ -1,13 +1,15 @@
 // Document bytes by reference: uploads stream into a content-addressed store and workflows carry only the reference
-// (`blob:<tenant>/<sha256>`), never the bytes. The interface is small on purpose: `LocalBlobStore` keeps blobs in a
-// folder (shared storage when several hosts run), and an S3-compatible store (objects `<tenant>/<sha256>`, a
-// multipart upload hashed on the way, deleteTenant as a prefix delete) could take its place without changing callers.
+// (`blob:<tenant>/<sha256>`), never the bytes. Blobs are objects of the deployment's object store
+// (common/object-store.ts): a local folder, or an S3-compatible bucket every worker host and client shares.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { GroundworkError } from './errors';
 import { assertTenantId, isTenantId } from './ids';
-import { fileTooLarge, readRegularFile } from './source-files';
+import { LocalObjectStore } from './object-store';
+import type { ObjectStore } from './object-store';
+import { fileTooLarge } from './source-files';
 
 export interface StoredBlob {
   /** `blob:<tenant>/<sha256>`: what a workflow's `{ kind: 'blob' }` source carries. */
@@ -57,18 +59,22 @@ export function isBlobRef(ref: unknown): ref is string {
   return m !== null && isTenantId(m[1]) && SHA256.test(m[2] ?? '');
 }
 
-/** Blobs as files `<root>/<tenant>/<sha256>`; uploads in progress are dot files beside them. */
-export class LocalBlobStore implements BlobStore {
-  constructor(readonly root: string) {}
+/**
+ * Blobs as objects `<tenant>/<sha256>` of an object store (a local folder, or an S3 bucket shared by every host).
+ * An upload streams into a temporary file while it is hashed and bounded, and enters the store under its digest
+ * only when complete, so a store never holds a partial or an over-limit blob.
+ */
+export class ObjectBlobStore implements BlobStore {
+  constructor(private readonly objects: ObjectStore) {}
 
-  private tenantDir(tenantId: string): string {
-    assertTenantId(tenantId);
-    return path.join(this.root, tenantId);
+  private key(ref: string, tenantId?: string): string {
+    const parsed = parseBlobRef(ref, tenantId);
+    return `${parsed.tenantId}/${parsed.sha256}`;
   }
 
-  private file(ref: string, tenantId?: string): string {
-    const parsed = parseBlobRef(ref, tenantId);
-    return path.join(this.tenantDir(parsed.tenantId), parsed.sha256);
+  /** Where an upload in progress is written: beside the blobs for a local folder (one rename), else the temp dir. */
+  private uploadDir(tenantId: string): string {
+    return this.objects instanceof LocalObjectStore ? path.join(this.objects.root, tenantId) : os.tmpdir();
   }
 
   async put(
@@ -76,7 +82,8 @@ export class LocalBlobStore implements BlobStore {
     body: AsyncIterable<Uint8Array>,
     { maxBytes }: { maxBytes: number },
   ): Promise<StoredBlob> {
-    const dir = this.tenantDir(tenantId);
+    assertTenantId(tenantId);
+    const dir = this.uploadDir(tenantId);
     await fs.mkdir(dir, { recursive: true });
     const tmp = path.join(dir, `.upload-${process.pid}-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
@@ -95,38 +102,39 @@ export class LocalBlobStore implements BlobStore {
         await handle.close();
       }
       const sha256 = hash.digest('hex');
-      // Same content, same name: renaming over an existing blob replaces it with identical bytes.
-      await fs.rename(tmp, path.join(dir, sha256));
+      // Same content, same key: storing it again replaces it with identical bytes.
+      await this.objects.putFile(`${tenantId}/${sha256}`, tmp);
       return { ref: blobRef(tenantId, sha256), sha256, bytes };
-    } catch (err) {
+    } finally {
       await fs.rm(tmp, { force: true });
-      throw err;
     }
   }
 
   async read(ref: string, { maxBytes, tenantId }: { maxBytes: number; tenantId?: string }): Promise<Uint8Array> {
-    const file = this.file(ref, tenantId);
-    return readRegularFile(file, maxBytes).catch((err: unknown) => {
-      if (err instanceof GroundworkError && err.code === 'SOURCE_NOT_FOUND')
-        throw new GroundworkError('BLOB_NOT_FOUND', 'The uploaded document is no longer in the blob store.');
+    const bytes = await this.objects.get(this.key(ref, tenantId), { maxBytes }).catch((err: unknown) => {
+      if (err instanceof GroundworkError && err.code === 'FILE_TOO_LARGE') throw fileTooLarge(maxBytes);
       throw err;
     });
+    if (bytes === undefined)
+      throw new GroundworkError('BLOB_NOT_FOUND', 'The uploaded document is no longer in the blob store.');
+    return bytes;
   }
 
   async delete(ref: string): Promise<boolean> {
-    const file = this.file(ref);
-    const existed = await fs.stat(file).then(
-      () => true,
-      () => false,
-    );
-    await fs.rm(file, { force: true });
-    return existed;
+    return this.objects.delete(this.key(ref));
   }
 
   async deleteTenant(tenantId: string): Promise<number> {
-    const dir = this.tenantDir(tenantId);
-    const entries = await fs.readdir(dir).catch(() => [] as string[]);
-    await fs.rm(dir, { recursive: true, force: true });
-    return entries.filter((e) => SHA256.test(e)).length;
+    assertTenantId(tenantId);
+    const keys = await this.objects.list(tenantId);
+    await this.objects.deletePrefix(tenantId);
+    return keys.filter((k) => SHA256.test(k.slice(tenantId.length + 1))).length;
+  }
+}
+
+/** Blobs as files `<root>/<tenant>/<sha256>`; uploads in progress are dot files beside them. */
+export class LocalBlobStore extends ObjectBlobStore {
+  constructor(readonly root: string) {
+    super(new LocalObjectStore(root));
   }
 }

@@ -219,6 +219,12 @@ export const configSchema = z.object({
     }),
   GROUNDWORK_DRIFT_TOLERANCE: unit(0.1),
   GROUNDWORK_BLOB_DIR: optionalString,
+  S3_ENDPOINT: optionalString.pipe(z.url({ message: 'must be a URL such as http://localhost:9000' }).optional()),
+  S3_BUCKET: optionalString,
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_PREFIX: optionalString,
   GROUNDWORK_INGEST_ROOTS: z
     .string()
     .default('')
@@ -266,6 +272,32 @@ export interface TemporalConfig {
   metadata?: Record<string, string>;
   cliPath?: string;
   uiUrl?: string;
+}
+
+export interface S3Settings {
+  endpoint?: string;
+  bucket: string;
+  region: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  prefix?: string;
+}
+
+function s3Settings(c: z.infer<typeof configSchema>): S3Settings | undefined {
+  if (!c.S3_BUCKET) {
+    if (c.S3_ENDPOINT) throw new ConfigError('Invalid configuration: S3_ENDPOINT is set but S3_BUCKET is not');
+    return undefined;
+  }
+  if (Boolean(c.S3_ACCESS_KEY_ID) !== Boolean(c.S3_SECRET_ACCESS_KEY))
+    throw new ConfigError('Invalid configuration: set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither');
+  return {
+    bucket: c.S3_BUCKET,
+    region: c.S3_REGION,
+    ...(c.S3_ENDPOINT ? { endpoint: c.S3_ENDPOINT } : {}),
+    ...(c.S3_ACCESS_KEY_ID ? { accessKeyId: c.S3_ACCESS_KEY_ID } : {}),
+    ...(c.S3_SECRET_ACCESS_KEY ? { secretAccessKey: c.S3_SECRET_ACCESS_KEY } : {}),
+    ...(c.S3_PREFIX ? { prefix: c.S3_PREFIX } : {}),
+  };
 }
 
 export interface Config {
@@ -318,6 +350,12 @@ export interface Config {
   review: ReviewSettings;
   /** Uploads and other document bytes: a content-addressed store, `<data>/blobs` unless set. */
   blobDir: string;
+  /**
+   * The shared object store (S3_BUCKET, with S3_ENDPOINT for MinIO and other S3-compatible servers): blobs, staged
+   * chunks, the document registry, corpus generations, evaluation state and review source views live there instead
+   * of under dataDir, so every worker host and client sees them. Credentials default to the AWS SDK's chain.
+   */
+  objectStore?: S3Settings;
   /** OpenTelemetry tracing: whether it is on, where spans go (OTLP HTTP), the service name. */
   tracing: TracingConfig;
   security: {
@@ -528,6 +566,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     usage: { prices: c.GROUNDWORK_PRICES, tenantBudgets: c.GROUNDWORK_TENANT_BUDGETS },
     review: reviewSettingsOf(c),
     blobDir: c.GROUNDWORK_BLOB_DIR ? path.resolve(c.GROUNDWORK_BLOB_DIR) : path.join(dataDir, 'blobs'),
+    ...(s3Settings(c) ? { objectStore: s3Settings(c) } : {}),
     security: securityConfig(c),
     tracing: tracingConfig(c),
   };

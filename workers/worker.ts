@@ -14,7 +14,7 @@ import { createVectorStore } from '../activities/vectors';
 import type { VectorStore } from '../activities/vectors/types';
 import { dataConverterFor } from '../common/codec';
 import { parseTaskQueue } from '../workflows/definitions';
-import { LocalBlobStore } from '../common/blob-store';
+import { openBlobStore, openObjectStore } from '../common/shared-state';
 import { ConfigError } from '../common/config';
 import type { Config, ModelsConfig } from '../common/config';
 import { SecretStore } from '../common/secrets';
@@ -90,8 +90,10 @@ export async function createActivityDeps(config: Config): Promise<ActivityDeps &
     embedder: traced ? tracedEmbedder(embedder) : embedder,
     answerer: traced ? tracedAnswerer(answerer) : answerer,
     dataDir: config.dataDir,
-    // Uploads (the HTTP API, the CLI) land here; with several hosts it must be storage they all share.
-    blobs: new LocalBlobStore(config.blobDir),
+    // Shared by every host of the deployment when S3_BUCKET is set (common/shared-state.ts): uploads from the HTTP
+    // API and the CLI, staged chunks, the registry, evaluation state.
+    objects: openObjectStore(config),
+    blobs: openBlobStore(config),
     ingestRoots: config.ingest.roots,
     // PDF passwords by reference, written by the clients that start ingestions. With several worker hosts the data
     // dir (so <data>/secrets) must be shared storage reachable by all of them and by those clients.

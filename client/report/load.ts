@@ -1,5 +1,5 @@
-// Gathers a tenant's report data from the data dir (run records of the evaluation store, spend from the usage
-// ledger) and writes the rendered page. Used by the saveEvaluation activity and by `groundwork eval report`.
+// Gathers a tenant's report data (run records of the evaluation store, spend from the usage ledger) and renders or
+// writes the page. Used by the saveEvaluation activity and by `groundwork eval report`.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UsageLedger } from '../../activities/ledger';
@@ -14,10 +14,11 @@ export const MAX_REPORTED_RUNS = 400;
 export const COST_WINDOW_DAYS = 30;
 
 async function costOf(
-  dataDir: string,
+  dataDir: string | undefined,
   tenantId: string,
   now: Date,
 ): Promise<{ cost: CostSummary | null; costNote?: string }> {
+  if (dataDir === undefined) return { cost: null, costNote: 'no usage ledger is configured for this report' };
   const from = new Date(now.getTime() - COST_WINDOW_DAYS * 24 * 3600 * 1000);
   try {
     const s = await UsageLedger.inDataDir(dataDir).summary(tenantId, { from, to: now });
@@ -50,6 +51,16 @@ export async function loadReportData(
   };
 }
 
+/** The tenant's report page and how many runs it charts. */
+export async function renderReportPage(
+  store: EvaluationStore,
+  tenantId: string,
+  options: { driftTolerance: number; now?: Date },
+): Promise<{ html: string; runs: number }> {
+  const data = await loadReportData(store, tenantId, options);
+  return { html: renderEvaluationReport(data), runs: data.runs.length };
+}
+
 /** Renders the tenant's report and writes it whole (temp file, then rename); returns its size in bytes. */
 export async function writeReportFile(
   store: EvaluationStore,
@@ -57,11 +68,10 @@ export async function writeReportFile(
   file: string,
   options: { driftTolerance: number; now?: Date },
 ): Promise<{ bytes: number; runs: number }> {
-  const data = await loadReportData(store, tenantId, options);
-  const html = renderEvaluationReport(data);
+  const { html, runs } = await renderReportPage(store, tenantId, options);
   await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   await fs.writeFile(tmp, html);
   await fs.rename(tmp, file);
-  return { bytes: Buffer.byteLength(html), runs: data.runs.length };
+  return { bytes: Buffer.byteLength(html), runs };
 }

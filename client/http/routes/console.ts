@@ -12,6 +12,7 @@ import { defineRoute } from '../route';
 import type { Reply, Route } from '../route';
 import { tenantParams, workflowIdSchema } from './params';
 import { actorOf } from './audit';
+import { openObjectStore } from '../../../common/shared-state';
 
 /** Routes about the caller only: any credential with the route's role may call them (see server.ts). */
 export const IDENTITY_PATHS: ReadonlySet<string> = new Set(['/console/api/me']);
@@ -242,7 +243,10 @@ export function consoleRoutes(): Route[] {
       errors: [404],
       handler: async ({ params, deps }) => {
         await checkSourceOfTask(deps, params);
-        const view = await ReviewSourceCache.inDataDir(deps.config.dataDir).readView(params.tenantId, params.chunkId);
+        const view = await ReviewSourceCache.inStore(openObjectStore(deps.config)).readView(
+          params.tenantId,
+          params.chunkId,
+        );
         if (!view) throw sourceNotReady();
         return { status: 200, body: view };
       },
@@ -258,7 +262,10 @@ export function consoleRoutes(): Route[] {
       errors: [404],
       handler: async ({ params, deps }) => {
         await checkSourceOfTask(deps, params);
-        const png = await ReviewSourceCache.inDataDir(deps.config.dataDir).readImage(params.tenantId, params.chunkId);
+        const png = await ReviewSourceCache.inStore(openObjectStore(deps.config)).readImage(
+          params.tenantId,
+          params.chunkId,
+        );
         if (!png) throw sourceNotReady();
         return {
           status: 200,

@@ -12,6 +12,7 @@ import { actorOf } from './audit';
 import type { Route } from '../route';
 import { deleted, evaluationReport, evaluationSchedule } from '../schemas';
 import { tenantParams } from './params';
+import { openObjectStore } from '../../../common/shared-state';
 
 const HTML = 'text/html; charset=utf-8';
 
@@ -29,7 +30,7 @@ export const evaluationRoutes: Route[] = [
     params: tenantParams,
     responses: { 200: { description: 'The report page', contentType: HTML } },
     handler: async ({ params, deps }) => {
-      const store = new EvaluationStore(path.join(deps.config.dataDir, 'evaluations'));
+      const store = EvaluationStore.inStore(openObjectStore(deps.config), deps.config.dataDir);
       const data = await loadReportData(store, params.tenantId, {
         driftTolerance: deps.config.evaluation.driftTolerance,
       });

@@ -1,0 +1,39 @@
+// The deployment's shared state, chosen by configuration: an S3-compatible bucket when S3_BUCKET is set (every worker
+// host and client then sees the same blobs, staged chunks, registry, corpus generations, evaluation state and review
+// source views), otherwise the local data dir. One store per process and settings: its S3 client keeps connections.
+import { LocalBlobStore, ObjectBlobStore } from './blob-store';
+import type { BlobStore } from './blob-store';
+import type { S3Settings } from './config';
+import { LocalObjectStore, scopedStore } from './object-store';
+import type { ObjectStore } from './object-store';
+import { S3ObjectStore } from './s3-object-store';
+
+export interface SharedStateConfig {
+  dataDir: string;
+  blobDir: string;
+  objectStore?: S3Settings;
+}
+
+const s3Stores = new Map<string, S3ObjectStore>();
+
+function s3Store(settings: S3Settings): S3ObjectStore {
+  const id = JSON.stringify(settings);
+  let store = s3Stores.get(id);
+  if (!store) {
+    store = new S3ObjectStore(settings);
+    s3Stores.set(id, store);
+  }
+  return store;
+}
+
+/** The object store the deployment's shared state lives in: the bucket, or the data dir. */
+export function openObjectStore(config: SharedStateConfig): ObjectStore {
+  return config.objectStore ? s3Store(config.objectStore) : new LocalObjectStore(config.dataDir);
+}
+
+/** Uploaded document bytes: `blobs/` of the bucket, or GROUNDWORK_BLOB_DIR (`<data>/blobs`). */
+export function openBlobStore(config: SharedStateConfig): BlobStore {
+  return config.objectStore
+    ? new ObjectBlobStore(scopedStore(s3Store(config.objectStore), 'blobs'))
+    : new LocalBlobStore(config.blobDir);
+}
