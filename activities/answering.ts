@@ -1,5 +1,6 @@
 // The answering path's side effects: the tenant's policy, tenant-scoped retrieval, the model's draft, verification
 // of that draft against the stored chunks, and citations for a reviewer's edit.
+import type { CorpusGenerations } from './answer-cache';
 import type { Duration } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { AuditLog } from '../common/audit';
@@ -53,6 +54,8 @@ export interface AnsweringOptions {
   evaluations: EvaluationStore;
   /** Where PII redactions of outgoing chat requests are recorded (counts by type, never values). */
   audit?: AuditLog;
+  /** Bumped after a calibration refit: thresholds changed, so answers cached under the old ones are not served. */
+  generations?: CorpusGenerations;
 }
 
 /** The running activity's workflow id, if this runs inside one (eval:squad calls the activities directly). */
@@ -99,6 +102,7 @@ export function createAnsweringActivities({
   policy,
   evaluations,
   audit,
+  generations,
 }: AnsweringOptions) {
   const models = modelsKey(embedder.id, answerer.id);
   const fallbackAnswerer = new ExtractiveAnswerer();
@@ -325,6 +329,7 @@ export function createAnsweringActivities({
         targetRisk: policy.targetRisk,
       });
       await evaluations.saveCalibration(input.tenantId, fit);
+      await generations?.bump(input.tenantId);
       return { refitted: true, version: fit.version, labels: labels.length, threshold: fit.threshold };
     },
 

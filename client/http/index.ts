@@ -1,5 +1,8 @@
 // The HTTP API (JSON) for backend services: every route but /healthz and /v1/openapi.json needs a credential
 // (an API key from the key store, or a JWT of the identity provider). Talks to Temporal only.
+import { CorpusGenerations } from '../../activities/answer-cache';
+import { openObjectStore } from '../../common/shared-state';
+import { ServedAnswers } from './served-answers';
 import type { AddressInfo } from 'node:net';
 import { createPayloadCodec, decodePayloadsJson, encodePayloadsJson } from '../../common/codec';
 import type { Config } from '../../common/config';
@@ -36,7 +39,12 @@ export async function startHttpApi(config: Config, options: { port: number; host
   const keys = KeyStore.forDataDir(config.dataDir);
   const auth = await createAuthenticator({ keys, jwt: config.security.jwt });
   const client = await GroundworkClient.fromConfig(config);
-  const deps: HttpDeps = { client, keys, config, codec: codecService(config) };
+  const served = new ServedAnswers(
+    CorpusGenerations.inStore(openObjectStore(config)),
+    config.answering.cache.maxEntries,
+    config.answering.cache.maxAgeMs,
+  );
+  const deps: HttpDeps = { client, keys, config, codec: codecService(config), served };
   const server = createHttpServer(deps, auth, {
     rateLimit: config.http.rateLimit,
     maxConnections: config.http.maxConnections,

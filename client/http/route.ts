@@ -1,6 +1,7 @@
 // One route = one entry: method, path template, the role it requires, zod schemas for path, query, body and
 // responses, and the handler. The server dispatches, authenticates, authorizes and validates from these entries and
 // the OpenAPI document is generated from them, so adding a route is adding an entry (client/http/routes/).
+import type { ServedAnswers } from './served-answers';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
@@ -27,6 +28,8 @@ export interface HttpDeps {
   config: Config;
   /** Encodes and decodes Temporal payloads for the codec endpoints; undefined when not available. */
   codec?: PayloadCodecService;
+  /** Answers this API served, served again while the tenant's answer generation stands (served-answers.ts). */
+  served?: ServedAnswers;
 }
 
 export interface RouteContext<A extends Access, P, Q, B> {

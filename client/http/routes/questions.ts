@@ -11,6 +11,7 @@ import { accepted, answerState, answerWithId } from '../schemas';
 import { tenantParams, waitQuery, workflowIdSchema } from './params';
 import { consoleUrlFor } from '../console/links';
 import { assertWithinBudget } from './usage';
+import { labelsFor, metrics } from '../../../common/metrics';
 
 const askBody = z.object({
   question: questionSchema,
@@ -61,6 +62,16 @@ export const questionRoutes: Route[] = [
     handler: async ({ params, query, body, principal, deps, req }) => {
       if (body.escalate === false && !hasRole(principal, 'admin'))
         throw new HttpError(403, 'FORBIDDEN', 'Only admins may ask without escalation (escalate: false).');
+      const asked = { tenantId: params.tenantId, ...body };
+      // A question this API answered before, on the tenant's current documents: no workflow round trip, no model
+      // call (so also over budget).
+      if (query.wait === 'true' && deps.served) {
+        const hit = await deps.served.lookup(asked);
+        if (hit) {
+          metrics.cacheHits.inc(labelsFor({}, params.tenantId));
+          return { status: 200, body: hit };
+        }
+      }
       // Over its month's model budget a tenant is still served cached answers (no model call); anything else is
       // 429 BUDGET_EXCEEDED.
       const overBudget = await assertWithinBudget(deps.config, params.tenantId).then(
@@ -80,14 +91,15 @@ export const questionRoutes: Route[] = [
           ? { status: 200, body: cached }
           : { status: 202, body: { workflowId: cached.workflowId } };
       }
-      if (query.wait === 'true')
-        return {
-          status: 200,
-          body: await deps.client.askUntilEscalated(
-            { tenantId: params.tenantId, ...body },
-            { waitReview: query.waitReview === 'true', consoleUrl: consoleUrlFor(deps.config, req) },
-          ),
-        };
+      if (query.wait === 'true') {
+        const generation = await deps.served?.generation(params.tenantId);
+        const answer = await deps.client.askUntilEscalated(asked, {
+          waitReview: query.waitReview === 'true',
+          consoleUrl: consoleUrlFor(deps.config, req),
+        });
+        if (generation !== undefined) deps.served?.remember(asked, generation, answer);
+        return { status: 200, body: answer };
+      }
       const handle = await deps.client.startAsk({ tenantId: params.tenantId, ...body });
       return { status: 202, body: { workflowId: handle.workflowId } };
     },
