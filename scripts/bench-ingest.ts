@@ -1,12 +1,16 @@
 // Ingestion throughput: text PDFs through our pipeline vs raw pdf-parse, OCR seconds per page, spreadsheet cells per
-// second, plain text MB per second, peak memory. Prints numbers and ratios; asserts nothing.
-// Usage: npm run bench:ingest [-- <folder>]   (without a folder: generated documents, plus ../shared/corpus if present)
+// second, plain text MB per second, peak memory; isolated (a parse child per file) against in process. Prints numbers
+// and ratios; asserts nothing.
+// Usage: npm run bench:ingest [-- <folder>] [--json] [--no-warm]
+//   without a folder: generated documents, plus ../shared/corpus if present; --json: one JSON object on stdout (the
+//   text goes to stderr); --no-warm: no pre-spawned parse child (every parse forks its own after the job arrives).
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PDFParse } from 'pdf-parse';
 import { extractChunks, extractInProcess } from '../ingest';
 import type { ExtractResult, IsolationReport } from '../ingest';
+import { configureWarmPool, disposeWarmPool } from '../ingest/isolate';
 import { makeScannedPdf, makeTextPdf, makeWorkbook } from '../test/support/documents';
 
 interface Doc {
@@ -16,6 +20,26 @@ interface Doc {
 
 const REPEATS = 3;
 const childPeaks: number[] = [];
+let warmRuns = 0;
+let isolatedRuns = 0;
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const noWarm = args.includes('--no-warm');
+const folderArg = args.find((a) => !a.startsWith('--'));
+/** Every figure printed, by section, for --json. */
+const figures: Record<string, Record<string, number | string>> = {};
+
+/** The human-readable lines: stdout, or stderr when stdout carries the JSON. */
+function log(text: string): void {
+  if (json) process.stderr.write(`${text}\n`);
+  else log(text);
+}
+
+function round(n: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Number.isFinite(n) ? Math.round(n * f) / f : Number.NaN;
+}
 
 function mb(bytes: number): number {
   return Math.round((bytes / 1048576) * 10) / 10;
@@ -55,7 +79,13 @@ async function rawPdfParse(bytes: Uint8Array): Promise<number> {
 const isolated = (doc: Doc, extra: { ocr?: boolean } = {}): Promise<ExtractResult> =>
   extractChunks(
     { bytes: doc.bytes, fileName: doc.name, ...extra },
-    { onReport: (r: IsolationReport) => r.peakRssMb && childPeaks.push(r.peakRssMb) },
+    {
+      onReport: (r: IsolationReport) => {
+        isolatedRuns++;
+        if (r.warm) warmRuns++;
+        if (r.peakRssMb) childPeaks.push(r.peakRssMb);
+      },
+    },
   );
 
 // ---------- generated documents ----------
@@ -150,15 +180,23 @@ async function benchPdfs(label: string, docs: Doc[]): Promise<void> {
     }
   }
   if (pages === 0) {
-    console.log(`${label}: no comparable PDFs (${skipped} failed)`);
+    log(`${label}: no comparable PDFs (${skipped} failed)`);
     return;
   }
   const rate = (ms: number): number => (pages / ms) * 1000;
-  console.log(
+  figures[label] = {
+    pdfs: docs.length - skipped,
+    pages,
+    rawPagesPerS: round(rate(rawMs), 1),
+    inProcessPagesPerS: round(rate(oursMs), 1),
+    isolatedPagesPerS: round(rate(isolatedMs), 1),
+    isolatedToInProcess: round(oursMs / isolatedMs, 3),
+  };
+  log(
     `${label}: ${docs.length - skipped} PDFs, ${pages} pages${skipped ? ` (${skipped} skipped)` : ''}\n` +
       `  raw pdf-parse getText : ${fmt(rate(rawMs))} pages/s\n` +
       `  ours, in process      : ${fmt(rate(oursMs))} pages/s   (time ratio ours/raw ${fmt(oursMs / rawMs, 2)}, overhead ${fmt((oursMs / rawMs - 1) * 100, 0)}%, target <= 25%)\n` +
-      `  ours, isolated child  : ${fmt(rate(isolatedMs))} pages/s   (time ratio isolated/raw ${fmt(isolatedMs / rawMs, 2)})`,
+      `  ours, isolated child  : ${fmt(rate(isolatedMs))} pages/s   (time ratio isolated/raw ${fmt(isolatedMs / rawMs, 2)}; isolated/in-process throughput ${fmt(oursMs / isolatedMs, 2)}, target >= 0.5)`,
   );
 }
 
@@ -173,13 +211,14 @@ async function benchOcr(): Promise<void> {
     // Isolated: the real path (pdf.js renders through its worker, which runs in the parser child).
     const run = await timed(() => extractChunks({ bytes: doc.bytes, fileName: doc.name, ocr: true }));
     const ocrPages = run.value.document.stats.ocrPages ?? 0;
-    if (ocrPages === 0) console.log("OCR: no page was OCR'd");
+    if (ocrPages > 0) figures.OCR = { pages: ocrPages, secondsPerPage: round(run.ms / 1000 / ocrPages) };
+    if (ocrPages === 0) log("OCR: no page was OCR'd");
     else
-      console.log(
+      log(
         `OCR: ${fmt(run.ms / 1000 / ocrPages, 2)} s/page (${ocrPages} pages, including loading the OCR engine once)`,
       );
   } catch (err) {
-    console.log(`OCR: n/a (${err instanceof Error ? err.message : String(err)})`);
+    log(`OCR: n/a (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 
@@ -200,10 +239,17 @@ async function benchSheets(label: string, docs: Doc[]): Promise<void> {
     }
   }
   if (cells === 0) {
-    console.log(`${label}: no spreadsheet parsed (${failed} failed)`);
+    log(`${label}: no spreadsheet parsed (${failed} failed)`);
     return;
   }
-  console.log(
+  figures[label] = {
+    workbooks: docs.length - failed,
+    cells,
+    inProcessCellsPerS: Math.round((cells / inMs) * 1000),
+    isolatedCellsPerS: Math.round((cells / isoMs) * 1000),
+    isolatedToInProcess: round(inMs / isoMs, 3),
+  };
+  log(
     `${label}: ${docs.length - failed} workbooks, ${cells} cells${failed ? ` (${failed} failed)` : ''}\n` +
       `  in process : ${fmt((cells / inMs) * 1000, 0)} cells/s\n` +
       `  isolated   : ${fmt((cells / isoMs) * 1000, 0)} cells/s`,
@@ -214,7 +260,13 @@ async function benchText(doc: Doc): Promise<void> {
   const ours = await best(() => extractInProcess({ bytes: doc.bytes, fileName: doc.name }));
   const iso = await best(() => isolated(doc));
   const size = doc.bytes.length / 1048576;
-  console.log(
+  figures['Plain text'] = {
+    megabytes: round(size, 1),
+    inProcessMBPerS: round(size / (ours.ms / 1000)),
+    isolatedMBPerS: round(size / (iso.ms / 1000)),
+    isolatedToInProcess: round(ours.ms / iso.ms, 3),
+  };
+  log(
     `Plain text ${fmt(size)} MB -> ${ours.value.chunks.length} chunks\n` +
       `  in process : ${fmt(size / (ours.ms / 1000), 2)} MB/s\n` +
       `  isolated   : ${fmt(size / (iso.ms / 1000), 2)} MB/s`,
@@ -222,8 +274,11 @@ async function benchText(doc: Doc): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const folder = process.argv[2];
-  console.log(`bench-ingest (best of ${REPEATS} after a warm-up; node ${process.version})\n`);
+  const folder = folderArg;
+  if (noWarm) configureWarmPool({ enabled: false });
+  log(
+    `bench-ingest (best of ${REPEATS} after a warm-up; node ${process.version}; ${noWarm ? 'no pre-spawned child' : 'pre-spawned parse child'})\n`,
+  );
   if (folder) {
     const docs = await filesIn(path.resolve(folder));
     await benchPdfs(`PDFs in ${folder}`, docs.filter(isPdf));
@@ -242,9 +297,16 @@ async function main(): Promise<void> {
   }
   const parentPeak = mb(process.resourceUsage().maxRSS * 1024);
   const childPeak = childPeaks.length ? Math.max(...childPeaks) : Number.NaN;
-  console.log(
-    `\nPeak RSS: benchmark process ${fmt(parentPeak)} MB (includes in-process runs), isolated child ${fmt(childPeak)} MB`,
+  log(
+    `\nPeak RSS: benchmark process ${fmt(parentPeak)} MB (includes in-process runs), isolated child ${fmt(childPeak)} MB` +
+      `\nIsolated runs: ${isolatedRuns}, of which on a pre-spawned child: ${warmRuns}`,
   );
+  await disposeWarmPool();
+  if (json) {
+    const run = { node: process.version, warmPool: !noWarm, isolatedRuns, warmRuns };
+    const memory = { benchmarkPeakRssMb: parentPeak, childPeakRssMb: childPeak };
+    process.stdout.write(`${JSON.stringify({ run, ...figures, memory })}\n`);
+  }
 }
 
 main().catch((err: unknown) => {

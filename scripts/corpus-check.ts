@@ -1,11 +1,18 @@
 // Runs the isolated extraction over every file of a folder (recursively) and prints one line per file plus a summary.
-// Usage: npm run --silent corpus:check -- <folder> [--json] [--ocr|--no-ocr] [--concurrency N]
+// Usage: npm run --silent corpus:check -- <folder> [--json] [--ocr|--no-ocr] [--concurrency N] [--no-warm]
 // It always finishes: a file that fails, hangs or crashes its parser is one "error" line, never the end of the run.
+//
+// Decision: files are parsed as many at once as the worker would (its parse slots: GROUNDWORK_INGEST_CONCURRENCY,
+// lowered to what GROUNDWORK_PARSE_MEMORY_BUDGET_MB holds at GROUNDWORK_PARSE_MEMORY_MB per child), so the check's
+// time and memory are the worker's; --concurrency overrides it. --no-warm turns off the pre-spawned parse child
+// (ingest/isolate.ts), for comparison.
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../common/config';
 import { extractChunks, IngestError } from '../ingest';
 import type { IsolationReport } from '../ingest';
+import { configureWarmPool, disposeWarmPool } from '../ingest/isolate';
 
 interface FileLine {
   file: string;
@@ -19,6 +26,8 @@ interface FileLine {
   warnings: number;
   ms: number;
   peakRssMb: number;
+  /** Parsed in a pre-spawned child. */
+  warm: boolean;
 }
 
 interface Summary {
@@ -28,6 +37,10 @@ interface Summary {
   byCode: Record<string, number>;
   slowestMs: number;
   slowestFile: string | null;
+  /** Wall-clock time of the whole run. */
+  totalMs: number;
+  concurrency: number;
+  warmChildren: number;
 }
 
 interface Options {
@@ -35,18 +48,21 @@ interface Options {
   json: boolean;
   ocr: boolean | undefined;
   concurrency: number;
+  warm: boolean;
 }
 
 function parseArgs(argv: string[]): Options | string {
   let folder: string | undefined;
   let json = false;
   let ocr: boolean | undefined;
-  let concurrency = Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)));
+  let concurrency = workerParseSlots();
+  let warm = true;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--json') json = true;
     else if (arg === '--ocr') ocr = true;
     else if (arg === '--no-ocr') ocr = false;
+    else if (arg === '--no-warm') warm = false;
     else if (arg === '--concurrency') {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1) return '--concurrency needs a positive integer';
@@ -56,7 +72,16 @@ function parseArgs(argv: string[]): Options | string {
     else return `unexpected argument ${arg}`;
   }
   if (folder === undefined) return 'missing <folder>';
-  return { folder, json, ocr, concurrency };
+  return { folder, json, ocr, concurrency, warm };
+}
+
+/** The worker's parse slots from this environment's configuration; half the cores if it does not load. */
+function workerParseSlots(): number {
+  try {
+    return loadConfig(process.env).ingest.parseSlots;
+  } catch {
+    return Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)));
+  }
 }
 
 /** Regular files under `root`, sorted so runs are comparable; unreadable directories are skipped, not fatal. */
@@ -102,6 +127,7 @@ async function checkFile(root: string, file: string, options: Options): Promise<
     warnings: 0,
     ms: 0,
     peakRssMb: 0,
+    warm: false,
   };
   try {
     const bytes = await readFile(file);
@@ -126,10 +152,11 @@ async function checkFile(root: string, file: string, options: Options): Promise<
   }
   line.ms = Date.now() - started;
   line.peakRssMb = round1(report?.peakRssMb ?? parentRssMb());
+  line.warm = report?.warm ?? false;
   return line;
 }
 
-function summarise(lines: FileLine[]): Summary {
+function summarise(lines: FileLine[], totalMs: number, concurrency: number): Summary {
   const byCode: Record<string, number> = {};
   let slowest: FileLine | undefined;
   for (const line of lines) {
@@ -144,6 +171,9 @@ function summarise(lines: FileLine[]): Summary {
     byCode,
     slowestMs: slowest?.ms ?? 0,
     slowestFile: slowest?.file ?? null,
+    totalMs,
+    concurrency,
+    warmChildren: lines.filter((l) => l.warm).length,
   };
 }
 
@@ -174,7 +204,8 @@ function printTable(lines: FileLine[], summary: Summary): void {
     .map(([code, n]) => `${code}=${n}`)
     .join(', ');
   process.stdout.write(
-    `\n${summary.files} files: ${summary.ok} ok, ${summary.errors} errors${codes ? ` (${codes})` : ''}; slowest ${summary.slowestMs} ms (${summary.slowestFile ?? '-'})\n`,
+    `\n${summary.files} files: ${summary.ok} ok, ${summary.errors} errors${codes ? ` (${codes})` : ''}; slowest ${summary.slowestMs} ms (${summary.slowestFile ?? '-'})\n` +
+      `${(summary.totalMs / 1000).toFixed(1)} s in all, ${summary.concurrency} at a time, ${summary.warmChildren} in a pre-spawned child\n`,
   );
 }
 
@@ -182,10 +213,12 @@ async function main(): Promise<number> {
   const parsed = parseArgs(process.argv.slice(2));
   if (typeof parsed === 'string') {
     process.stderr.write(
-      `corpus-check: ${parsed}\nusage: npm run --silent corpus:check -- <folder> [--json] [--ocr|--no-ocr] [--concurrency N]\n`,
+      `corpus-check: ${parsed}\nusage: npm run --silent corpus:check -- <folder> [--json] [--ocr|--no-ocr] [--concurrency N] [--no-warm]\n`,
     );
     return 2;
   }
+  if (!parsed.warm) configureWarmPool({ enabled: false });
+  const started = Date.now();
   const root = path.resolve(parsed.folder);
   const files = await listFiles(root);
   if (files.length === 0) process.stderr.write(`corpus-check: no files under ${root}\n`);
@@ -208,8 +241,9 @@ async function main(): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(parsed.concurrency, Math.max(1, files.length)) }, worker));
+  await disposeWarmPool();
   const lines = results.filter((l): l is FileLine => l !== undefined);
-  const summary = summarise(lines);
+  const summary = summarise(lines, Date.now() - started, parsed.concurrency);
   if (parsed.json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
   else printTable(lines, summary);
   return 0;
