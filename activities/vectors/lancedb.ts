@@ -359,14 +359,38 @@ export class LanceDbVectorStore implements VectorStore {
     if (wrong) throw embedderMismatch(this.dimensions ?? 0, wrong.vector.length);
     if (points.length === 0) return;
     const table = this.ready();
-    await this.serial(() =>
-      table
-        .mergeInsert('id')
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute(points.map(toRow) as unknown as Record<string, unknown>[]),
-    );
+    await this.serial(async () => {
+      // Ids are deterministic, so an upsert mostly writes ids the table does not hold yet: those are appended, and only
+      // ids already there (a retried or repeated upsert) go through a merge. A merge joins the batch with the whole
+      // table; at 1M rows that join failed ("Spill has sent an error") and slowed every batch.
+      const rows = points.map(toRow) as unknown as Record<string, unknown>[];
+      const existing = await this.existingIds(
+        table,
+        points.map((p) => p.id),
+      );
+      const fresh = rows.filter((r) => !existing.has(r.id as string));
+      const known = rows.filter((r) => existing.has(r.id as string));
+      if (fresh.length > 0) await table.add(fresh);
+      if (known.length > 0)
+        await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(known);
+    });
     this.wrote(points.length);
+  }
+
+  /** Which of these ids the table holds (looked up through the BTREE index on id, 1,000 at a time). */
+  private async existingIds(table: lancedb.Table, ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += 1_000) {
+      const part = ids.slice(i, i + 1_000);
+      const rows = (await table
+        .query()
+        .where(`id IN (${part.map(sql).join(', ')})`)
+        .select(['id'])
+        .limit(part.length)
+        .toArray()) as Array<{ id: string }>;
+      for (const r of rows) found.add(r.id);
+    }
+    return found;
   }
 
   async search(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]> {
