@@ -6,6 +6,7 @@ import { LocalObjectStore, scopedStore } from '../common/object-store';
 import type { ObjectStore } from '../common/object-store';
 import { AuditLog } from '../common/audit';
 import { SecretStore } from '../common/secrets';
+import type { Secrets } from '../common/secrets';
 import { CorpusGenerations, createAnswerCacheActivities } from './answer-cache';
 import { modelsKey } from './answer/defaults';
 import { createAnsweringActivities } from './answering';
@@ -46,7 +47,7 @@ export interface ActivityDeps {
   embedBatch: number;
   policy: AnsweringPolicy;
   /** PDF passwords by reference; default `<dataDir>/secrets` (shared by every worker host and the clients). */
-  secrets?: SecretStore;
+  secrets?: Secrets;
   /** Review notifications (GROUNDWORK_REVIEW_*); default: read from the environment. */
   review?: ReviewSettings;
   /** The answer cache (GROUNDWORK_ANSWER_CACHE_SIZE, GROUNDWORK_ANSWER_CACHE_TTL); default 10,000 answers for 24 h. */

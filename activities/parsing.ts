@@ -6,7 +6,7 @@ import type { BlobStore } from '../common/blob-store';
 import { GroundworkError } from '../common/errors';
 import { assertDocumentId, assertTenantId } from '../common/ids';
 import { pdfPasswordScope } from '../common/secrets';
-import type { SecretStore } from '../common/secrets';
+import type { Secrets } from '../common/secrets';
 import { readIngestPath } from '../common/source-files';
 import { contentHash, extractChunks, formatLocator } from '../ingest';
 import type { ExtractResult, IngestLimits } from '../ingest';
@@ -46,7 +46,7 @@ export interface ParsingOptions {
    * Where PDF passwords wait for their ingestion (`passwordRef`): <data>/secrets, which the clients that start
    * ingestions and every worker host must share.
    */
-  secrets: SecretStore;
+  secrets: Secrets;
   /** Where `blob` sources are read (uploads). Without it, blob sources fail with BLOB_STORE_MISSING. */
   blobs?: BlobStore;
   /** GROUNDWORK_INGEST_ROOTS: `path` sources are read only below `<root>/<tenant>/`; none configured, none read. */
@@ -67,13 +67,13 @@ export interface PreparedDocument {
 }
 
 /** The PDF password: from the secret store, or the plain `password` of a run started before passwordRef existed. */
-async function resolvePassword(secrets: SecretStore, input: IngestDocumentInput): Promise<string | undefined> {
+async function resolvePassword(secrets: Secrets, input: IngestDocumentInput): Promise<string | undefined> {
   if (input.passwordRef === undefined) return input.password;
   return secrets.read(input.passwordRef, { scope: pdfPasswordScope(input.tenantId, input.documentId) });
 }
 
 /** Once the password has served (or can no longer serve: a final failure), it is deleted, never left for the TTL. */
-async function forgetPassword(secrets: SecretStore, input: IngestDocumentInput): Promise<void> {
+async function forgetPassword(secrets: Secrets, input: IngestDocumentInput): Promise<void> {
   if (input.passwordRef === undefined) return;
   await secrets.remove(input.passwordRef).catch((err: unknown) => {
     log.warn('could not remove a used PDF password; it expires by itself', {

@@ -29,13 +29,14 @@ import { MAX_MANIFEST_BYTES, encodeManifest } from '../activities/batches';
 import { DocumentRegistry } from '../activities/documents';
 import type { DocumentRecord } from '../activities/documents';
 import { isBlobRef } from '../common/blob-store';
-import { openBlobStore, openObjectStore } from '../common/shared-state';
+import { openBlobStore, openObjectStore, openSecretStore } from '../common/shared-state';
 import type { BlobStore, StoredBlob } from '../common/blob-store';
 import type { Config } from '../common/config';
 import { flushTracing, startTracing } from '../common/tracing';
 import { GroundworkError } from '../common/errors';
 import { DOCUMENT_ID_PATTERN, TENANT_ID_PATTERN, documentIdFromName, stableKey } from '../common/ids';
-import { SecretStore, pdfPasswordScope } from '../common/secrets';
+import { pdfPasswordScope } from '../common/secrets';
+import type { Secrets } from '../common/secrets';
 import type {
   AnswerQuestionInput,
   AnswerResult,
@@ -159,7 +160,7 @@ export interface ClientOptions {
   /** The payload codec (GROUNDWORK_PAYLOAD_KEY): the same keys as the workers, or they cannot read each other. */
   dataConverter?: DataConverter;
   /** Where PDF passwords wait for their ingestion: the workers' `<data>/secrets` (shared storage across hosts). */
-  secrets?: SecretStore;
+  secrets?: Secrets;
   /** The workers' blob store and document registry: uploads and document listings (fromConfig sets them). */
   documents?: DocumentStores;
   /** How long a review claim lasts (GROUNDWORK_REVIEW_CLAIM_TIMEOUT) and where the review console is (links). */
@@ -250,7 +251,7 @@ export class GroundworkClient {
     private readonly connection: Connection,
     readonly taskQueue: string,
     readonly ingestConcurrency: number,
-    private readonly secrets?: SecretStore,
+    private readonly secrets?: Secrets,
     /** The blob store and document registry shared with the workers; absent, uploads and listings are refused. */
     readonly documents?: DocumentStores,
     readonly review: { claimTimeoutMs: number; consoleUrl?: string } = { claimTimeoutMs: 15 * 60 * 1000 },
@@ -307,7 +308,7 @@ export class GroundworkClient {
       metadata: t.metadata,
       ingestConcurrency: config.ingest.concurrency,
       dataConverter: dataConverterFor(config.security.payloadKeys),
-      secrets: SecretStore.inDataDir(config.dataDir),
+      secrets: openSecretStore(config),
       documents: {
         blobs: openBlobStore(config),
         registry: DocumentRegistry.inStore(openObjectStore(config)),

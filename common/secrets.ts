@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GroundworkError } from './errors';
+import type { ObjectStore } from './object-store';
 
 const SECRET_REF = /^secret:([0-9a-f]{32})$/;
 const FILE_SUFFIX = '.secret';
@@ -62,7 +63,94 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-export class SecretStore {
+/** What the clients and activities need of a secret store: the local folder below, or the shared bucket. */
+export interface Secrets {
+  put(value: string, options?: PutSecretOptions): Promise<string>;
+  read(ref: string, options?: { scope?: string }): Promise<string>;
+  remove(ref: string): Promise<boolean>;
+}
+
+function idOf(ref: string): string {
+  const m = typeof ref === 'string' ? SECRET_REF.exec(ref) : null;
+  if (!m)
+    throw new GroundworkError('SECRET_REF_INVALID', 'A secret reference must look like "secret:<32 hex digits>".');
+  return m[1] as string;
+}
+
+function parseRecord(text: string): SecretFile | undefined {
+  try {
+    const parsed = JSON.parse(text) as Partial<SecretFile>;
+    if (parsed.v === 1 && typeof parsed.value === 'string' && typeof parsed.expiresAt === 'number')
+      return parsed as SecretFile;
+  } catch {
+    // Not JSON: treated as missing.
+  }
+  return undefined;
+}
+
+/**
+ * Secrets as objects `<id>.secret` of the deployment's shared object store (S3_BUCKET), for deployments whose clients
+ * and worker hosts share no disk. The bucket already holds the documents these passwords open, so it is the same
+ * trust boundary; a secret is still single-use (the activity removes it), scoped, and expires.
+ */
+export class ObjectSecretStore implements Secrets {
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+  private lastSweep = 0;
+
+  constructor(
+    private readonly objects: ObjectStore,
+    options: SecretStoreOptions = {},
+  ) {
+    this.ttlMs = options.ttlMs ?? DEFAULT_SECRET_TTL_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  async put(value: string, options: PutSecretOptions = {}): Promise<string> {
+    if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS)
+      throw new GroundworkError('INVALID_INPUT', `A secret must be a string of at most ${MAX_VALUE_CHARS} characters.`);
+    if (this.now() - this.lastSweep >= SWEEP_INTERVAL_MS) await this.sweep().catch(() => undefined);
+    const id = randomBytes(16).toString('hex');
+    const record: SecretFile = { v: 1, expiresAt: this.now() + (options.ttlMs ?? this.ttlMs), value };
+    if (options.scope !== undefined) record.scope = options.scope;
+    await this.objects.put(`${id}${FILE_SUFFIX}`, JSON.stringify(record));
+    return `secret:${id}`;
+  }
+
+  async read(ref: string, options: { scope?: string } = {}): Promise<string> {
+    const key = `${idOf(ref)}${FILE_SUFFIX}`;
+    const raw = await this.objects.get(key, { maxBytes: MAX_FILE_BYTES }).catch(() => undefined);
+    const record = raw === undefined ? undefined : parseRecord(raw.toString('utf8'));
+    if (!record) throw notFound();
+    if (record.expiresAt <= this.now()) {
+      await this.objects.delete(key);
+      throw notFound();
+    }
+    if (record.scope !== options.scope) throw notFound();
+    return record.value;
+  }
+
+  async remove(ref: string): Promise<boolean> {
+    return this.objects.delete(`${idOf(ref)}${FILE_SUFFIX}`);
+  }
+
+  /** Deletes expired (or unreadable) secrets; returns how many. */
+  async sweep(): Promise<number> {
+    this.lastSweep = this.now();
+    let removed = 0;
+    for (const key of await this.objects.list('')) {
+      if (!FILE_NAME.test(key)) continue;
+      const raw = await this.objects.get(key, { maxBytes: MAX_FILE_BYTES }).catch(() => undefined);
+      const record = raw === undefined ? undefined : parseRecord(raw.toString('utf8'));
+      if (!record || record.expiresAt <= this.now()) {
+        if (await this.objects.delete(key)) removed += 1;
+      }
+    }
+    return removed;
+  }
+}
+
+export class SecretStore implements Secrets {
   private readonly ttlMs: number;
   private readonly now: () => number;
   private lastSweep = 0;

@@ -7,6 +7,8 @@ import type { S3Settings } from './config';
 import { LocalObjectStore, scopedStore } from './object-store';
 import type { ObjectStore } from './object-store';
 import { S3ObjectStore } from './s3-object-store';
+import { ObjectSecretStore, SecretStore } from './secrets';
+import type { Secrets } from './secrets';
 
 export interface SharedStateConfig {
   dataDir: string;
@@ -36,4 +38,11 @@ export function openBlobStore(config: SharedStateConfig): BlobStore {
   return config.objectStore
     ? new ObjectBlobStore(scopedStore(s3Store(config.objectStore), 'blobs'))
     : new LocalBlobStore(config.blobDir);
+}
+
+/** PDF passwords by reference: `secrets/` of the bucket, or `<data>/secrets` (a folder only this host can read). */
+export function openSecretStore(config: SharedStateConfig): Secrets {
+  return config.objectStore
+    ? new ObjectSecretStore(scopedStore(s3Store(config.objectStore), 'secrets'))
+    : SecretStore.inDataDir(config.dataDir);
 }

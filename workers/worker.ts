@@ -14,10 +14,9 @@ import { createVectorStore } from '../activities/vectors';
 import type { VectorStore } from '../activities/vectors/types';
 import { dataConverterFor } from '../common/codec';
 import { parseTaskQueue } from '../workflows/definitions';
-import { openBlobStore, openObjectStore } from '../common/shared-state';
+import { openBlobStore, openObjectStore, openSecretStore } from '../common/shared-state';
 import { ConfigError } from '../common/config';
 import type { Config, ModelsConfig } from '../common/config';
-import { SecretStore } from '../common/secrets';
 import { startLocalEmbeddingServer } from './local-embeddings';
 import { tracedAnswerer, tracedEmbedder } from '../activities/models/traced';
 import { tracedVectorStore } from '../activities/vectors/traced';
@@ -95,9 +94,9 @@ export async function createActivityDeps(config: Config): Promise<ActivityDeps &
     objects: openObjectStore(config),
     blobs: openBlobStore(config),
     ingestRoots: config.ingest.roots,
-    // PDF passwords by reference, written by the clients that start ingestions. With several worker hosts the data
-    // dir (so <data>/secrets) must be shared storage reachable by all of them and by those clients.
-    secrets: SecretStore.inDataDir(config.dataDir),
+    // PDF passwords by reference, written by the clients that start ingestions: in the bucket when S3_BUCKET is set
+    // (every host and client reaches it), else <data>/secrets.
+    secrets: openSecretStore(config),
     parseLimits: {
       maxBytes: config.ingest.maxFileBytes,
       timeoutMs: config.ingest.parseTimeoutMs,

@@ -12,6 +12,7 @@ import { GroundworkClient } from '../../client/groundwork-client';
 import { loadConfig } from '../../common/config';
 import { S3ObjectStore } from '../../common/s3-object-store';
 import { makeTextPdf } from '../support/documents';
+import { makeEncryptedPdf } from '../support/encrypted-pdf';
 import { MINIO_START_TIMEOUT_MS, minioUnavailableReason, startTestMinio } from '../support/minio-server';
 import type { MinioServer } from '../support/minio-server';
 import { qdrantAvailable, startQdrant } from '../support/qdrant-server';
@@ -24,7 +25,7 @@ if (skipReason) console.warn(`[multi-host] skipped: ${skipReason}`);
 const maybe = skipReason ? describe.skip : describe;
 
 const TENANT = 'hostco';
-const SHARED_STATE = ['staging', 'documents', 'blobs', 'evaluations', 'corpus', 'review-sources'];
+const SHARED_STATE = ['staging', 'documents', 'blobs', 'evaluations', 'corpus', 'review-sources', 'secrets'];
 
 maybe('several worker hosts share state through the object store, not their disks', () => {
   let minio: MinioServer | undefined;
@@ -153,6 +154,23 @@ maybe('several worker hosts share state through the object store, not their disk
       expect(second.drift.detected).toBe(false);
       const again = await c.ask({ tenantId: TENANT, question: 'How do employees book travel?' });
       expect(again.citations[0]?.documentId).toBe('handbook.pdf');
+
+      // A password given to a client on its own data dir reaches the host that parses (through the bucket).
+      const locked = await c.ingest({
+        tenantId: TENANT,
+        documentId: 'minutes.pdf',
+        source: {
+          kind: 'inline',
+          name: 'minutes.pdf',
+          contentBase64: Buffer.from(
+            makeEncryptedPdf({ text: ['The aurora budget is 17 lanterns per quarter.'], userPassword: 'open sesame' }),
+          ).toString('base64'),
+        },
+        password: 'open sesame',
+      });
+      expect(locked.status).toBe('ingested');
+      expect(await bucket.list('secrets')).toEqual([]); // used once, then removed
+      await c.deleteDocument(TENANT, 'minutes.pdf');
 
       const deleted = await c.deleteDocument(TENANT, 'handbook.pdf');
       expect(deleted.blobs).toBe(1);

@@ -3,7 +3,14 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_SECRET_TTL_MS, SecretStore, isSecretRef, pdfPasswordScope } from '../../common/secrets';
+import { LocalObjectStore, scopedStore } from '../../common/object-store';
+import {
+  DEFAULT_SECRET_TTL_MS,
+  ObjectSecretStore,
+  SecretStore,
+  isSecretRef,
+  pdfPasswordScope,
+} from '../../common/secrets';
 
 let root: string;
 let dir: string;
@@ -143,5 +150,34 @@ describe('SecretStore', () => {
     await new Promise((r) => setTimeout(r, 5));
     const err = await store.read(ref).catch((e: unknown) => e);
     expect(String((err as Error).message)).not.toContain('hunter2');
+  });
+});
+
+describe('ObjectSecretStore (the shared bucket; here over a local object store)', () => {
+  test('round trip, scope, single use, expiry and sweep', async () => {
+    let now = 1_000_000;
+    const objects = scopedStore(new LocalObjectStore(root), 'secrets');
+    const store = new ObjectSecretStore(objects, { ttlMs: 60_000, now: () => now });
+    const scope = pdfPasswordScope('acme', 'minutes.pdf');
+    const ref = await store.put('open sesame', { scope });
+    await expect(store.read(ref, { scope })).resolves.toBe('open sesame');
+    await expect(store.read(ref)).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+    await expect(store.read(ref, { scope: pdfPasswordScope('globex', 'minutes.pdf') })).rejects.toMatchObject({
+      code: 'SECRET_NOT_FOUND',
+    });
+    await expect(store.remove(ref)).resolves.toBe(true);
+    await expect(store.read(ref, { scope })).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+    await expect(store.read('secret:../../etc')).rejects.toMatchObject({ code: 'SECRET_REF_INVALID' });
+
+    const old = await store.put('old');
+    const fresh = await store.put('fresh', { ttlMs: 10 * 60_000 });
+    now += 61_000;
+    await expect(store.read(old)).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' }); // expired, and removed
+    const later = await store.put('later');
+    now += 61_000;
+    await expect(store.sweep()).resolves.toBe(1); // `later` expired; `fresh` stays
+    await expect(store.read(fresh)).resolves.toBe('fresh');
+    await expect(store.read(later)).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+    expect(await objects.list('')).toHaveLength(1);
   });
 });
