@@ -26,7 +26,7 @@
 // meanwhile with the previous index or the flat scan, and rows the index does not cover yet are still found (LanceDB
 // scans them flat and merges the results). Deletes (deleteDocument, deleteTenant, discardStaged, retired versions)
 // leave deletion files behind: they schedule one compaction a little later, shared by a burst of deletes, which
-// rewrites the fragments without the deleted rows and removes table versions older than `keepVersionsMs`.
+// rewrites the fragments without the deleted rows. Every optimize removes table versions older than `keepVersionsMs`.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
@@ -84,8 +84,12 @@ export const HNSW_EF = 150;
 
 /** Deletes within this many milliseconds share one compaction. */
 export const COMPACT_AFTER_DELETE_MS = 2_000;
-/** Compaction after deletes removes table versions older than this (a reader may still be reading a recent one). */
-export const KEEP_VERSIONS_MS = 10 * 60_000;
+/**
+ * Every optimize removes table versions older than this. A query in flight reads the version it started on, so the
+ * latest ones stay; older ones only hold disk: each compaction rewrites the fragments below 1M rows, and kept for
+ * LanceDB's default 7 days those copies filled the disk of a 1M-row ingestion.
+ */
+export const KEEP_VERSIONS_MS = 60_000;
 
 /** The scalar indexes every table gets: each filtered column. */
 const SCALAR_INDEXES: Array<{ column: string; kind: 'bitmap' | 'btree' }> = [
@@ -106,7 +110,7 @@ export interface LanceDbOptions {
   vectorIndex?: VectorIndexKind;
   /** Deletes within this many milliseconds share one compaction. */
   compactAfterDeleteMs?: number;
-  /** Compaction after deletes removes table versions older than this. */
+  /** Every optimize removes table versions older than this. */
   keepVersionsMs?: number;
 }
 
@@ -235,9 +239,9 @@ export class LanceDbVectorStore implements VectorStore {
    * Runs table.optimize() now (compaction, and every index brought over the new rows), then builds or retrains the
    * vector index when the table has grown enough. The caller holds the write queue.
    */
-  private async optimizeNow(table: lancedb.Table, options?: Partial<lancedb.OptimizeOptions>): Promise<void> {
+  private async optimizeNow(table: lancedb.Table): Promise<void> {
     this.written = 0;
-    await table.optimize(options);
+    await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.keepVersionsMs) });
     await this.maintainVectorIndex(table);
   }
 
@@ -309,7 +313,7 @@ export class LanceDbVectorStore implements VectorStore {
 
   /** Compaction after deletes; the caller holds the write queue. */
   private compactNow(table: lancedb.Table): Promise<void> {
-    return this.optimizeNow(table, { cleanupOlderThan: new Date(Date.now() - this.keepVersionsMs) });
+    return this.optimizeNow(table);
   }
 
   /** Creates the full-text index on `text` when the table has none (new tables, and tables from before it). */
