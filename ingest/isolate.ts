@@ -182,8 +182,8 @@ async function extractIn(
  * - Profiles: the grants depend on the format (addons and the PDF packages for PDFs, xlsx for spreadsheets and CSV,
  *   nothing more for text) and the heap cap on the job's limits. A child is pre-spawned for a launch profile
  *   (sandbox.ts LaunchProfile, plus the heap cap) once a job of that profile was seen, and only a job of that profile
- *   takes it: no format gets grants it did not have before. At most one idle child per profile and `maxWarm` overall
- *   (the profile unused longest gives way).
+ *   takes it: no format gets grants it did not have before. At most `perProfile` idle children per profile (default
+ *   one) and `maxWarm` overall (the child parked longest gives way).
  * - One file per child: a child taken for a job leaves the pool, serves that job and exits; it is never given back.
  * - No leaks: an idle child is unref'd (the worker can exit while one waits), killed on process exit, killed after
  *   `idleMs` without a job, and exits by itself when its parent disappears (child.ts). One that died while idle is
@@ -193,39 +193,61 @@ async function extractIn(
  * - Limits: the wall clock, the RSS watchdog and the abort signal start when the job is sent (runJob); the heap cap is
  *   part of the profile. Exactly as for a child forked for the job.
  * - Test hooks bypass the pool: they need GROUNDWORK_INGEST_TEST_HOOKS in the child's environment at spawn.
- * - Concurrency: every parse takes the idle child of its profile or forks its own, and taking one starts its
- *   replacement; parallel parses never share a child, and the pool holds at most one per profile.
+ * - Concurrency: every parse takes an idle child of its profile or forks its own, and taking one starts its
+ *   replacement; parallel parses never share a child, and the pool holds at most `perProfile` per profile.
  */
 export interface WarmPoolSettings {
   /** Off: every parse forks its own child after the job arrives (as before the pool). */
   enabled: boolean;
   /** An idle child is killed after this long without a job. */
   idleMs: number;
+  /**
+   * Idle (or booting) children kept per launch profile. Two let back-to-back small files each find a child that has
+   * booted, as the next child boots beside the current parse instead of after it; each idle child costs about
+   * 90-130 MB of RSS (measured: text ~90, PDF ~125).
+   */
+  perProfile: number;
   /** Idle children across all profiles. */
   maxWarm: number;
 }
 
-const DEFAULT_POOL_SETTINGS: WarmPoolSettings = { enabled: true, idleMs: 60_000, maxWarm: 3 };
+const DEFAULT_POOL_SETTINGS: WarmPoolSettings = { enabled: true, idleMs: 60_000, perProfile: 1, maxWarm: 3 };
 let poolSettings: WarmPoolSettings = { ...DEFAULT_POOL_SETTINGS };
 
+interface IdleChild {
+  child: ParseChild;
+  parkedAt: number;
+  stop: () => void;
+}
+
 /** Idle children by launch key (profile and heap cap), oldest first. */
-const idle = new Map<string, { child: ParseChild; stop: () => void }>();
-/** Launch keys whose child is being prepared (folder, code) and forked. */
-const spawning = new Map<string, Promise<void>>();
+const idle = new Map<string, IdleChild[]>();
+/** Children being prepared (folder, code) and forked, by launch key. */
+const spawning = new Map<string, Set<Promise<void>>>();
 /** Bumped by disposeWarmPool: a child whose spawn began before is not added to the pool. */
 let poolGeneration = 0;
 let exitHookInstalled = false;
 
+function idleChildren(): IdleChild[] {
+  return [...idle.values()].flat();
+}
+
 /** Changes the pool's settings (tests, benchmarks); idle children beyond the new limits are stopped. */
 export function configureWarmPool(settings: Partial<WarmPoolSettings>): void {
   poolSettings = { ...poolSettings, ...settings };
-  if (!poolSettings.enabled) void disposeWarmPool();
-  else while (idle.size > poolSettings.maxWarm) evictOldest();
+  if (!poolSettings.enabled) {
+    void disposeWarmPool();
+    return;
+  }
+  for (const [key, entries] of idle) {
+    while (entries.length > poolSettings.perProfile) unpark(key, entries[0] as IdleChild);
+  }
+  while (idleChildren().length > poolSettings.maxWarm) evictOldest();
 }
 
 /** The ids of the idle pre-spawned children, for tests and benchmarks. */
 export function warmChildPids(): number[] {
-  return [...idle.values()].flatMap(({ child }) => (child.pid === undefined ? [] : [child.pid]));
+  return idleChildren().flatMap(({ child }) => (child.pid === undefined ? [] : [child.pid]));
 }
 
 /**
@@ -234,77 +256,95 @@ export function warmChildPids(): number[] {
  */
 export async function disposeWarmPool(): Promise<void> {
   poolGeneration++;
-  const pending = [...spawning.values()];
-  const children = [...idle.values()];
+  const pending = [...spawning.values()].flatMap((set) => [...set]);
+  const children = idleChildren();
   idle.clear();
   for (const { stop } of children) stop();
   await Promise.all([...pending, ...children.map(({ child }) => child.dispose())]);
 }
 
-/** The idle child for `spec`, now out of the pool and holding the event loop again; undefined when there is none. */
+/**
+ * The idle child for `spec` that was parked first (it had longest to boot), now out of the pool and holding the event
+ * loop again; undefined when there is none alive.
+ */
 function takeWarm(spec: LaunchSpec): ParseChild | undefined {
-  const entry = idle.get(spec.key);
-  if (!entry) return undefined;
-  idle.delete(spec.key);
-  entry.stop();
-  if (!entry.child.alive) {
+  for (let entry = idle.get(spec.key)?.[0]; entry; entry = idle.get(spec.key)?.[0]) {
+    unpark(spec.key, entry);
+    if (entry.child.alive) {
+      entry.child.ref();
+      return entry.child;
+    }
     void entry.child.dispose();
-    return undefined;
   }
-  entry.child.ref();
-  return entry.child;
+  return undefined;
 }
 
-/** Starts, in the background, the child the next job of `spec` will take, unless one is idle or on its way. */
+/** Starts, in the background, the children the next jobs of `spec` will take, up to `perProfile` idle or on the way. */
 function prespawn(spec: LaunchSpec): void {
-  if (!poolSettings.enabled || spec.testHooks || idle.has(spec.key) || spawning.has(spec.key)) return;
+  if (!poolSettings.enabled || spec.testHooks) return;
   installExitHook();
-  const generation = poolGeneration;
-  const pending = spawnChild(spec).then(
-    (child) => {
-      spawning.delete(spec.key);
-      child.warm = true;
-      if (generation !== poolGeneration || !poolSettings.enabled || idle.has(spec.key)) {
-        return child.dispose();
-      }
-      while (idle.size >= poolSettings.maxWarm) evictOldest();
-      park(child);
-      return undefined;
-    },
-    () => {
-      spawning.delete(spec.key); // the job that needs it will fork its own and report the failure
-    },
-  );
+  const pending = spawning.get(spec.key) ?? new Set<Promise<void>>();
   spawning.set(spec.key, pending);
+  const generation = poolGeneration;
+  while ((idle.get(spec.key)?.length ?? 0) + pending.size < poolSettings.perProfile) {
+    const spawned: Promise<void> = spawnChild(spec).then(
+      (child) => {
+        pending.delete(spawned);
+        child.warm = true;
+        const full = (idle.get(spec.key)?.length ?? 0) >= poolSettings.perProfile;
+        if (generation !== poolGeneration || !poolSettings.enabled || full) return child.dispose();
+        while (idleChildren().length >= poolSettings.maxWarm) evictOldest();
+        park(child);
+        return undefined;
+      },
+      () => {
+        pending.delete(spawned); // the job that needs it will fork its own and report the failure
+      },
+    );
+    pending.add(spawned);
+  }
 }
 
 /** Puts `child` in the pool until a job takes it, it dies, or it idles too long. */
 function park(child: ParseChild): void {
   const key = child.spec.key;
   child.unref();
+  const entry: IdleChild = { child, parkedAt: Date.now(), stop: () => undefined };
+  const entries = idle.get(key) ?? [];
+  entries.push(entry);
+  idle.set(key, entries);
   const drop = (): void => {
-    if (idle.get(key)?.child === child) idle.delete(key);
+    unpark(key, entry);
     void child.dispose();
   };
   const timer = setTimeout(drop, poolSettings.idleMs);
   timer.unref();
-  const removeListener = child.onGone(drop);
-  idle.set(key, {
-    child,
-    stop: () => {
-      clearTimeout(timer);
-      removeListener();
-    },
-  });
+  const removeListener = child.onGone(drop); // at once if it is already gone
+  entry.stop = () => {
+    clearTimeout(timer);
+    removeListener();
+  };
+  if (!idle.get(key)?.includes(entry)) entry.stop();
+}
+
+/** Takes `entry` out of the pool and stops its timers; the child itself is left as it is. */
+function unpark(key: string, entry: IdleChild): void {
+  entry.stop();
+  const entries = idle.get(key);
+  const at = entries?.indexOf(entry) ?? -1;
+  if (!entries || at < 0) return;
+  entries.splice(at, 1);
+  if (entries.length === 0) idle.delete(key);
 }
 
 function evictOldest(): void {
-  const oldest = idle.entries().next();
-  if (oldest.done) return;
-  const [key, { child, stop }] = oldest.value;
-  idle.delete(key);
-  stop();
-  void child.dispose();
+  let oldest: { key: string; entry: IdleChild } | undefined;
+  for (const [key, entries] of idle) {
+    for (const entry of entries) if (!oldest || entry.parkedAt < oldest.entry.parkedAt) oldest = { key, entry };
+  }
+  if (!oldest) return;
+  unpark(oldest.key, oldest.entry);
+  void oldest.entry.child.dispose();
 }
 
 /** An idle child must not outlive the worker: killed, and its folder removed, when the process exits normally. */
@@ -312,7 +352,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const { child } of idle.values()) {
+    for (const { child } of idleChildren()) {
       child.kill();
       rmSync(child.dir, { recursive: true, force: true });
     }

@@ -1,9 +1,10 @@
 // Ingestion throughput: text PDFs through our pipeline vs raw pdf-parse, OCR seconds per page, spreadsheet cells per
 // second, plain text MB per second, peak memory; isolated (a parse child per file) against in process. Prints numbers
 // and ratios; asserts nothing.
-// Usage: npm run bench:ingest [-- <folder>] [--json] [--no-warm]
+// Usage: npm run bench:ingest [-- <folder>] [--json] [--no-warm] [--per-profile N]
 //   without a folder: generated documents, plus ../shared/corpus if present; --json: one JSON object on stdout (the
-//   text goes to stderr); --no-warm: no pre-spawned parse child (every parse forks its own after the job arrives).
+//   text goes to stderr); --no-warm: no pre-spawned parse child (every parse forks its own after the job arrives);
+//   --per-profile N: pre-spawned children kept per launch profile (ingest/isolate.ts WarmPoolSettings).
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,7 +27,9 @@ let isolatedRuns = 0;
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const noWarm = args.includes('--no-warm');
-const folderArg = args.find((a) => !a.startsWith('--'));
+const perProfileAt = args.indexOf('--per-profile');
+const perProfile = perProfileAt >= 0 ? Number(args[perProfileAt + 1]) : undefined;
+const folderArg = args.find((a, i) => !a.startsWith('--') && i !== perProfileAt + 1);
 /** Every figure printed, by section, for --json. */
 const figures: Record<string, Record<string, number | string>> = {};
 
@@ -276,6 +279,10 @@ async function benchText(doc: Doc): Promise<void> {
 async function main(): Promise<void> {
   const folder = folderArg;
   if (noWarm) configureWarmPool({ enabled: false });
+  if (perProfile !== undefined) {
+    if (!Number.isInteger(perProfile) || perProfile < 1) throw new Error('--per-profile needs a positive integer');
+    configureWarmPool({ perProfile, maxWarm: Math.max(3, perProfile) });
+  }
   log(
     `bench-ingest (best of ${REPEATS} after a warm-up; node ${process.version}; ${noWarm ? 'no pre-spawned child' : 'pre-spawned parse child'})\n`,
   );
@@ -303,7 +310,7 @@ async function main(): Promise<void> {
   );
   await disposeWarmPool();
   if (json) {
-    const run = { node: process.version, warmPool: !noWarm, isolatedRuns, warmRuns };
+    const run = { node: process.version, warmPool: !noWarm, perProfile: perProfile ?? 1, isolatedRuns, warmRuns };
     const memory = { benchmarkPeakRssMb: parentPeak, childPeakRssMb: childPeak };
     process.stdout.write(`${JSON.stringify({ run, ...figures, memory })}\n`);
   }

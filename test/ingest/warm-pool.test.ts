@@ -36,7 +36,7 @@ function jobFolderOf(pid: number): string | undefined {
   }
 }
 
-beforeEach(() => configureWarmPool({ enabled: true, idleMs: 60_000, maxWarm: 3 }));
+beforeEach(() => configureWarmPool({ enabled: true, idleMs: 60_000, perProfile: 1, maxWarm: 3 }));
 afterEach(() => disposeWarmPool());
 
 describe('the warm parse child', () => {
@@ -89,6 +89,21 @@ describe('the warm parse child', () => {
     expect(pdfReport.pid).not.toBe(textChild);
     await waitFor('one idle child per profile', 20_000, () => (warmChildPids().length === 2 ? true : undefined));
     expect(warmChildPids()).toContain(textChild);
+  });
+
+  it('keeps up to perProfile children ready for a profile, and at most maxWarm in all', async () => {
+    configureWarmPool({ perProfile: 2 });
+    await parse();
+    await waitFor('two idle children', 20_000, () => (warmChildPids().length === 2 ? true : undefined));
+    const ready = warmChildPids();
+    const [a, b] = [await parse(), await parse()];
+    expect([a.warm, b.warm]).toEqual([true, true]);
+    expect(ready).toEqual([a.pid, b.pid]); // the one parked first, which had longest to boot, goes first
+    await waitFor('the pool to refill', 20_000, () => (warmChildPids().length === 2 ? true : undefined));
+    expect(warmChildPids()).not.toContain(a.pid);
+
+    configureWarmPool({ maxWarm: 1 });
+    expect(warmChildPids()).toHaveLength(1);
   });
 
   it('leaves nothing running and no job folder behind once the pool is disposed', async () => {
