@@ -77,6 +77,39 @@ function idOf(ref: string): string {
   return m[1] as string;
 }
 
+/** A new secret's id and record (a value of at most MAX_VALUE_CHARS, else INVALID_INPUT). */
+function newSecret(value: string, options: PutSecretOptions, expiresAt: number): { id: string; record: SecretFile } {
+  if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS)
+    throw new GroundworkError('INVALID_INPUT', `A secret must be a string of at most ${MAX_VALUE_CHARS} characters.`);
+  const record: SecretFile = { v: 1, expiresAt, value };
+  if (options.scope !== undefined) record.scope = options.scope;
+  return { id: randomBytes(16).toString('hex'), record };
+}
+
+/** The common lifetime and sweep clock of both stores. */
+abstract class SecretLifetimes {
+  protected readonly ttlMs: number;
+  protected readonly now: () => number;
+  protected lastSweep = 0;
+
+  constructor(options: SecretStoreOptions) {
+    this.ttlMs = options.ttlMs ?? DEFAULT_SECRET_TTL_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  protected expiresAt(options: PutSecretOptions): number {
+    return this.now() + (options.ttlMs ?? this.ttlMs);
+  }
+
+  abstract sweep(): Promise<number>;
+
+  /** Sweeping is housekeeping: at most every SWEEP_INTERVAL_MS, and a failure must not stop the write. */
+  protected async maybeSweep(): Promise<void> {
+    if (this.now() - this.lastSweep < SWEEP_INTERVAL_MS) return;
+    await this.sweep().catch(() => undefined);
+  }
+}
+
 function parseRecord(text: string): SecretFile | undefined {
   try {
     const parsed = JSON.parse(text) as Partial<SecretFile>;
@@ -93,26 +126,17 @@ function parseRecord(text: string): SecretFile | undefined {
  * and worker hosts share no disk. The bucket already holds the documents these passwords open, so it is the same
  * trust boundary; a secret is still single-use (the activity removes it), scoped, and expires.
  */
-export class ObjectSecretStore implements Secrets {
-  private readonly ttlMs: number;
-  private readonly now: () => number;
-  private lastSweep = 0;
-
+export class ObjectSecretStore extends SecretLifetimes implements Secrets {
   constructor(
     private readonly objects: ObjectStore,
     options: SecretStoreOptions = {},
   ) {
-    this.ttlMs = options.ttlMs ?? DEFAULT_SECRET_TTL_MS;
-    this.now = options.now ?? Date.now;
+    super(options);
   }
 
   async put(value: string, options: PutSecretOptions = {}): Promise<string> {
-    if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS)
-      throw new GroundworkError('INVALID_INPUT', `A secret must be a string of at most ${MAX_VALUE_CHARS} characters.`);
-    if (this.now() - this.lastSweep >= SWEEP_INTERVAL_MS) await this.sweep().catch(() => undefined);
-    const id = randomBytes(16).toString('hex');
-    const record: SecretFile = { v: 1, expiresAt: this.now() + (options.ttlMs ?? this.ttlMs), value };
-    if (options.scope !== undefined) record.scope = options.scope;
+    const { id, record } = newSecret(value, options, this.expiresAt(options));
+    await this.maybeSweep();
     await this.objects.put(`${id}${FILE_SUFFIX}`, JSON.stringify(record));
     return `secret:${id}`;
   }
@@ -150,17 +174,12 @@ export class ObjectSecretStore implements Secrets {
   }
 }
 
-export class SecretStore implements Secrets {
-  private readonly ttlMs: number;
-  private readonly now: () => number;
-  private lastSweep = 0;
-
+export class SecretStore extends SecretLifetimes implements Secrets {
   constructor(
     readonly dir: string,
     options: SecretStoreOptions = {},
   ) {
-    this.ttlMs = options.ttlMs ?? DEFAULT_SECRET_TTL_MS;
-    this.now = options.now ?? Date.now;
+    super(options);
   }
 
   /** The store of a data dir: `<dataDir>/secrets`. */
@@ -170,13 +189,9 @@ export class SecretStore implements Secrets {
 
   /** Stores a value and returns its reference `secret:<id>` (128 random bits). */
   async put(value: string, options: PutSecretOptions = {}): Promise<string> {
-    if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS)
-      throw new GroundworkError('INVALID_INPUT', `A secret must be a string of at most ${MAX_VALUE_CHARS} characters.`);
+    const { id, record } = newSecret(value, options, this.expiresAt(options));
     await this.ensureDir();
     await this.maybeSweep();
-    const id = randomBytes(16).toString('hex');
-    const record: SecretFile = { v: 1, expiresAt: this.now() + (options.ttlMs ?? this.ttlMs), value };
-    if (options.scope !== undefined) record.scope = options.scope;
     const tmp = path.join(this.dir, `.${id}.${randomBytes(4).toString('hex')}.tmp`);
     // Created 0600 and exclusively (never through an existing file or link), synced, then renamed into place:
     // a reader sees the whole secret or none.
@@ -196,7 +211,7 @@ export class SecretStore implements Secrets {
 
   /** The value behind a reference; SECRET_NOT_FOUND when it is missing, expired or bound to another scope. */
   async read(ref: string, options: { scope?: string } = {}): Promise<string> {
-    const file = this.fileOf(this.idOf(ref));
+    const file = this.fileOf(idOf(ref));
     const record = await this.load(file);
     if (!record) throw notFound();
     if (record.expiresAt <= this.now()) {
@@ -209,7 +224,7 @@ export class SecretStore implements Secrets {
 
   /** Deletes a secret; false when it was already gone. */
   async remove(ref: string): Promise<boolean> {
-    const file = this.fileOf(this.idOf(ref));
+    const file = this.fileOf(idOf(ref));
     try {
       await fs.unlink(file);
       return true;
@@ -248,13 +263,6 @@ export class SecretStore implements Secrets {
     return removed;
   }
 
-  private idOf(ref: string): string {
-    const m = typeof ref === 'string' ? SECRET_REF.exec(ref) : null;
-    if (!m)
-      throw new GroundworkError('SECRET_REF_INVALID', 'A secret reference must look like "secret:<32 hex digits>".');
-    return m[1] as string;
-  }
-
   private fileOf(id: string): string {
     return path.join(this.dir, `${id}${FILE_SUFFIX}`);
   }
@@ -263,12 +271,6 @@ export class SecretStore implements Secrets {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     // mkdir's mode is cut by the umask and ignored for a folder that already exists: set it outright.
     await fs.chmod(this.dir, 0o700);
-  }
-
-  private async maybeSweep(): Promise<void> {
-    if (this.now() - this.lastSweep < SWEEP_INTERVAL_MS) return;
-    // Sweeping is housekeeping: a failure here must not stop the write that triggered it.
-    await this.sweep().catch(() => undefined);
   }
 
   /** The parsed file, or undefined when it does not exist. Never follows a symbolic link. */
@@ -287,14 +289,7 @@ export class SecretStore implements Secrets {
       if (errno(err) === 'ENOENT' || errno(err) === 'ELOOP') return undefined;
       throw err;
     }
-    try {
-      const parsed = JSON.parse(text) as Partial<SecretFile>;
-      if (parsed.v === 1 && typeof parsed.value === 'string' && typeof parsed.expiresAt === 'number')
-        return parsed as SecretFile;
-    } catch {
-      // Not JSON: treated as missing; the sweep removes it by age.
-    }
-    return undefined;
+    return parseRecord(text); // not a secret record: treated as missing; the sweep removes it by age
   }
 
   private async olderThan(file: string, ms: number): Promise<boolean> {
