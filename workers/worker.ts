@@ -91,12 +91,12 @@ export async function createActivityDeps(config: Config): Promise<ActivityDeps &
     dataDir: config.dataDir,
     // Shared by every host of the deployment when S3_BUCKET is set (common/shared-state.ts): uploads from the HTTP
     // API and the CLI, staged chunks, the registry, evaluation state.
-    objects: openObjectStore(config),
-    blobs: openBlobStore(config),
+    objects: openObjectStore(config, { forActivities: true }),
+    blobs: openBlobStore(config, { forActivities: true }),
     ingestRoots: config.ingest.roots,
     // PDF passwords by reference, written by the clients that start ingestions: in the bucket when S3_BUCKET is set
     // (every host and client reaches it), else <data>/secrets.
-    secrets: openSecretStore(config),
+    secrets: openSecretStore(config, { forActivities: true }),
     parseLimits: {
       maxBytes: config.ingest.maxFileBytes,
       timeoutMs: config.ingest.parseTimeoutMs,
