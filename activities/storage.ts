@@ -7,6 +7,7 @@ import type { Embedder } from './models/types';
 import type { StagedChunk, StagingArea } from './staging';
 import { pointId } from './vectors/ids';
 import type { VectorPoint, VectorStore } from './vectors/types';
+import { whileHeartbeating } from './heartbeat';
 
 export interface StorageOptions {
   vectors: VectorStore;
@@ -42,35 +43,37 @@ export function createStorageActivities({ vectors, embedder, staging, embedBatch
       }
       await vectors.ensureReady(embedder.dimensions);
       const resumeFrom = (ctx.info.heartbeatDetails as EmbedProgress | undefined)?.next ?? 0;
-      let upserted = 0;
-      for (let start = resumeFrom; start < doc.chunks.length; start += embedBatch) {
-        const slice = doc.chunks.slice(start, start + embedBatch);
-        const embedded = await embedder.embed(slice.map(embeddingText), { kind: 'passage' });
-        const points: VectorPoint[] = slice.map((c, i) => {
-          const id = pointId(doc.tenantId, doc.documentId, doc.version, c.index);
-          const { tenantId, documentId, version, sourceName } = doc;
-          const payload = {
-            tenantId,
-            documentId,
-            version,
-            sourceName,
-            chunkId: id,
-            chunkIndex: c.index,
-            state: 'staged' as const,
-          };
-          return {
-            id,
-            vector: embedded[i] ?? [],
-            payload: { ...payload, text: c.text, locator: c.locator, locatorJson: c.locatorJson, heading: c.heading },
-          };
-        });
-        await vectors.upsert(doc.tenantId, points);
-        upserted += points.length;
-        ctx.heartbeat({ next: start + slice.length } satisfies EmbedProgress);
-        // A cancelled ingestion stops between batches; the workflow then discards what was staged.
-        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      }
-      return { upserted };
+      return whileHeartbeating(async (progress) => {
+        let upserted = 0;
+        for (let start = resumeFrom; start < doc.chunks.length; start += embedBatch) {
+          const slice = doc.chunks.slice(start, start + embedBatch);
+          const embedded = await embedder.embed(slice.map(embeddingText), { kind: 'passage' });
+          const points: VectorPoint[] = slice.map((c, i) => {
+            const id = pointId(doc.tenantId, doc.documentId, doc.version, c.index);
+            const { tenantId, documentId, version, sourceName } = doc;
+            const payload = {
+              tenantId,
+              documentId,
+              version,
+              sourceName,
+              chunkId: id,
+              chunkIndex: c.index,
+              state: 'staged' as const,
+            };
+            return {
+              id,
+              vector: embedded[i] ?? [],
+              payload: { ...payload, text: c.text, locator: c.locator, locatorJson: c.locatorJson, heading: c.heading },
+            };
+          });
+          await vectors.upsert(doc.tenantId, points);
+          upserted += points.length;
+          progress({ next: start + slice.length } satisfies EmbedProgress);
+          // A cancelled ingestion stops between batches; the workflow then discards what was staged.
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+        }
+        return { upserted };
+      });
     },
 
     /** Makes the new version live and retires the old one; then drops the staging file. */
@@ -87,9 +90,11 @@ export function createStorageActivities({ vectors, embedder, staging, embedBatch
       if (input.stagingRef !== undefined && input.stagingRef !== ownRef) {
         throw new GroundworkError('STAGING_MISMATCH', 'The staged document does not match the ingestion request.');
       }
-      const counts = await vectors.activateVersion(input.tenantId, input.documentId, input.version);
-      if (input.stagingRef) await staging.remove(ownRef);
-      return counts;
+      return whileHeartbeating(async () => {
+        const counts = await vectors.activateVersion(input.tenantId, input.documentId, input.version);
+        if (input.stagingRef) await staging.remove(ownRef);
+        return counts;
+      });
     },
 
     /** Clean-up after a failed or cancelled ingestion: staged points and files go; the active version stays untouched. */
@@ -100,9 +105,11 @@ export function createStorageActivities({ vectors, embedder, staging, embedBatch
     }): Promise<{ discarded: number }> {
       assertTenantId(input.tenantId);
       assertDocumentId(input.documentId);
-      const discarded = await vectors.discardStaged(input.tenantId, input.documentId);
-      await staging.removeDocument(input.tenantId, input.documentId);
-      return { discarded };
+      return whileHeartbeating(async () => {
+        const discarded = await vectors.discardStaged(input.tenantId, input.documentId);
+        await staging.removeDocument(input.tenantId, input.documentId);
+        return { discarded };
+      });
     },
   };
 }

@@ -160,6 +160,16 @@ async function killScenario(): Promise<Outcome> {
     const batch = await client.startIngestBatch('killco', files, 8);
     const { batchProgressQuery } = await import('../workflows/definitions');
     let lastKill = 0;
+    // After each kill: how long until every document that was in flight when it died has finished (on the new worker).
+    const resumedAfter: number[] = [];
+    const inFlight = async (): Promise<string[]> => {
+      const ids: string[] = [];
+      for await (const w of client.temporal.workflow.list({
+        query: 'WorkflowType = "ingestDocument" AND TenantId = "killco" AND ExecutionStatus = "Running"',
+      }))
+        ids.push(w.workflowId);
+      return ids;
+    };
     for (let k = 0; k < 3; k++) {
       const target = 15 + k * 25;
       await waitFor(
@@ -170,9 +180,22 @@ async function killScenario(): Promise<Outcome> {
         300_000,
         `${target} documents done`,
       );
+      const running = await inFlight();
       worker.kill('SIGKILL');
       lastKill = Date.now();
       worker = spawnWorker(env);
+      await waitFor(
+        async () => {
+          for (const id of running) {
+            const d = await client.temporal.workflow.getHandle(id).describe();
+            if (d.status.name === 'RUNNING') return undefined;
+          }
+          return true;
+        },
+        300_000,
+        'the documents in flight at the kill',
+      );
+      resumedAfter.push(Math.round((Date.now() - lastKill) / 100) / 10);
     }
     const result = await batch.result();
     const afterLastKill = (Date.now() - lastKill) / 1000;
@@ -186,6 +209,8 @@ async function killScenario(): Promise<Outcome> {
     if (result.ingested !== 100) problems.push(`the batch reports ${result.ingested} ingested`);
     if (batchFailures(result) > 0) problems.push(`${batchFailures(result)} failed: ${result.failed[0]?.code}`);
     if (afterLastKill > 180) problems.push(`done ${afterLastKill.toFixed(0)} s after the last kill (over 3 minutes)`);
+    if (Math.max(...resumedAfter) > 60)
+      problems.push(`documents in flight at a kill finished ${Math.max(...resumedAfter)} s after it (over 60 s)`);
     return {
       scenario: 'kill',
       ok: problems.length === 0,
@@ -194,6 +219,7 @@ async function killScenario(): Promise<Outcome> {
         kills: 3,
         secondsTotal: Math.round((Date.now() - started) / 1000),
         secondsAfterLastKill: Math.round(afterLastKill),
+        inFlightDoneSecondsAfterEachKill: resumedAfter.join(' / '),
         live: a.live,
         chunks: a.chunks,
         storedChunks: a.stored,

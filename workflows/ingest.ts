@@ -33,7 +33,7 @@ import {
   ingestRunOptions,
   parseTaskQueue,
 } from './definitions';
-import { batches, embedding, parsing, parsingOn, registry, storage } from './proxies';
+import { activation, batches, embedding, parsing, parsingOn, registry } from './proxies';
 
 /**
  * The workflow fails with the activity's ApplicationFailure itself, so that the failure type operators and
@@ -89,7 +89,7 @@ async function ingestDocumentSteps(input: IngestDocumentInput): Promise<IngestDo
     stage = 'embedding';
     await embedding.embedAndUpsert({ ...base, stagingRef });
     stage = 'activating';
-    const { retired } = await storage.activateDocument({ ...base, stagingRef });
+    const { retired } = await activation.activateDocument({ ...base, stagingRef });
     stage = 'done';
     log.info('document ingested', {
       documentId: input.documentId,
@@ -113,8 +113,8 @@ async function ingestDocumentSteps(input: IngestDocumentInput): Promise<IngestDo
     // scope refuses to schedule activities, so the clean-up runs in a scope that cancellation cannot reach.
     const cleanup = { tenantId: input.tenantId, documentId: input.documentId, stagingRef };
     if (patched('cleanup-survives-cancellation'))
-      await CancellationScope.nonCancellable(() => storage.discardStagedDocument(cleanup));
-    else await storage.discardStagedDocument(cleanup);
+      await CancellationScope.nonCancellable(() => activation.discardStagedDocument(cleanup));
+    else await activation.discardStagedDocument(cleanup);
     throw err;
   }
 }

@@ -6,6 +6,7 @@ import type { Activities } from '../activities';
 import {
   CHAT_ATTEMPT_TIMEOUT_MS,
   CHAT_BUDGET_MS,
+  INGEST_STEP_HEARTBEAT_TIMEOUT_MS,
   PREPARE_DOCUMENT_HEARTBEAT_TIMEOUT_MS,
   PREPARE_DOCUMENT_TIMEOUT_MS,
 } from '../common/timeouts';
@@ -43,10 +44,13 @@ export const batches = proxyActivities<Pick<Activities, 'readBatchPage'>>({
   summary: 'read a page of the batch',
 });
 
-/** Embedding may take long for big documents: it heartbeats every batch and resumes after a retry. */
+/**
+ * Embedding may take long for big documents: it heartbeats every few seconds (its progress every batch) and resumes
+ * after a retry; a killed worker's embedding is retried elsewhere within the heartbeat timeout.
+ */
 export const embedding = proxyActivities<Pick<Activities, 'embedAndUpsert'>>({
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: INGEST_STEP_HEARTBEAT_TIMEOUT_MS,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumAttempts: 8, initialInterval: '2s', maximumInterval: '1 minute' },
   summary: 'embed and upsert chunks',
@@ -56,6 +60,13 @@ export const storage = proxyActivities<
   Pick<Activities, 'activateDocument' | 'discardStagedDocument' | 'resolveCitations' | 'recordCorrection'>
 >({
   startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
+});
+
+/** Activation and clean-up of an ingestion heartbeat, so a killed worker's document moves on within seconds. */
+export const activation = proxyActivities<Pick<Activities, 'activateDocument' | 'discardStagedDocument'>>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: INGEST_STEP_HEARTBEAT_TIMEOUT_MS,
   retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
 });
 
