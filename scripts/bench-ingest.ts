@@ -29,7 +29,7 @@ const json = args.includes('--json');
 const noWarm = args.includes('--no-warm');
 const perProfileAt = args.indexOf('--per-profile');
 const perProfile = perProfileAt >= 0 ? Number(args[perProfileAt + 1]) : undefined;
-const folderArg = args.find((a, i) => !a.startsWith('--') && i !== perProfileAt + 1);
+const folderArg = args.find((a, i) => !a.startsWith('--') && (perProfileAt < 0 || i !== perProfileAt + 1));
 /** Every figure printed, by section, for --json. */
 const figures: Record<string, Record<string, number | string>> = {};
 
