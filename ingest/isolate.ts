@@ -209,9 +209,20 @@ export interface WarmPoolSettings {
   perProfile: number;
   /** Idle children across all profiles. */
   maxWarm: number;
+  /**
+   * Parse children alive at once (parsing, idle or booting) past which none is pre-spawned: a worker with N parse
+   * slots sets N + 1, so a burst costs one child beyond its slots at most. Parses themselves are never refused here.
+   */
+  maxChildren: number;
 }
 
-const DEFAULT_POOL_SETTINGS: WarmPoolSettings = { enabled: true, idleMs: 60_000, perProfile: 1, maxWarm: 3 };
+const DEFAULT_POOL_SETTINGS: WarmPoolSettings = {
+  enabled: true,
+  idleMs: 60_000,
+  perProfile: 1,
+  maxWarm: 3,
+  maxChildren: Number.POSITIVE_INFINITY,
+};
 let poolSettings: WarmPoolSettings = { ...DEFAULT_POOL_SETTINGS };
 
 interface IdleChild {
@@ -227,6 +238,16 @@ const spawning = new Map<string, Set<Promise<void>>>();
 /** Bumped by disposeWarmPool: a child whose spawn began before is not added to the pool. */
 let poolGeneration = 0;
 let exitHookInstalled = false;
+
+/** Parse children forked and not yet closed, whatever they are doing. */
+let liveChildren = 0;
+
+/** Pre-spawns under way (a child forked a moment ago may be counted in liveChildren too: erring on the safe side). */
+function spawningCount(): number {
+  let n = 0;
+  for (const set of spawning.values()) n += set.size;
+  return n;
+}
 
 function idleChildren(): IdleChild[] {
   return [...idle.values()].flat();
@@ -286,7 +307,10 @@ function prespawn(spec: LaunchSpec): void {
   const pending = spawning.get(spec.key) ?? new Set<Promise<void>>();
   spawning.set(spec.key, pending);
   const generation = poolGeneration;
-  while ((idle.get(spec.key)?.length ?? 0) + pending.size < poolSettings.perProfile) {
+  while (
+    (idle.get(spec.key)?.length ?? 0) + pending.size < poolSettings.perProfile &&
+    liveChildren + spawningCount() < poolSettings.maxChildren
+  ) {
     const spawned: Promise<void> = spawnChild(spec).then(
       (child) => {
         pending.delete(spawned);
@@ -440,6 +464,13 @@ class ParseChild {
       else if (this.onAnswer) this.onAnswer(raw);
       else this.kill(); // nothing was asked of it
     });
+    liveChildren++;
+    let counted = true;
+    const uncount = (): void => {
+      if (counted) liveChildren--;
+      counted = false;
+    };
+    this.closeListeners.add(uncount);
     this.closed = new Promise((resolve) => {
       // 'close', not 'exit': 'exit' can come before the child's last IPC message is delivered, and a child that sent
       // its answer and exited 0 was then taken for a crash (seen with 32 parse children on 2 cores).

@@ -5,7 +5,9 @@
 // queue's activity slots, reachable only through Temporal; here a semaphore of the same size calls the same isolated
 // extraction (extractChunks) the parse activity calls. Every 100 ms the RSS of this process and of each of its child
 // processes is read from /proc (Linux). Prints figures; asserts nothing.
-// Usage: npm run bench:burst [-- <folder>] [--docs N] [--json] [--no-warm]   (default folder: ../shared/corpus)
+// Usage: npm run bench:burst [-- <folder>] [--docs N] [--json] [--no-warm] [--max-children N]
+//   (default folder: ../shared/corpus; --max-children: the pool's bound on parse children alive at once, beyond which
+//   it pre-spawns none, see ingest/isolate.ts WarmPoolSettings; unbounded by default, as in the worker today)
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../common/config';
@@ -18,6 +20,7 @@ interface Options {
   docs: number;
   json: boolean;
   warm: boolean;
+  maxChildren: number | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -26,12 +29,17 @@ function parseArgs(argv: string[]): Options {
     docs: 50,
     json: false,
     warm: true,
+    maxChildren: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--json') options.json = true;
     else if (arg === '--no-warm') options.warm = false;
-    else if (arg === '--docs') {
+    else if (arg === '--max-children') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1) throw new Error('--max-children needs a positive integer');
+      options.maxChildren = n;
+    } else if (arg === '--docs') {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1) throw new Error('--docs needs a positive integer');
       options.docs = n;
@@ -141,6 +149,7 @@ function startSampler(): { stop: () => Promise<Peaks> } {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   if (!options.warm) configureWarmPool({ enabled: false });
+  if (options.maxChildren !== undefined) configureWarmPool({ maxChildren: options.maxChildren });
   const config = loadConfig(process.env);
   const slots = config.ingest.parseSlots;
   const limits = {
@@ -189,6 +198,7 @@ async function main(): Promise<void> {
     parseSlots: slots,
     parseMemoryMb: limits.maxMemoryMb,
     warmPool: options.warm,
+    maxChildren: options.maxChildren ?? null,
     warmRuns,
     ok,
     errors: options.docs - ok,

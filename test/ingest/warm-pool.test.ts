@@ -36,7 +36,9 @@ function jobFolderOf(pid: number): string | undefined {
   }
 }
 
-beforeEach(() => configureWarmPool({ enabled: true, idleMs: 60_000, perProfile: 1, maxWarm: 3 }));
+beforeEach(() =>
+  configureWarmPool({ enabled: true, idleMs: 60_000, perProfile: 1, maxWarm: 3, maxChildren: Number.POSITIVE_INFINITY }),
+);
 afterEach(() => disposeWarmPool());
 
 describe('the warm parse child', () => {
@@ -104,6 +106,18 @@ describe('the warm parse child', () => {
 
     configureWarmPool({ maxWarm: 1 });
     expect(warmChildPids()).toHaveLength(1);
+  });
+
+  it('pre-spawns no child while maxChildren parse children are alive', async () => {
+    configureWarmPool({ maxChildren: 1 });
+    // The parse's own child fills the bound: it starts no replacement.
+    await parse();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(warmChildPids()).toEqual([]);
+    // A bound of two leaves room for one more beside it.
+    configureWarmPool({ maxChildren: 2 });
+    await parse();
+    await waitForWarmChild();
   });
 
   it('leaves nothing running and no job folder behind once the pool is disposed', async () => {
