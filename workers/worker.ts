@@ -25,6 +25,7 @@ import { withTracing } from './tracing';
 import { activityMetrics } from './activity-metrics';
 import { startWorkerMetrics } from './worker-metrics';
 import type { WorkerMetrics } from './worker-metrics';
+import { configureWarmPool, disposeWarmPool } from '../ingest/isolate';
 
 export interface RunningWorker {
   worker: Worker;
@@ -150,6 +151,9 @@ export async function startWorker(
     const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
     // GROUNDWORK_PAYLOAD_KEY: every payload is encrypted (clients must use the same keys; GroundworkClient does).
     const dataConverter = dataConverterFor(config.security.payloadKeys);
+    // Parse children in all, the pre-spawned one included: one more than the parse slots, so a warm child never
+    // pushes the children past what GROUNDWORK_PARSE_MEMORY_BUDGET_MB was sized for by more than one.
+    configureWarmPool({ maxChildren: config.ingest.parseSlots + 1 });
     const activities = wrapActivities(createActivities(deps));
     // With tracing (workers/tracing.ts): the OpenTelemetry interceptors around these, and the workflow-span sink.
     const traced = withTracing(
@@ -202,6 +206,7 @@ export async function startWorker(
     for (const r of runs) if (r.status === 'rejected') throw r.reason;
   });
   const stopped = done.finally(async () => {
+    await disposeWarmPool().catch(() => undefined);
     await flushTracing().catch(() => undefined);
     await endpoint.close();
     await conn.close();
