@@ -7,7 +7,7 @@
 // processes is read from /proc (Linux). Prints figures; asserts nothing.
 // Usage: npm run bench:burst [-- <folder>] [--docs N] [--json] [--no-warm] [--max-children N]
 //   (default folder: ../shared/corpus; --max-children: the pool's bound on parse children alive at once, beyond which
-//   it pre-spawns none, see ingest/isolate.ts WarmPoolSettings; unbounded by default, as in the worker today)
+//   it pre-spawns none, see ingest/isolate.ts WarmPoolSettings; default the parse slots plus one, as in the worker)
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../common/config';
@@ -149,9 +149,11 @@ function startSampler(): { stop: () => Promise<Peaks> } {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   if (!options.warm) configureWarmPool({ enabled: false });
-  if (options.maxChildren !== undefined) configureWarmPool({ maxChildren: options.maxChildren });
   const config = loadConfig(process.env);
   const slots = config.ingest.parseSlots;
+  // As the worker does (workers/worker.ts): the parse slots plus one pre-spawned child.
+  const maxChildren = options.maxChildren ?? slots + 1;
+  configureWarmPool({ maxChildren });
   const limits = {
     maxBytes: config.ingest.maxFileBytes,
     timeoutMs: config.ingest.parseTimeoutMs,
@@ -198,7 +200,7 @@ async function main(): Promise<void> {
     parseSlots: slots,
     parseMemoryMb: limits.maxMemoryMb,
     warmPool: options.warm,
-    maxChildren: options.maxChildren ?? null,
+    maxChildren,
     warmRuns,
     ok,
     errors: options.docs - ok,
