@@ -132,10 +132,11 @@ describe('the warm parse child', () => {
   });
 
   it('stops an idle child after the idle timeout', async () => {
-    configureWarmPool({ idleMs: 500 });
+    // Long enough that a loaded machine's test loop still sees the parked child before it is stopped.
+    configureWarmPool({ idleMs: 2500 });
     await parse();
     const pid = await waitForWarmChild();
-    await waitFor('the idle child to be stopped', 5000, () => (isRunning(pid) ? undefined : true));
+    await waitFor('the idle child to be stopped', 10_000, () => (isRunning(pid) ? undefined : true));
     expect(warmChildPids()).toEqual([]);
     expect((await parse()).warm).toBe(false);
   });
