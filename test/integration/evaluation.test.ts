@@ -1,7 +1,7 @@
 // Re-evaluation: a Temporal Schedule per tenant starts evaluateTenant runs; metrics are compared with the
 // baseline and a quality drop is flagged as drift.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { LocalObjectStore } from '../../common/object-store';
 import { evaluationScheduleId } from '../../workflows/definitions';
 import type { EvaluationQuestionResult } from '../../workflows/definitions';
 import type { EvaluationReport, GoldenQuestion } from '../../workflows/definitions';
@@ -12,9 +12,11 @@ let h: Harness;
 
 /** Every result of the tenant's evaluation runs, as the evaluation store keeps them (reports list failures only). */
 async function storedResults(dataDir: string, tenantId: string): Promise<EvaluationQuestionResult[]> {
-  const dir = path.join(dataDir, 'evaluations', tenantId, 'runs');
-  const files = await fs.readdir(dir);
-  const lines = (await Promise.all(files.map((f) => fs.readFile(path.join(dir, f), 'utf8')))).join('').split('\n');
+  const objects = new LocalObjectStore(path.join(dataDir, 'evaluations'));
+  const keys = await objects.list(`${tenantId}/runs`);
+  const lines = (await Promise.all(keys.map(async (k) => (await objects.get(k))?.toString('utf8') ?? '')))
+    .join('')
+    .split('\n');
   return lines.filter(Boolean).map((l) => JSON.parse(l) as EvaluationQuestionResult);
 }
 

@@ -46,13 +46,16 @@ test('the parse slots follow the memory budget', () => {
   expect(h.config.ingest.parseSlots).toBe(2);
 });
 
+/** Batch documents queued before the single upload. */
+const BACKLOG = 20;
+
 test('parsing runs on its own queue within its slots, and a single upload goes before a batch backlog', async () => {
   const dir = path.join(h.dataDir, 'sources', 'bulk');
   const files: string[] = [];
-  for (let i = 0; i < 10; i++)
+  for (let i = 0; i < BACKLOG; i++)
     files.push(await writeTemp(h.dataDir, `bulk/doc-${i}.md`, `# Doc ${i}\n\nBulk text ${i}.\n`));
   await fs.access(dir);
-  const batch = await h.client.startIngestBatch('bulk', files, 10);
+  const batch = await h.client.startIngestBatch('bulk', files, BACKLOG);
   // Once the batch's backlog has formed, another tenant uploads one document.
   for (let i = 0; i < 100 && starts.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
   const solo = await writeTemp(h.dataDir, 'solo/one.md', '# One\n\nA single upload.\n');
@@ -63,14 +66,15 @@ test('parsing runs on its own queue within its slots, and a single upload goes b
   });
   expect(single.status).toBe('ingested');
   const result = await batch.result();
-  expect(result.ingested).toBe(10);
+  expect(result.ingested).toBe(BACKLOG);
 
   expect(maxRunning).toBeLessThanOrEqual(2);
   expect(maxRunning).toBe(2);
-  // Dispatched ahead of most of the batch, though it was queued after all of it.
+  // Dispatched ahead of most of the batch, though it was queued after all of it (by priority alone it would be last:
+  // the bound leaves room for a loaded machine, where the solo run takes a while to reach the queue).
   const soloAt = starts.findIndex((s) => s.tenantId === 'solo');
   expect(soloAt).toBeGreaterThanOrEqual(0);
-  expect(soloAt).toBeLessThan(6);
+  expect(soloAt).toBeLessThan(BACKLOG / 2);
 
   // The parse task went to the parse queue with the upload's priority and its tenant as fairness key.
   const handle = h.client.temporal.workflow.getHandle(ingestWorkflowId('solo', 'one.md'));
