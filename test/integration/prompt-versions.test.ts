@@ -125,7 +125,7 @@ test('eval compare runs the golden set with each version through the evaluation 
   const latest = JSON.parse(await fs.readFile(path.join(dir, 'latest.json'), 'utf8')) as EvaluationReport;
   expect(latest).toMatchObject({ promptVersion: 'v2', model: 'openai:fake-chat', servedWrongRate: 0 });
   await expect(fs.access(path.join(dir, 'baseline.json'))).rejects.toThrow();
-  await expect(fs.access(path.join(dir, 'labels.jsonl'))).rejects.toThrow();
+  await expect(fs.access(path.join(dir, 'labels'))).rejects.toThrow(); // labels are objects below labels/
 });
 
 test('`groundwork eval compare --json` prints both versions’ metrics and differences', async () => {
