@@ -161,7 +161,7 @@ async function killScenario(): Promise<Outcome> {
     const { batchProgressQuery } = await import('../workflows/definitions');
     let lastKill = 0;
     // After each kill: how long until every document that was in flight when it died has finished (on the new worker).
-    const resumedAfter: number[] = [];
+    const resumed: Promise<number>[] = [];
     const inFlight = async (): Promise<string[]> => {
       const ids: string[] = [];
       for await (const w of client.temporal.workflow.list({
@@ -182,23 +182,27 @@ async function killScenario(): Promise<Outcome> {
       );
       const running = await inFlight();
       worker.kill('SIGKILL');
-      lastKill = Date.now();
+      const killedAt = Date.now();
+      lastKill = killedAt;
       worker = spawnWorker(env);
-      await waitFor(
-        async () => {
-          for (const id of running) {
-            const d = await client.temporal.workflow.getHandle(id).describe();
-            if (d.status.name === 'RUNNING') return undefined;
-          }
-          return true;
-        },
-        300_000,
-        'the documents in flight at the kill',
+      // Tracked beside the ingestion, which goes on to the next kill meanwhile.
+      resumed.push(
+        waitFor(
+          async () => {
+            for (const id of running) {
+              const d = await client.temporal.workflow.getHandle(id).describe();
+              if (d.status.name === 'RUNNING') return undefined;
+            }
+            return true;
+          },
+          300_000,
+          'the documents in flight at the kill',
+        ).then(() => Math.round((Date.now() - killedAt) / 100) / 10),
       );
-      resumedAfter.push(Math.round((Date.now() - lastKill) / 100) / 10);
     }
     const result = await batch.result();
     const afterLastKill = (Date.now() - lastKill) / 1000;
+    const resumedAfter = await Promise.all(resumed);
     worker.kill('SIGTERM');
     await new Promise((r) => worker.once('exit', r));
     const store = new LanceDbVectorStore(config.vectors.lancedbDir);
