@@ -111,10 +111,7 @@ export class ObjectBlobStore implements BlobStore {
   }
 
   async read(ref: string, { maxBytes, tenantId }: { maxBytes: number; tenantId?: string }): Promise<Uint8Array> {
-    const bytes = await this.objects.get(this.key(ref, tenantId), { maxBytes }).catch((err: unknown) => {
-      if (err instanceof GroundworkError && err.code === 'FILE_TOO_LARGE') throw fileTooLarge(maxBytes);
-      throw err;
-    });
+    const bytes = await this.objects.get(this.key(ref, tenantId), { maxBytes });
     if (bytes === undefined)
       throw new GroundworkError('BLOB_NOT_FOUND', 'The uploaded document is no longer in the blob store.');
     return bytes;

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GroundworkError } from './errors';
+import { fileTooLarge, readRegularFile } from './source-files';
 
 export interface ObjectStore {
   /** The object's bytes; undefined when there is none. With `maxBytes`, more than that is refused (FILE_TOO_LARGE). */
@@ -60,8 +61,8 @@ export function scopedStore(store: ObjectStore, prefix: string): ObjectStore {
   };
 }
 
-export const objectTooLarge = (maxBytes: number): GroundworkError =>
-  new GroundworkError('FILE_TOO_LARGE', `The object is larger than the ${maxBytes}-byte limit.`);
+/** The one "too large" error of every store (FILE_TOO_LARGE), as for files read from disk. */
+export const objectTooLarge = fileTooLarge;
 
 /** Objects as files below `root`; writes go to a temporary name first and are renamed into place. */
 export class LocalObjectStore implements ObjectStore {
@@ -76,11 +77,13 @@ export class LocalObjectStore implements ObjectStore {
 
   async get(key: string, options: { maxBytes?: number } = {}): Promise<Buffer | undefined> {
     const file = this.file(key);
+    // Regular files only, never through a symlink, read within the budget (source-files.ts).
+    if (options.maxBytes !== undefined)
+      return readRegularFile(file, options.maxBytes).catch((err: unknown) => {
+        if (err instanceof GroundworkError && err.code === 'SOURCE_NOT_FOUND') return undefined;
+        throw err;
+      });
     try {
-      if (options.maxBytes !== undefined) {
-        const { size } = await fs.stat(file);
-        if (size > options.maxBytes) throw objectTooLarge(options.maxBytes);
-      }
       return await fs.readFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
