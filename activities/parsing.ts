@@ -14,6 +14,7 @@ import type { IngestDocumentInput, IngestWarningSummary } from '../workflows/def
 import { MAX_INLINE_BYTES } from '../workflows/definitions';
 import type { DocumentRegistry } from './documents';
 import { blobOf } from './documents';
+import { whileHeartbeating } from './heartbeat';
 import type { StagingArea } from './staging';
 import type { VectorStore } from './vectors/types';
 
@@ -33,8 +34,6 @@ export function documentVersion(
   return contentHash(Buffer.concat([Buffer.from(key + '\n'), bytes])).slice(0, 20);
 }
 const MAX_WARNINGS_RETURNED = 20;
-/** The parse child gives no progress of its own; the activity says it is alive this often while it runs. */
-const PARSE_HEARTBEAT_MS = 5_000;
 
 export interface ParsingOptions {
   vectors: VectorStore;
@@ -117,7 +116,10 @@ async function readSource(
   return { bytes, name: path.basename(source.path) };
 }
 
-/** Parses in the isolated child, heartbeating meanwhile; cancelling the activity kills the child. */
+/**
+ * Parses in the isolated child, heartbeating meanwhile (the child gives no progress of its own); cancelling the
+ * activity kills the child.
+ */
 async function parse(
   limits: ParsingOptions['limits'],
   input: IngestDocumentInput,
@@ -126,10 +128,9 @@ async function parse(
   fileName: string,
 ): Promise<ExtractResult> {
   const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat({ stage: 'parsing' }), PARSE_HEARTBEAT_MS);
-  try {
-    ctx.heartbeat({ stage: 'parsing' });
-    return await extractChunks(
+  return whileHeartbeating((progress) => {
+    progress({ stage: 'parsing' });
+    return extractChunks(
       {
         bytes,
         fileName,
@@ -140,9 +141,7 @@ async function parse(
       },
       { signal: ctx.cancellationSignal },
     );
-  } finally {
-    clearInterval(beat);
-  }
+  });
 }
 
 async function prepare(
