@@ -1,10 +1,12 @@
 // Ingestion throughput: text PDFs through our pipeline vs raw pdf-parse, OCR seconds per page, spreadsheet cells per
 // second, plain text MB per second, peak memory; isolated (a parse child per file) against in process. Prints numbers
-// and ratios; asserts nothing.
+// and ratios; asserts nothing. Beside each isolated/in-process ratio it prints the ceiling a fresh process per file
+// allows: the in-process time against the same time plus one bare Node process (spawn, one IPC message, exit) per file.
 // Usage: npm run bench:ingest [-- <folder>] [--json] [--no-warm] [--per-profile N]
 //   without a folder: generated documents, plus ../shared/corpus if present; --json: one JSON object on stdout (the
 //   text goes to stderr); --no-warm: no pre-spawned parse child (every parse forks its own after the job arrives);
 //   --per-profile N: pre-spawned children kept per launch profile (ingest/isolate.ts WarmPoolSettings).
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,7 +38,7 @@ const figures: Record<string, Record<string, number | string>> = {};
 /** The human-readable lines: stdout, or stderr when stdout carries the JSON. */
 function log(text: string): void {
   if (json) process.stderr.write(`${text}\n`);
-  else log(text);
+  else process.stdout.write(`${text}\n`);
 }
 
 function round(n: number, digits = 2): number {
@@ -90,6 +92,35 @@ const isolated = (doc: Doc, extra: { ocr?: boolean } = {}): Promise<ExtractResul
       },
     },
   );
+
+/**
+ * The floor of any one-process-per-file design on this machine: spawn a bare Node process (no parser, no permission
+ * flags), exchange one IPC message with it and see it exit. Best of REPEATS after a warm-up, in ms.
+ */
+let floorMs: number | undefined;
+async function processFloorMs(): Promise<number> {
+  const once = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['-e', "process.once('message', (m) => process.send(m, () => process.exit(0)))"],
+        { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} },
+      );
+      child.once('error', reject);
+      child.once('exit', () => resolve());
+      child.send('job');
+    });
+  floorMs ??= (await best(once)).ms;
+  return floorMs;
+}
+
+/**
+ * The best isolated/in-process ratio a fresh process per file allows for `files` files that take `inMs` in all in
+ * process, even with free parsers: the process floor is paid once per file.
+ */
+async function ceilingRatio(inMs: number, files: number): Promise<number> {
+  return round(inMs / (inMs + files * (await processFloorMs())), 3);
+}
 
 // ---------- generated documents ----------
 
@@ -194,12 +225,14 @@ async function benchPdfs(label: string, docs: Doc[]): Promise<void> {
     inProcessPagesPerS: round(rate(oursMs), 1),
     isolatedPagesPerS: round(rate(isolatedMs), 1),
     isolatedToInProcess: round(oursMs / isolatedMs, 3),
+    processPerFileCeiling: await ceilingRatio(oursMs, docs.length - skipped),
   };
   log(
     `${label}: ${docs.length - skipped} PDFs, ${pages} pages${skipped ? ` (${skipped} skipped)` : ''}\n` +
       `  raw pdf-parse getText : ${fmt(rate(rawMs))} pages/s\n` +
       `  ours, in process      : ${fmt(rate(oursMs))} pages/s   (time ratio ours/raw ${fmt(oursMs / rawMs, 2)}, overhead ${fmt((oursMs / rawMs - 1) * 100, 0)}%, target <= 25%)\n` +
-      `  ours, isolated child  : ${fmt(rate(isolatedMs))} pages/s   (time ratio isolated/raw ${fmt(isolatedMs / rawMs, 2)}; isolated/in-process throughput ${fmt(oursMs / isolatedMs, 2)}, target >= 0.5)`,
+      `  ours, isolated child  : ${fmt(rate(isolatedMs))} pages/s   (time ratio isolated/raw ${fmt(isolatedMs / rawMs, 2)}; isolated/in-process throughput ${fmt(oursMs / isolatedMs, 2)}, target >= 0.5)\n` +
+      `  ceiling of one process per file: ${fmt(figures[label]!.processPerFileCeiling as number, 2)} (a bare Node process per file costs ${fmt(await processFloorMs(), 0)} ms)`,
   );
 }
 
@@ -217,9 +250,7 @@ async function benchOcr(): Promise<void> {
     if (ocrPages > 0) figures.OCR = { pages: ocrPages, secondsPerPage: round(run.ms / 1000 / ocrPages) };
     if (ocrPages === 0) log("OCR: no page was OCR'd");
     else
-      log(
-        `OCR: ${fmt(run.ms / 1000 / ocrPages, 2)} s/page (${ocrPages} pages, including loading the OCR engine once)`,
-      );
+      log(`OCR: ${fmt(run.ms / 1000 / ocrPages, 2)} s/page (${ocrPages} pages, including loading the OCR engine once)`);
   } catch (err) {
     log(`OCR: n/a (${err instanceof Error ? err.message : String(err)})`);
   }
@@ -251,11 +282,12 @@ async function benchSheets(label: string, docs: Doc[]): Promise<void> {
     inProcessCellsPerS: Math.round((cells / inMs) * 1000),
     isolatedCellsPerS: Math.round((cells / isoMs) * 1000),
     isolatedToInProcess: round(inMs / isoMs, 3),
+    processPerFileCeiling: await ceilingRatio(inMs, docs.length - failed),
   };
   log(
     `${label}: ${docs.length - failed} workbooks, ${cells} cells${failed ? ` (${failed} failed)` : ''}\n` +
       `  in process : ${fmt((cells / inMs) * 1000, 0)} cells/s\n` +
-      `  isolated   : ${fmt((cells / isoMs) * 1000, 0)} cells/s`,
+      `  isolated   : ${fmt((cells / isoMs) * 1000, 0)} cells/s (${fmt(inMs / isoMs, 2)}x in process; ceiling of one process per file ${fmt(figures[label]!.processPerFileCeiling as number, 2)})`,
   );
 }
 
@@ -310,7 +342,14 @@ async function main(): Promise<void> {
   );
   await disposeWarmPool();
   if (json) {
-    const run = { node: process.version, warmPool: !noWarm, perProfile: perProfile ?? 1, isolatedRuns, warmRuns };
+    const run = {
+      node: process.version,
+      warmPool: !noWarm,
+      perProfile: perProfile ?? 1,
+      isolatedRuns,
+      warmRuns,
+      bareProcessMs: round(await processFloorMs(), 1),
+    };
     const memory = { benchmarkPeakRssMb: parentPeak, childPeakRssMb: childPeak };
     process.stdout.write(`${JSON.stringify({ run, ...figures, memory })}\n`);
   }
