@@ -45,12 +45,26 @@ export const ACTIVATION = 'activation';
 /** Searches run again at most this often when they meet two versions of a document. */
 const SWITCH_RETRIES = 3;
 
-/** The payload indexes every collection needs, verified and created by ensureReady. */
-export const PAYLOAD_INDEXES: Record<string, { type: 'keyword'; is_tenant?: boolean }> = {
+/** How a payload field is indexed. */
+interface PayloadIndex {
+  type: 'keyword';
+  is_tenant?: boolean;
+  /** false: no extra HNSW links per value of this field (see PAYLOAD_INDEXES). */
+  enable_hnsw?: boolean;
+}
+
+/**
+ * The payload indexes every collection needs, verified and created by ensureReady. With payload_m set, Qdrant builds
+ * extra HNSW links for every value of every indexed keyword field unless its index says enable_hnsw: false. Only the
+ * tenant's graph serves searches (every search filters on the tenant); links per state value (nearly every point is
+ * `active`), per version and per large document only cost index build time: measured with `npm run bench:scale --
+ * --chunks 20000 --store qdrant` (see the README's "Scale"), they made the collection take minutes to turn green.
+ */
+export const PAYLOAD_INDEXES: Record<string, PayloadIndex> = {
   tenant_id: { type: 'keyword', is_tenant: true },
-  document_id: { type: 'keyword' },
-  state: { type: 'keyword' },
-  version: { type: 'keyword' },
+  document_id: { type: 'keyword', enable_hnsw: false },
+  state: { type: 'keyword', enable_hnsw: false },
+  version: { type: 'keyword', enable_hnsw: false },
 };
 
 /** HNSW settings of new collections: per-tenant graphs (payload_m), no global graph (m = 0). */
@@ -64,13 +78,12 @@ export const storeMisconfigured = (distance: string): GroundworkError =>
   );
 
 /** Whether the collection's schema for a field already is the index we need. */
-function hasIndex(
-  schema: { data_type?: unknown; params?: unknown } | undefined,
-  wanted: { type: string; is_tenant?: boolean },
-): boolean {
+function hasIndex(schema: { data_type?: unknown; params?: unknown } | undefined, wanted: PayloadIndex): boolean {
   if (schema?.data_type !== wanted.type) return false;
-  if (!wanted.is_tenant) return true;
-  return (schema.params as { is_tenant?: unknown } | null | undefined)?.is_tenant === true;
+  const params = (schema.params ?? {}) as { is_tenant?: unknown; enable_hnsw?: unknown };
+  if (wanted.is_tenant && params.is_tenant !== true) return false;
+  if (wanted.enable_hnsw === false && params.enable_hnsw !== false) return false;
+  return true;
 }
 
 /** One hit with what the version check needs: its document, version and activation number. */
@@ -238,7 +251,7 @@ export class QdrantVectorStore implements VectorStore {
       // Idempotent: creating an index that exists (another worker was quicker) is accepted by Qdrant.
       await this.client.createPayloadIndex(this.collection, {
         field_name: field,
-        field_schema: wanted.is_tenant ? wanted : 'keyword',
+        field_schema: wanted,
         wait: true,
       });
     }

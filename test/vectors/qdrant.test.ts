@@ -58,28 +58,32 @@ if (!qdrantAvailable()) {
       expect(info.config.hnsw_config).toMatchObject({ payload_m: 16, m: 0 });
       expect(info.payload_schema).toMatchObject({
         tenant_id: { data_type: 'keyword', params: expect.objectContaining({ is_tenant: true }) },
-        document_id: { data_type: 'keyword' },
-        state: { data_type: 'keyword' },
-        version: { data_type: 'keyword' },
+        // Only the tenant field gets HNSW links of its own: the others are filters, not graphs.
+        document_id: { data_type: 'keyword', params: expect.objectContaining({ enable_hnsw: false }) },
+        state: { data_type: 'keyword', params: expect.objectContaining({ enable_hnsw: false }) },
+        version: { data_type: 'keyword', params: expect.objectContaining({ enable_hnsw: false }) },
       });
     });
 
-    test('a collection created without payload indexes gets them at ensureReady, and keeps its HNSW settings', async () => {
+    test('a collection created without payload indexes, or with others, gets ours at ensureReady and keeps its HNSW settings', async () => {
       const name = `groundwork_test_indexes_${Date.now()}`;
       collections.push(name);
       await admin().createCollection(name, { vectors: { dense: { size: 8, distance: 'Cosine' } } });
-      // Another tool indexed tenant_id, but not as the tenant field.
+      // Another tool indexed tenant_id, but not as the tenant field, and state with HNSW links per value (an index
+      // of an older Groundwork too).
       await admin().createPayloadIndex(name, { field_name: 'tenant_id', field_schema: 'keyword', wait: true });
+      await admin().createPayloadIndex(name, { field_name: 'state', field_schema: 'keyword', wait: true });
       const before = await admin().getCollection(name);
-      expect(Object.keys(before.payload_schema)).toEqual(['tenant_id']);
+      expect(Object.keys(before.payload_schema).sort()).toEqual(['state', 'tenant_id']);
       const store = new QdrantVectorStore(server.url, undefined, name);
       await store.ensureReady(8);
       const after = await admin().getCollection(name);
       expect(after.payload_schema).toMatchObject({
         tenant_id: { data_type: 'keyword', params: expect.objectContaining({ is_tenant: true }) },
-        document_id: { data_type: 'keyword' },
-        state: { data_type: 'keyword' },
-        version: { data_type: 'keyword' },
+        // Only the tenant field gets HNSW links of its own: the others are filters, not graphs.
+        document_id: { data_type: 'keyword', params: expect.objectContaining({ enable_hnsw: false }) },
+        state: { data_type: 'keyword', params: expect.objectContaining({ enable_hnsw: false }) },
+        version: { data_type: 'keyword', params: expect.objectContaining({ enable_hnsw: false }) },
       });
       expect(after.config.hnsw_config).toEqual(before.config.hnsw_config);
       // Idempotent: a second ensureReady (of this or another store) changes nothing and creates nothing.
