@@ -67,6 +67,14 @@ export const PAYLOAD_INDEXES: Record<string, PayloadIndex> = {
   version: { type: 'keyword', enable_hnsw: false },
 };
 
+/**
+ * Headers of every request. Responses come uncompressed: Node's fetch asks for gzip by default, Qdrant then streams
+ * any response over about 1 KB compressed in several writes, and the later writes wait for the client's delayed ACK
+ * (Nagle against delayed ACK, about 40 ms on Linux). A search returning payloads took 45-50 ms instead of 5-8 ms
+ * (measured against ../shared/bin/qdrant, 20,000 points, limit 10). The bytes saved are a few kilobytes per search.
+ */
+export const QDRANT_HEADERS = { 'accept-encoding': 'identity' } as const;
+
 /** HNSW settings of new collections: per-tenant graphs (payload_m), no global graph (m = 0). */
 export const TENANT_HNSW = { payload_m: 16, m: 0 } as const;
 
@@ -210,7 +218,9 @@ export class QdrantVectorStore implements VectorStore {
     apiKey: string | undefined,
     private readonly collection = 'groundwork_chunks',
   ) {
-    this.client = withMappedErrors(new QdrantClient({ url, apiKey, checkCompatibility: false, timeout: 30_000 }));
+    this.client = withMappedErrors(
+      new QdrantClient({ url, apiKey, checkCompatibility: false, timeout: 30_000, headers: QDRANT_HEADERS }),
+    );
   }
 
   private tenantFilter(
