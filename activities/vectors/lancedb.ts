@@ -114,6 +114,18 @@ export interface LanceDbOptions {
   compactAfterDeleteMs?: number;
   /** Every optimize removes table versions older than this. */
   keepVersionsMs?: number;
+  /** ANN search parameters (the bench sweeps them; the defaults are NPROBES, REFINE_FACTOR and HNSW_EF). */
+  search?: Partial<AnnSearchParams>;
+}
+
+/** How an indexed dense search explores the index. */
+export interface AnnSearchParams {
+  /** IVF partitions searched at least. */
+  nprobes: number;
+  /** IVF_PQ: candidates re-ranked by exact distance, as a multiple of the limit. */
+  refineFactor: number;
+  /** IVF_HNSW_SQ: the graph search's candidate list length. */
+  ef: number;
 }
 
 const sql = (value: string): string => `'${value.replace(/'/g, "''")}'`;
@@ -151,6 +163,7 @@ export class LanceDbVectorStore implements VectorStore {
   private readonly vectorIndex: VectorIndexKind;
   private readonly compactAfterDeleteMs: number;
   private readonly keepVersionsMs: number;
+  private readonly ann: AnnSearchParams;
 
   constructor(
     private readonly dir: string,
@@ -163,6 +176,7 @@ export class LanceDbVectorStore implements VectorStore {
     this.vectorIndex = options.vectorIndex ?? VECTOR_INDEX;
     this.compactAfterDeleteMs = options.compactAfterDeleteMs ?? COMPACT_AFTER_DELETE_MS;
     this.keepVersionsMs = options.keepVersionsMs ?? KEEP_VERSIONS_MS;
+    this.ann = { nprobes: NPROBES, refineFactor: REFINE_FACTOR, ef: HNSW_EF, ...options.search };
   }
 
   private tenantWhere(tenantId: string, extra: Record<string, string | undefined> = {}, extraSql?: string): string {
@@ -430,9 +444,11 @@ export class LanceDbVectorStore implements VectorStore {
         // scan at 1M rows (scripts/bench-scale.ts). At least NPROBES partitions, and no upper bound (0): when the
         // filter leaves fewer than `limit` rows in them (a small tenant), the search goes on to further partitions.
         .maximumNprobes(0)
-        .minimumNprobes(NPROBES)
-        .refineFactor(REFINE_FACTOR)
-        .ef(HNSW_EF)
+        .minimumNprobes(this.ann.nprobes)
+        .refineFactor(this.ann.refineFactor)
+        // The graph search must return the limit times the refine factor (LanceDB fails the query otherwise: with
+        // ef 150 and refine 10, every hybrid search, depth 20 and more, failed once the index existed).
+        .ef(Math.max(this.ann.ef, limit * this.ann.refineFactor))
         .limit(limit)
         .toArray() as Promise<Row[]>;
     const passes = (score: number): boolean => options.minScore === undefined || score >= options.minScore;

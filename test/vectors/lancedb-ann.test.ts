@@ -97,6 +97,15 @@ test('past the row threshold the table gets an ANN index; searches through it st
     const own = await store.search('tb', b[42]!, { limit: 3 });
     expect(own[0]!.payload.chunkIndex).toBe(42);
 
+    // Deep searches through the index: the graph's candidate list grows to what the re-ranking needs (limit x refine
+    // factor) instead of failing. A hybrid search asks the dense side for at least 20, an answer for up to 60.
+    const deep = await store.search('ta', a[99]!, { limit: 60 });
+    expect(deep).toHaveLength(60);
+    expect(deep[0]!.payload.chunkIndex).toBe(99);
+    const hybrid = await store.search('ta', a[5]!, { limit: 10, text: 'text doc-a 5' });
+    expect(hybrid.length).toBeGreaterThan(0);
+    expect(hybrid.every((h) => h.payload.tenantId === 'ta')).toBe(true);
+
     // Rows written after the build are found before any index covers them (flat scan of unindexed rows).
     const late = vectors(3, 1);
     await store.upsert('ta', [point('ta', 'doc-late', 'v1', 0, late[0]!, 'active')]);
