@@ -21,8 +21,15 @@ import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { LexicalEmbedder } from '../activities/models/lexical-embedder';
-import { LanceDbVectorStore, VECTOR_INDEX } from '../activities/vectors/lancedb';
-import type { VectorIndexKind } from '../activities/vectors/lancedb';
+import {
+  HNSW_EF,
+  LanceDbVectorStore,
+  MAX_NPROBES,
+  NPROBES,
+  REFINE_FACTOR,
+  VECTOR_INDEX,
+} from '../activities/vectors/lancedb';
+import type { AnnSearchParams, VectorIndexKind } from '../activities/vectors/lancedb';
 import { QdrantVectorStore } from '../activities/vectors/qdrant';
 import { pointId } from '../activities/vectors/ids';
 import type { VectorPoint, VectorStore } from '../activities/vectors/types';
@@ -186,58 +193,113 @@ interface Measured {
   smallTenantP95Ms: number;
 }
 
-/**
- * Times `search` (the store's indexed search) and `flat` (an exact scan of the same tenant) on the same query
- * vectors, and the share of the flat top 10 the indexed top 10 holds.
- */
-async function measure(
-  search: (tenantId: string, q: number[]) => Promise<string[]>,
-  flat: (tenantId: string, q: number[]) => Promise<string[]>,
-): Promise<Measured> {
-  const run = async (tenantId: string, n: number, streamSeed: number) => {
-    const vectors = new Vectors(streamSeed);
-    const qs = Array.from({ length: n + WARMUP }, () => vectors.next());
+type Search = (tenantId: string, q: number[]) => Promise<string[]>;
+
+/** The query sets: the big tenant's and the small one's, each with WARMUP queries first, seeded. */
+const querySets = (): Array<{ tenantId: string; qs: number[][] }> =>
+  [
+    [BIG, queries, seed + 100],
+    [SMALL, Math.max(20, Math.round(queries / 4)), seed + 200],
+  ].map(([tenantId, n, streamSeed]) => {
+    const vectors = new Vectors(streamSeed as number);
+    return { tenantId: tenantId as string, qs: Array.from({ length: (n as number) + WARMUP }, () => vectors.next()) };
+  });
+
+/** The exact top 10 of every measured query (flat scan), with the scan times; computed once per table. */
+interface Exact {
+  ids: string[][][];
+  times: number[][];
+}
+
+async function exactTop(flat: Search): Promise<Exact> {
+  const ids: string[][][] = [];
+  const times: number[][] = [];
+  for (const { tenantId, qs } of querySets()) {
+    const setIds: string[][] = [];
+    const setTimes: number[] = [];
+    for (const q of qs.slice(WARMUP)) {
+      const t = performance.now();
+      setIds.push(await flat(tenantId, q));
+      setTimes.push(performance.now() - t);
+    }
+    ids.push(setIds);
+    times.push(setTimes.sort((a, b) => a - b));
+  }
+  return { ids, times };
+}
+
+/** Times `search` (the store's indexed search) on the query sets, and the share of the exact top 10 it returns. */
+async function measure(search: Search, exact: Exact): Promise<Measured> {
+  const sets: Array<{ times: number[]; recall: number }> = [];
+  for (const [i, { tenantId, qs }] of querySets().entries()) {
     for (const q of qs.slice(0, WARMUP)) await search(tenantId, q);
     const times: number[] = [];
-    const flatTimes: number[] = [];
     let found = 0;
     let wanted = 0;
-    for (const q of qs.slice(WARMUP)) {
-      let t = performance.now();
-      const got = await search(tenantId, q);
+    for (const [j, q] of qs.slice(WARMUP).entries()) {
+      const t = performance.now();
+      const got = new Set(await search(tenantId, q));
       times.push(performance.now() - t);
-      t = performance.now();
-      const exact = await flat(tenantId, q);
-      flatTimes.push(performance.now() - t);
-      const set = new Set(got);
-      found += exact.filter((id) => set.has(id)).length;
-      wanted += exact.length;
+      const want = exact.ids[i]![j]!;
+      found += want.filter((id) => got.has(id)).length;
+      wanted += want.length;
     }
-    times.sort((a, b) => a - b);
-    flatTimes.sort((a, b) => a - b);
-    return { times, flatTimes, recall: wanted === 0 ? 0 : found / wanted };
-  };
-  const big = await run(BIG, queries, seed + 100);
-  const small = await run(SMALL, Math.max(20, Math.round(queries / 4)), seed + 200);
+    sets.push({ times: times.sort((x, y) => x - y), recall: wanted === 0 ? 0 : found / wanted });
+  }
+  const [big, small] = sets as [(typeof sets)[0], (typeof sets)[0]];
   return {
     p50Ms: round(percentile(big.times, 50)),
     p95Ms: round(percentile(big.times, 95)),
-    flatP50Ms: round(percentile(big.flatTimes, 50)),
-    flatP95Ms: round(percentile(big.flatTimes, 95)),
+    flatP50Ms: round(percentile(exact.times[0]!, 50)),
+    flatP95Ms: round(percentile(exact.times[0]!, 95)),
     recallAt10: round(big.recall, 4),
     smallTenantRecallAt10: round(small.recall, 4),
     smallTenantP95Ms: round(percentile(small.times, 95)),
   };
 }
 
+/** The search parameter combinations to measure: every --nprobes x --max-nprobes x --ef x --refine given (a bound
+ * below the minimum skipped), else the store defaults. */
+function annSweep(): AnnSearchParams[] {
+  const list = (name: string, fallback: number, least = 1): number[] =>
+    (option(name) ?? String(fallback)).split(',').map((raw) => {
+      const v = Number(raw);
+      if (!Number.isInteger(v) || v < least) throw new Error(`--${name} must list whole numbers of at least ${least}`);
+      return v;
+    });
+  return list('nprobes', NPROBES).flatMap((nprobes) =>
+    list('max-nprobes', MAX_NPROBES, 0)
+      .filter((maxNprobes) => maxNprobes === 0 || maxNprobes >= nprobes)
+      .flatMap((maxNprobes) =>
+        list('ef', HNSW_EF).flatMap((ef) =>
+          list('refine', REFINE_FACTOR).map((refineFactor) => ({ nprobes, maxNprobes, ef, refineFactor })),
+        ),
+      ),
+  );
+}
+
 async function benchLanceDb(): Promise<Record<string, unknown>> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'groundwork-scale-lancedb-'));
+  const keep = option('keep');
+  const dir = keep ? path.resolve(keep) : await fs.mkdtemp(path.join(os.tmpdir(), 'groundwork-scale-lancedb-'));
   try {
-    log(`lancedb: ingesting ${chunks} + ${smallChunks} chunks of ${dim} dimensions`);
-    const writer = new LanceDbVectorStore(dir, 'chunks', undefined, { vectorIndexRows: Number.MAX_SAFE_INTEGER });
-    const ingestRate = await ingest(writer);
-    await writer.close();
-    const db = await lancedb.connect(dir);
+    await fs.mkdir(dir, { recursive: true });
+    const expected = chunks + smallChunks;
+    let db = await lancedb.connect(dir);
+    const reuse =
+      keep !== undefined &&
+      (await db.tableNames()).includes('chunks') &&
+      (await (await db.openTable('chunks')).countRows()) === expected;
+    db.close();
+    let ingestRate: number | undefined;
+    if (reuse) log(`lancedb: reusing the ${expected} rows in ${dir}`);
+    else {
+      if (keep !== undefined) await fs.rm(path.join(dir, 'chunks.lance'), { recursive: true, force: true });
+      log(`lancedb: ingesting ${chunks} + ${smallChunks} chunks of ${dim} dimensions`);
+      const writer = new LanceDbVectorStore(dir, 'chunks', undefined, { vectorIndexRows: Number.MAX_SAFE_INTEGER });
+      ingestRate = await ingest(writer);
+      await writer.close();
+    }
+    db = await lancedb.connect(dir);
     const table = await db.openTable('chunks');
     const where = (tenantId: string): string => `tenant_id = '${tenantId}' AND state = 'active'`;
     const flat = async (tenantId: string, q: number[]): Promise<string[]> =>
@@ -251,45 +313,76 @@ async function benchLanceDb(): Promise<Record<string, unknown>> {
           .limit(K)
           .toArray()) as Array<{ id: string }>
       ).map((r) => r.id);
+    // The exact answers do not depend on the index: with --keep they are kept beside the table for the next run.
+    const exactFile = path.join(dir, `exact-${seed}-${queries}-${dim}.json`);
+    let exact: Exact | undefined;
+    if (reuse) exact = JSON.parse(await fs.readFile(exactFile, 'utf8').catch(() => 'null')) ?? undefined;
+    if (!exact) {
+      log(`lancedb: exact top ${K} by flat scan`);
+      exact = await exactTop(flat);
+      if (keep !== undefined) await fs.writeFile(exactFile, JSON.stringify(exact));
+    }
     const result: Record<string, unknown> = {
       store: 'lancedb',
       chunks,
       smallTenantChunks: smallChunks,
       dimensions: dim,
-      ingestChunksPerSec: Math.round(ingestRate),
+      ingestChunksPerSec: ingestRate === undefined ? 'reused' : Math.round(ingestRate),
       diskMB: Math.round((await table.stats()).totalBytes / 1e6),
     };
+    const sweep = annSweep();
     for (const kind of indexKinds) {
       await table.checkoutLatest();
-      for (const index of await table.listIndices())
-        if (index.columns.includes('vector')) await table.dropIndex(index.name);
-      const store = new LanceDbVectorStore(dir, 'chunks', undefined, { vectorIndex: kind, vectorIndexRows: 1 });
-      await store.ensureReady(dim);
-      log(`lancedb: building the ${kind} index`);
-      const t = performance.now();
-      await store.optimize();
-      const buildSec = (performance.now() - t) / 1000;
+      const vectorIndexes = (await table.listIndices()).filter((i) => i.columns.includes('vector'));
+      let buildSec: number | string = 'reused';
+      if (!(reuse && vectorIndexes.length === 1 && vectorIndexes[0]!.name.includes(kind))) {
+        for (const index of vectorIndexes) await table.dropIndex(index.name);
+        const builder = new LanceDbVectorStore(dir, 'chunks', undefined, { vectorIndex: kind, vectorIndexRows: 1 });
+        await builder.ensureReady(dim);
+        log(`lancedb: building the ${kind} index`);
+        const t = performance.now();
+        await builder.optimize();
+        buildSec = round((performance.now() - t) / 1000);
+        await builder.close();
+        log(`lancedb: ${kind} built in ${buildSec} s`);
+      }
       await table.checkoutLatest();
       const built = (await table.listIndices()).find((i) => i.columns.includes('vector'));
       if (!built) throw new Error('optimize() built no vector index');
-      log(`lancedb: ${kind} built in ${buildSec.toFixed(1)} s; measuring ${queries} queries`);
-      const m = await measure(
-        async (tenantId, q) => (await store.search(tenantId, q, { limit: K })).map((h) => h.id),
-        flat,
-      );
-      await store.close();
       const prefix = indexKinds.length > 1 ? `${kind}.` : '';
+      const measured: Array<AnnSearchParams & Measured> = [];
+      for (const params of sweep) {
+        log(`lancedb: ${kind}, ${JSON.stringify(params)}: measuring ${queries} queries`);
+        const store = new LanceDbVectorStore(dir, 'chunks', undefined, { vectorIndex: kind, search: params });
+        await store.ensureReady(dim);
+        const m = await measure(
+          async (tenantId, q) => (await store.search(tenantId, q, { limit: K })).map((h) => h.id),
+          exact,
+        );
+        await store.close();
+        measured.push({ ...params, ...m });
+      }
+      // The top-level figures are the store defaults' when the sweep holds them, else the first combination's.
+      const main =
+        measured.find(
+          (m) =>
+            m.nprobes === NPROBES &&
+            m.maxNprobes === MAX_NPROBES &&
+            m.ef === HNSW_EF &&
+            m.refineFactor === REFINE_FACTOR,
+        ) ?? measured[0]!;
       Object.assign(result, {
         [`${prefix}index`]: built.indexType,
-        [`${prefix}indexBuildSec`]: round(buildSec),
-        ...Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}${k}`, v])),
+        [`${prefix}indexBuildSec`]: buildSec,
+        ...Object.fromEntries(Object.entries(main).map(([k, v]) => [`${prefix}${k}`, v])),
+        ...(measured.length > 1 ? { [`${prefix}sweep`]: measured } : {}),
       });
     }
     table.close();
     db.close();
     return result;
   } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+    if (keep === undefined) await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -319,18 +412,20 @@ async function benchQdrant(): Promise<Record<string, unknown>> {
         { key: 'state', match: { value: 'active' } },
       ],
     });
+    const exact = await exactTop(async (tenantId, q) =>
+      (
+        await client.query(collection, {
+          query: q,
+          using: 'dense',
+          filter: filter(tenantId),
+          limit: K,
+          params: { exact: true },
+        })
+      ).points.map((p) => String(p.id)),
+    );
     const m = await measure(
       async (tenantId, q) => (await store.search(tenantId, q, { limit: K })).map((h) => h.id),
-      async (tenantId, q) =>
-        (
-          await client.query(collection, {
-            query: q,
-            using: 'dense',
-            filter: filter(tenantId),
-            limit: K,
-            params: { exact: true },
-          })
-        ).points.map((p) => String(p.id)),
+      exact,
     );
     await store.close();
     return {
@@ -348,9 +443,17 @@ async function benchQdrant(): Promise<Record<string, unknown>> {
 }
 
 function table(results: Array<Record<string, unknown>>): string {
-  const keys = [...new Set(results.flatMap((r) => Object.keys(r)))];
+  const sweeps = results.flatMap((r) =>
+    Object.entries(r)
+      .filter(([k]) => k.endsWith('sweep'))
+      .flatMap(([k, rows]) =>
+        (rows as Array<Record<string, unknown>>).map((row) => `${r.store} ${k} ${JSON.stringify(row)}`),
+      ),
+  );
+  const keys = [...new Set(results.flatMap((r) => Object.keys(r)))].filter((k) => !k.endsWith('sweep'));
   const width = Math.max(...keys.map((k) => k.length)) + 2;
-  return keys.map((k) => k.padEnd(width) + results.map((r) => String(r[k] ?? '').padStart(14)).join('')).join('\n');
+  const rows = keys.map((k) => k.padEnd(width) + results.map((r) => String(r[k] ?? '').padStart(14)).join(''));
+  return [...rows, ...sweeps].join('\n');
 }
 
 async function main(): Promise<void> {

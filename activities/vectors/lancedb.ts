@@ -72,17 +72,28 @@ export type VectorIndexKind = 'ivf_pq' | 'ivf_hnsw_sq';
 // rows (other tests running alongside): HNSW_SQ built in 6 s, p50/p95 19/41 ms, recall@10 1.0 for both tenants;
 // IVF_PQ (32 sub-vectors, refine x10) built in 92 s, p50/p95 28/62 ms, recall@10 0.998 for the big tenant but 0.685
 // for the small one (a narrow tenant filter leaves few rows in the probed partitions, and PQ ranks them poorly).
-// At 1,000,000 rows (+10,000 in a second tenant; load average 6-13 on the 2 cores from other work): built in 407 s,
-// recall@10 0.999 (small tenant 1.0), p50/p95 86/190 ms (small tenant p95 22 ms) against 4.1/6.0 s for the flat
-// scan. Recall has room to spare: lowering NPROBES and REFINE_FACTOR is the next step towards a 50 ms p95.
+// At 1,000,000 rows (+10,000 in a second tenant, `npm run bench:scale -- --chunks 1000000 --store lancedb --keep DIR
+// --nprobes .. --max-nprobes .. --ef .. --refine ..` sweeps these parameters on one built table): LanceDB searches up
+// to the maximum number of partitions, not the minimum, whenever a filter is set, so the bound is what costs. With no
+// bound (the first setting) p50/p95 were 64/79 ms at recall@10 1.0; bounded to 20 partitions 13/20 ms. Recall then
+// depends on the candidates re-ranked with the full vectors: 0.93 with none (8-bit quantised distances only), 0.96
+// with 50, 0.9945 with 100 (refine 5, ef 100: p50/p95 15/19 ms). A narrow tenant (1% of the rows) lost recall under
+// the bound (0.968), because few of each probed partition's rows are its own: below NARROW_TENANT_SHARE of the rows a
+// tenant's search has no bound (1.0, p95 17 ms; the pre-filter leaves few rows, so the search stays cheap).
 /** The ANN index built by default. */
 export const VECTOR_INDEX: VectorIndexKind = 'ivf_hnsw_sq';
-/** IVF partitions searched at least per query (more when the filter leaves fewer than `limit` rows in them). */
-export const NPROBES = 30;
-/** IVF_PQ: candidates re-ranked by exact distance, as a multiple of the limit. */
-export const REFINE_FACTOR = 10;
-/** IVF_HNSW_SQ: the graph search's candidate list length. */
-export const HNSW_EF = 150;
+/** IVF partitions searched at least per query. */
+export const NPROBES = 10;
+/** IVF partitions searched at most by a tenant holding NARROW_TENANT_SHARE of the rows or more (0: no bound). */
+export const MAX_NPROBES = 20;
+/** Tenants holding less than this share of the table's rows search with no bound on the partitions. */
+export const NARROW_TENANT_SHARE = 0.1;
+/** How long a tenant's share of the rows is reused before it is counted again. */
+const SHARE_TTL_MS = 60_000;
+/** Candidates re-ranked by exact distance, as a multiple of the limit (IVF_PQ and IVF_HNSW_SQ). */
+export const REFINE_FACTOR = 5;
+/** IVF_HNSW_SQ: the graph search's candidate list length (at least limit x REFINE_FACTOR). */
+export const HNSW_EF = 100;
 
 /** Deletes within this many milliseconds share one compaction. */
 export const COMPACT_AFTER_DELETE_MS = 2_000;
@@ -122,6 +133,8 @@ export interface LanceDbOptions {
 export interface AnnSearchParams {
   /** IVF partitions searched at least. */
   nprobes: number;
+  /** IVF partitions searched at most, when the first ones hold too few rows that pass the filter (0: no bound). */
+  maxNprobes: number;
   /** IVF_PQ: candidates re-ranked by exact distance, as a multiple of the limit. */
   refineFactor: number;
   /** IVF_HNSW_SQ: the graph search's candidate list length. */
@@ -164,6 +177,8 @@ export class LanceDbVectorStore implements VectorStore {
   private readonly compactAfterDeleteMs: number;
   private readonly keepVersionsMs: number;
   private readonly ann: AnnSearchParams;
+  /** Per tenant: the partition bound its searches use (maxNprobesFor), and when it was counted. */
+  private readonly shares = new Map<string, { maxNprobes: number; at: number }>();
 
   constructor(
     private readonly dir: string,
@@ -176,7 +191,13 @@ export class LanceDbVectorStore implements VectorStore {
     this.vectorIndex = options.vectorIndex ?? VECTOR_INDEX;
     this.compactAfterDeleteMs = options.compactAfterDeleteMs ?? COMPACT_AFTER_DELETE_MS;
     this.keepVersionsMs = options.keepVersionsMs ?? KEEP_VERSIONS_MS;
-    this.ann = { nprobes: NPROBES, refineFactor: REFINE_FACTOR, ef: HNSW_EF, ...options.search };
+    this.ann = {
+      nprobes: NPROBES,
+      maxNprobes: MAX_NPROBES,
+      refineFactor: REFINE_FACTOR,
+      ef: HNSW_EF,
+      ...options.search,
+    };
   }
 
   private tenantWhere(tenantId: string, extra: Record<string, string | undefined> = {}, extraSql?: string): string {
@@ -428,6 +449,23 @@ export class LanceDbVectorStore implements VectorStore {
     }
   }
 
+  /**
+   * The bound on the partitions a search of this tenant probes: this.ann.maxNprobes for a tenant holding at least
+   * NARROW_TENANT_SHARE of the rows, none (0) for a narrower one. Counted with the scalar index (about 1 ms at 1M rows)
+   * and reused for SHARE_TTL_MS.
+   */
+  private async maxNprobesFor(table: lancedb.Table, tenantId: string): Promise<number> {
+    if (this.ann.maxNprobes === 0) return 0;
+    const now = Date.now();
+    const known = this.shares.get(tenantId);
+    if (known && now - known.at < SHARE_TTL_MS) return known.maxNprobes;
+    const [rows, own] = await Promise.all([table.countRows(), table.countRows(this.tenantWhere(tenantId))]);
+    const maxNprobes = own < rows * NARROW_TENANT_SHARE ? 0 : this.ann.maxNprobes;
+    if (this.shares.size >= 10_000) this.shares.clear(); // bounded: tenants come and go
+    this.shares.set(tenantId, { maxNprobes, at: now });
+    return maxNprobes;
+  }
+
   private async searchOnce(tenantId: string, vector: number[], options: SearchOptions): Promise<ScoredChunk[]> {
     const docs = options.documentIds?.length
       ? `document_id IN (${options.documentIds.map(sql).join(', ')})`
@@ -435,16 +473,18 @@ export class LanceDbVectorStore implements VectorStore {
     const where = this.tenantWhere(tenantId, { state: 'active' }, docs);
     const table = this.ready();
     const text = hybridText(options.text);
+    // A search restricted to some documents is narrow whatever the tenant's share.
+    const maxNprobes = options.documentIds?.length ? 0 : await this.maxNprobesFor(table, tenantId);
     const dense = (limit: number): Promise<Row[]> =>
       table
         .vectorSearch(vector)
         .distanceType('cosine')
         .where(where)
-        // Index parameters (ignored while the table has no ANN index): chosen for recall@10 >= 0.95 against the flat
-        // scan at 1M rows (scripts/bench-scale.ts). At least NPROBES partitions, and no upper bound (0): when the
-        // filter leaves fewer than `limit` rows in them (a small tenant), the search goes on to further partitions.
-        .maximumNprobes(0)
-        .minimumNprobes(this.ann.nprobes)
+        // Index parameters (ignored while the table has no ANN index), chosen with scripts/bench-scale.ts at 1M rows
+        // (see VECTOR_INDEX): at least NPROBES partitions, at most MAX_NPROBES for a wide tenant, no bound for a
+        // narrow one or a few documents (the search goes on while the filter leaves too few rows).
+        .minimumNprobes(maxNprobes === 0 ? this.ann.nprobes : Math.min(this.ann.nprobes, maxNprobes))
+        .maximumNprobes(maxNprobes)
         .refineFactor(this.ann.refineFactor)
         // The graph search must return the limit times the refine factor (LanceDB fails the query otherwise: with
         // ef 150 and refine 10, every hybrid search, depth 20 and more, failed once the index existed).

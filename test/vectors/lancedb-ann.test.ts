@@ -183,3 +183,40 @@ test('a burst of deletes leads to a compaction that rewrites the fragments witho
     await store.close();
   }
 });
+
+test('a narrow tenant (under a tenth of the rows) is searched past the partition bound; a wide one within it', async () => {
+  // A bound of 2 partitions of about 7: the narrow tenant's rows sit near one centre, and the query points away from
+  // it, so the partitions nearest the query hold none of them.
+  const store = new LanceDbVectorStore(dir, 'chunks', OPTIMIZE_EVERY, {
+    vectorIndexRows: 1_000,
+    search: { nprobes: 1, maxNprobes: 2 },
+  });
+  try {
+    await store.ensureReady(DIM);
+    const wide = vectors(1, 3_000);
+    for (let i = 0; i < wide.length; i += 1_000)
+      await store.upsert('wide', points('wide', 'doc-w', wide.slice(i, i + 1_000), i));
+    const random = prng(5);
+    const centre = Array.from({ length: DIM }, () => random() * 2 - 1);
+    const narrow = Array.from({ length: 20 }, () => {
+      const v = centre.map((x) => x + (random() * 2 - 1) * 0.1);
+      const norm = Math.hypot(...v);
+      return v.map((x) => x / norm);
+    });
+    await store.upsert('narrow', points('narrow', 'doc-n', narrow));
+    await store.activateVersion('wide', 'doc-w', 'v1');
+    await store.activateVersion('narrow', 'doc-n', 'v1');
+    expect(await vectorIndexes(dir)).toHaveLength(1);
+
+    const away = centre.map((x) => -x);
+    // All 20 of its rows, though none is near the query.
+    expect(await store.search('narrow', away, { limit: 20 })).toHaveLength(20);
+    // The wide tenant still gets its full limit, and its own nearest row first.
+    const hits = await store.search('wide', wide[123]!, { limit: 10 });
+    expect(hits).toHaveLength(10);
+    expect(hits[0]!.payload.chunkIndex).toBe(123);
+    expect(hits.every((h) => h.payload.tenantId === 'wide')).toBe(true);
+  } finally {
+    await store.close();
+  }
+});
