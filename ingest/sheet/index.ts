@@ -2,6 +2,7 @@
 // cells filled, tables found (split at blank rows and blank columns), the header row found (even below title rows),
 // each data row rendered as header-qualified text with its cell range. Runs inside the isolated parser child
 // (ingest/child.ts), which freezes prototypes first.
+import './codepages'; // before xlsx: its codepage tables load at first use (see codepages.ts)
 import * as XLSX from 'xlsx';
 import { IngestError } from '../errors';
 import { normalizeInline } from '../normalize';

@@ -330,6 +330,9 @@ describe('hardenIntrinsics', () => {
       Legacy.prototype.toString = function () { return 'legacy'; };
       out.legacyToString = String(new Legacy());
       out.plainToString = String({});
+      // Frozen in effect, whichever way it was done (hardenIntrinsics avoids Object.freeze for speed).
+      out.frozen = [Object.prototype, Array.prototype, Function.prototype, Uint8Array.prototype,
+        Object.getPrototypeOf(Uint8Array).prototype, Error.prototype, Object, JSON, Math].every((o) => Object.isFrozen(o));
       process.stdout.write(JSON.stringify(out));
     `;
     const run = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], {
@@ -346,6 +349,7 @@ describe('hardenIntrinsics', () => {
       errorName: 'MyError',
       legacyToString: 'legacy',
       plainToString: '[object Object]',
+      frozen: true,
     });
   });
 });
