@@ -30,7 +30,7 @@ import {
   VECTOR_INDEX,
 } from '../activities/vectors/lancedb';
 import type { AnnSearchParams, VectorIndexKind } from '../activities/vectors/lancedb';
-import { QdrantVectorStore } from '../activities/vectors/qdrant';
+import { QDRANT_HEADERS, QdrantVectorStore } from '../activities/vectors/qdrant';
 import { pointId } from '../activities/vectors/ids';
 import type { VectorPoint, VectorStore } from '../activities/vectors/types';
 import { prng } from '../test/support/prng';
@@ -397,7 +397,12 @@ async function benchQdrant(): Promise<Record<string, unknown>> {
     log(`qdrant: ingesting ${chunks} + ${smallChunks} chunks of ${dim} dimensions`);
     const store = new QdrantVectorStore(server.url, undefined, collection);
     const ingestRate = await ingest(store);
-    const client = new QdrantClient({ url: server.url, checkCompatibility: false, timeout: 600_000 });
+    const client = new QdrantClient({
+      url: server.url,
+      checkCompatibility: false,
+      timeout: 600_000,
+      headers: QDRANT_HEADERS,
+    });
     const t = performance.now();
     for (;;) {
       const info = await client.getCollection(collection);
