@@ -125,7 +125,7 @@ export interface LanceDbOptions {
   compactAfterDeleteMs?: number;
   /** Every optimize removes table versions older than this. */
   keepVersionsMs?: number;
-  /** ANN search parameters (the bench sweeps them; the defaults are NPROBES, REFINE_FACTOR and HNSW_EF). */
+  /** ANN search parameters (the bench sweeps them; defaults NPROBES, MAX_NPROBES, REFINE_FACTOR and HNSW_EF). */
   search?: Partial<AnnSearchParams>;
 }
 
@@ -133,11 +133,11 @@ export interface LanceDbOptions {
 export interface AnnSearchParams {
   /** IVF partitions searched at least. */
   nprobes: number;
-  /** IVF partitions searched at most, when the first ones hold too few rows that pass the filter (0: no bound). */
+  /** IVF partitions searched at most by a wide tenant (0: no bound; see maxNprobesFor). */
   maxNprobes: number;
-  /** IVF_PQ: candidates re-ranked by exact distance, as a multiple of the limit. */
+  /** Candidates re-ranked by exact distance, as a multiple of the limit. */
   refineFactor: number;
-  /** IVF_HNSW_SQ: the graph search's candidate list length. */
+  /** IVF_HNSW_SQ: the graph search's candidate list length (raised to limit x refineFactor when shorter). */
   ef: number;
 }
 
