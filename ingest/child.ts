@@ -121,7 +121,7 @@ function hardenOnce(): void {
  * it holds a value), then no new property; Object.isFrozen is true afterwards. Object.freeze itself moves V8 off its
  * fast paths for code compiled later when it meets Object.prototype or the typed-array prototypes: parsing
  * large_strings.xlsx of ../shared/corpus took 8.3 s in a process hardened with it, 4.5 s unhardened and 5.9 s with
- * this; `npm run bench:ingest` shows the effect on the isolated ratios).
+ * this (`npm run bench:ingest` shows the effect on the isolated ratios).
  */
 function lock(target: object): void {
   for (const key of Reflect.ownKeys(target)) {
