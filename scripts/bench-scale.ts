@@ -195,15 +195,16 @@ interface Measured {
 
 type Search = (tenantId: string, q: number[]) => Promise<string[]>;
 
-/** The query sets: the big tenant's and the small one's, each with WARMUP queries first, seeded. */
+/** `n` measured query vectors of `tenantId`, after WARMUP unmeasured ones, seeded. */
+function querySet(tenantId: string, n: number, streamSeed: number): { tenantId: string; qs: number[][] } {
+  const vectors = new Vectors(streamSeed);
+  return { tenantId, qs: Array.from({ length: n + WARMUP }, () => vectors.next()) };
+}
+
+let sets: Array<{ tenantId: string; qs: number[][] }> | undefined;
+/** The query sets, made once: the big tenant's and the small one's (the exact answers and every sweep share them). */
 const querySets = (): Array<{ tenantId: string; qs: number[][] }> =>
-  [
-    [BIG, queries, seed + 100],
-    [SMALL, Math.max(20, Math.round(queries / 4)), seed + 200],
-  ].map(([tenantId, n, streamSeed]) => {
-    const vectors = new Vectors(streamSeed as number);
-    return { tenantId: tenantId as string, qs: Array.from({ length: (n as number) + WARMUP }, () => vectors.next()) };
-  });
+  (sets ??= [querySet(BIG, queries, seed + 100), querySet(SMALL, Math.max(20, Math.round(queries / 4)), seed + 200)]);
 
 /** The exact top 10 of every measured query (flat scan), with the scan times; computed once per table. */
 interface Exact {
@@ -285,10 +286,12 @@ async function benchLanceDb(): Promise<Record<string, unknown>> {
     await fs.mkdir(dir, { recursive: true });
     const expected = chunks + smallChunks;
     let db = await lancedb.connect(dir);
-    const reuse =
-      keep !== undefined &&
-      (await db.tableNames()).includes('chunks') &&
-      (await (await db.openTable('chunks')).countRows()) === expected;
+    let reuse = false;
+    if (keep !== undefined && (await db.tableNames()).includes('chunks')) {
+      const kept = await db.openTable('chunks');
+      reuse = (await kept.countRows()) === expected;
+      kept.close();
+    }
     db.close();
     let ingestRate: number | undefined;
     if (reuse) log(`lancedb: reusing the ${expected} rows in ${dir}`);
