@@ -3,7 +3,7 @@
 // stay out of the evaluation's history. Only the page's tally and its wrong answers go back; every result is kept in
 // the evaluation store under the run, and the golden outcomes become calibration labels.
 import { Context } from '@temporalio/activity';
-import { isGroundworkError } from '../common/errors';
+import { GroundworkError, isGroundworkError } from '../common/errors';
 import { assertTenantId } from '../common/ids';
 import type { EvaluationQuestionResult, EvaluationRunStats, GoldenQuestion } from '../workflows/definitions';
 import { runAnswerSteps } from '../workflows/answer-steps';
@@ -11,12 +11,16 @@ import type { AnswerStepActivities } from '../workflows/answer-steps';
 import type { EvaluationTally } from '../workflows/evaluation-scoring';
 import { goldenLabel, scoreQuestion, tallyOf } from '../workflows/evaluation-scoring';
 import type { EvaluationStore, StoredLabel } from './evaluation-store';
+import { readGoldenSet } from './golden-sets';
 
 export interface EvaluationPageInput {
   tenantId: string;
   /** The evaluation run (its first run id): results of every page and continued run are kept together. */
   runKey: string;
-  golden: GoldenQuestion[];
+  /** The page's questions, given inline (runs started before golden sets by reference)... */
+  golden?: GoldenQuestion[];
+  /** ...or where they stand in the run's golden set (prepareGoldenSet kept it under its content hash, `ref`). */
+  page?: { ref: string; offset: number; limit: number };
   topK: number;
   threshold: number;
   modelFallback: 'escalate' | 'extractive';
@@ -32,15 +36,54 @@ export interface EvaluationPage {
   stats?: EvaluationRunStats;
 }
 
+/**
+ * Characters of a question a wrong answer is listed with in the page's answer (and so in the report and history): the
+ * report lists up to 200, and questions may have 2,000 characters. The run's results keep every question whole.
+ */
+const LISTED_QUESTION_CHARS = 300;
+
+function listed(result: EvaluationQuestionResult): EvaluationQuestionResult {
+  if (result.question.length <= LISTED_QUESTION_CHARS) return result;
+  return { ...result, question: `${result.question.slice(0, LISTED_QUESTION_CHARS - 1)}…` };
+}
+
+/** Golden sets kept parsed on this worker, most recent last: a run reads its set once, not once per page. */
+const SETS_KEPT = 4;
+/** Questions one page may ask for at most. */
+const MAX_PAGE = 200;
+
 export function createEvaluationRunActivities(deps: { steps: AnswerStepActivities; store: EvaluationStore }) {
+  const kept = new Map<string, Promise<GoldenQuestion[]>>();
+  const goldenSet = (tenantId: string, ref: string): Promise<GoldenQuestion[]> => {
+    const key = `${tenantId}\u0000${ref}`;
+    let set = kept.get(key);
+    if (!set) {
+      set = readGoldenSet(deps.store, tenantId, ref);
+      set.catch(() => kept.delete(key));
+      kept.set(key, set);
+      if (kept.size > SETS_KEPT) kept.delete(kept.keys().next().value as string);
+    }
+    return set;
+  };
+  const questionsOf = async (input: EvaluationPageInput): Promise<GoldenQuestion[]> => {
+    if (input.golden) return input.golden;
+    const { ref, offset, limit } = input.page ?? { ref: '', offset: -1, limit: 0 };
+    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
+      throw new GroundworkError(
+        'INVALID_INPUT',
+        `A page of golden questions needs an offset of 0 or more and 1 to ${MAX_PAGE} questions.`,
+      );
+    return (await goldenSet(input.tenantId, ref)).slice(offset, offset + limit);
+  };
   return {
     async evaluateGoldenPage(input: EvaluationPageInput): Promise<EvaluationPage> {
       assertTenantId(input.tenantId);
+      const golden = await questionsOf(input);
       const results: EvaluationQuestionResult[] = [];
       const labels: StoredLabel[] = [];
       const recordedAt = new Date().toISOString();
       const stats: EvaluationRunStats = { servedWrong: 0, latenciesMs: [], promptVersions: [], models: [] };
-      for (const [i, g] of input.golden.entries()) {
+      for (const [i, g] of golden.entries()) {
         Context.current().heartbeat(i);
         const started = performance.now();
         const r = await runAnswerSteps(
@@ -65,8 +108,8 @@ export function createEvaluationRunActivities(deps: { steps: AnswerStepActivitie
       if (input.promptVersion === undefined) await deps.store.addLabels(input.tenantId, labels);
       await deps.store.appendRunResults(input.tenantId, input.runKey, results);
       return {
-        tally: tallyOf(input.golden, results, input.threshold),
-        failures: results.filter((r) => !r.correct),
+        tally: tallyOf(golden, results, input.threshold),
+        failures: results.filter((r) => !r.correct).map(listed),
         stats,
       };
     },

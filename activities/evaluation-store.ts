@@ -1,6 +1,6 @@
 // Per-tenant evaluation state: reviewer corrections (which become golden questions), labels, calibration fits, the
 // metrics baseline that drift is measured against, run results, run records and report pages.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { normalizeQuestion } from '../common/ids';
 import { LocalObjectStore, scopedStore } from '../common/object-store';
@@ -205,6 +205,27 @@ export class EvaluationStore {
   /** A run's HTML report page, if it was written. */
   async reportPage(tenantId: string, runId: string): Promise<string | undefined> {
     return this.text(`${this.dir(tenantId)}/reports/${encodeURIComponent(runId)}.html`);
+  }
+
+  /**
+   * Keeps a golden set (written with encodeGoldenSet) under its content hash, which an evaluation carries instead of
+   * the questions: the set a client gives, and the set a run evaluates (with the corrections merged). The same set is
+   * one object; it stays until the tenant is purged.
+   */
+  async saveGoldenSet(tenantId: string, encoded: Uint8Array): Promise<string> {
+    const sha256 = createHash('sha256').update(encoded).digest('hex');
+    await this.objects.put(this.goldenKey(tenantId, sha256), Buffer.from(encoded));
+    return sha256;
+  }
+
+  /** A golden set kept by saveGoldenSet, as written; undefined when there is none under that hash. */
+  async goldenSet(tenantId: string, sha256: string, maxBytes: number): Promise<Buffer | undefined> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+    return this.objects.get(this.goldenKey(tenantId, sha256), { maxBytes });
+  }
+
+  private goldenKey(tenantId: string, sha256: string): string {
+    return `${this.dir(tenantId)}/golden/${sha256}.json`;
   }
 
   /** Keeps every result of an evaluation run (all pages, all continued runs) under the run's key. */

@@ -14,6 +14,7 @@ import { createBatchActivities } from './batches';
 import type { AnsweringPolicy } from './answering';
 import { DocumentRegistry, createDocumentActivities, recordingActivation } from './documents';
 import { createEvaluationActivities } from './evaluation';
+import { createGoldenSetActivities } from './golden-sets';
 import { createEvaluationRunActivities } from './evaluation-run';
 import { EvaluationStore } from './evaluation-store';
 import type { Answerer, Embedder } from './models/types';
@@ -107,6 +108,7 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createEvaluationRunActivities({ steps: answering, store: evaluations }),
     ...createEvaluationActivities({ store: evaluations }),
+    ...createGoldenSetActivities({ store: evaluations }),
     ...createBatchActivities({ blobs }),
     ...createDocumentActivities({ vectors, blobs, staging, registry, evaluations, generations }),
   };

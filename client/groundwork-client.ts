@@ -26,6 +26,8 @@ import { dataConverterFor } from '../common/codec';
 import { AuditLog, auditSafeId } from '../common/audit';
 import type { AuditActor, AuditEntryInput } from '../common/audit';
 import { MAX_MANIFEST_BYTES, encodeManifest } from '../activities/batches';
+import { EvaluationStore } from '../activities/evaluation-store';
+import { MAX_GOLDEN_QUESTIONS, encodeGoldenSet } from '../activities/golden-sets';
 import { DocumentRegistry } from '../activities/documents';
 import type { DocumentRecord } from '../activities/documents';
 import { isBlobRef } from '../common/blob-store';
@@ -112,12 +114,17 @@ export const goldenSetSchema = z
   .array(
     z.object({
       question: questionSchema,
-      expectedDocuments: z.array(documentIdSchema).optional(),
+      expectedDocuments: z.array(documentIdSchema).max(100, 'at most 100 expected documents').optional(),
       expectAnswer: z.boolean().optional(),
-      expectedAnswerContains: z.string().optional(),
+      expectedAnswerContains: z.string().max(1000, 'the expected answer is too long').optional(),
     }),
   )
-  .max(500);
+  .max(MAX_GOLDEN_QUESTIONS, `at most ${MAX_GOLDEN_QUESTIONS} golden questions`);
+/**
+ * The largest golden set a client without the workers' blob store passes inline (in the workflow's input, or the
+ * Schedule's action): history payloads stay well under 256 KB. With the blob store any set goes by reference.
+ */
+export const MAX_INLINE_GOLDEN_BYTES = 128 * 1024;
 
 /** A request Groundwork refuses (bad input, unknown or closed review task): `code` says which. */
 export class ClientInputError extends GroundworkError {
@@ -163,6 +170,8 @@ export interface ClientOptions {
   secrets?: Secrets;
   /** The workers' blob store and document registry: uploads and document listings (fromConfig sets them). */
   documents?: DocumentStores;
+  /** The deployment's evaluation store: golden sets go there and evaluations carry their hash (fromConfig sets it). */
+  evaluations?: EvaluationStore;
   /** How long a review claim lasts (GROUNDWORK_REVIEW_CLAIM_TIMEOUT) and where the review console is (links). */
   review?: { claimTimeoutMs: number; consoleUrl?: string };
   /** The audit trail (fromConfig: <data>/audit): calls given an actor are recorded there. */
@@ -256,6 +265,7 @@ export class GroundworkClient {
     readonly documents?: DocumentStores,
     readonly review: { claimTimeoutMs: number; consoleUrl?: string } = { claimTimeoutMs: 15 * 60 * 1000 },
     readonly audit?: AuditLog,
+    private readonly evaluations?: EvaluationStore,
   ) {}
 
   /** Who calls without naming an actor are recorded as (the CLI sets the operator); unset, such calls are not audited. */
@@ -291,6 +301,7 @@ export class GroundworkClient {
       options.documents,
       options.review,
       options.audit,
+      options.evaluations,
     );
   }
 
@@ -299,6 +310,7 @@ export class GroundworkClient {
     // The process's tracer provider, unless the worker or the HTTP API in this process started it (the CLI's own).
     startTracing(config.tracing, 'client');
     const t = config.temporal;
+    const objects = openObjectStore(config);
     return GroundworkClient.connect({
       address: t.address ?? DEFAULT_TEMPORAL_ADDRESS,
       namespace: t.namespace,
@@ -311,11 +323,12 @@ export class GroundworkClient {
       secrets: openSecretStore(config),
       documents: {
         blobs: openBlobStore(config),
-        registry: DocumentRegistry.inStore(openObjectStore(config)),
+        registry: DocumentRegistry.inStore(objects),
         maxUploadBytes: config.ingest.maxFileBytes,
       },
       review: { claimTimeoutMs: config.review.claimTimeoutMs, consoleUrl: config.review.consoleUrl },
       audit: AuditLog.forDataDir(config.dataDir),
+      evaluations: EvaluationStore.inStore(objects, config.dataDir),
       tracing: config.tracing.enabled,
     });
   }
@@ -978,6 +991,7 @@ export class GroundworkClient {
   async runEvaluation(input: EvaluateTenantInput, actor?: AuditActor): Promise<EvaluationReport> {
     parse(tenantIdSchema, input.tenantId, 'tenant');
     const golden: GoldenQuestion[] = parse(goldenSetSchema, input.golden, 'golden set');
+    const goldenArgs = await this.goldenArgs(input.tenantId, golden);
     const workflowId = evaluationWorkflowId(input.tenantId, `manual-${Date.now()}`);
     await this.record(actor, {
       tenantId: input.tenantId,
@@ -988,7 +1002,7 @@ export class GroundworkClient {
     return this.temporal.workflow.execute<typeof evaluateTenant>('evaluateTenant', {
       taskQueue: this.taskQueue,
       workflowId,
-      args: [{ ...input, golden }],
+      args: [{ ...input, ...goldenArgs }],
       typedSearchAttributes: [{ key: TenantIdKey, value: input.tenantId }],
       staticSummary: `Evaluate ${golden.length} golden questions for ${input.tenantId}`,
     });
@@ -1006,13 +1020,14 @@ export class GroundworkClient {
   ): Promise<string> {
     parse(tenantIdSchema, input.tenantId, 'tenant');
     const golden = parse(goldenSetSchema, input.golden, 'golden set');
+    const goldenArgs = await this.goldenArgs(input.tenantId, golden);
     const scheduleId = evaluationScheduleId(input.tenantId);
     const action = {
       type: 'startWorkflow' as const,
       workflowType: 'evaluateTenant',
       taskQueue: this.taskQueue,
       workflowId: evaluationWorkflowId(input.tenantId, 'scheduled'),
-      args: [{ tenantId: input.tenantId, golden }],
+      args: [{ tenantId: input.tenantId, ...goldenArgs }],
       typedSearchAttributes: [{ key: TenantIdKey, value: input.tenantId }],
       staticSummary: `Scheduled re-evaluation for ${input.tenantId}`,
     };
@@ -1037,6 +1052,26 @@ export class GroundworkClient {
       details: { every: input.every, questions: golden.length, ...(input.paused ? { status: 'paused' } : {}) },
     });
     return scheduleId;
+  }
+
+  /**
+   * A golden set as an evaluation's arguments. With the deployment's evaluation store (fromConfig) the set is kept
+   * there once, under its content hash (the same set is one object, kept until the tenant is purged), and only the
+   * hash enters the workflow's input or the Schedule's action. Without it the set goes inline, up to
+   * MAX_INLINE_GOLDEN_BYTES.
+   */
+  private async goldenArgs(
+    tenantId: string,
+    golden: GoldenQuestion[],
+  ): Promise<Pick<EvaluateTenantInput, 'golden' | 'goldenRef'>> {
+    const encoded = encodeGoldenSet(golden);
+    if (this.evaluations) return { golden: [], goldenRef: await this.evaluations.saveGoldenSet(tenantId, encoded) };
+    if (encoded.byteLength > MAX_INLINE_GOLDEN_BYTES)
+      throw new ClientInputError(
+        'GOLDEN_SET_TOO_LARGE',
+        `The golden set takes ${Math.ceil(encoded.byteLength / 1024)} KB; a client without the deployment's evaluation store passes at most ${MAX_INLINE_GOLDEN_BYTES / 1024} KB (GroundworkClient.fromConfig connects to it and passes any size by reference).`,
+      );
+    return { golden };
   }
 
   async triggerEvaluation(tenantId: string, actor?: AuditActor): Promise<void> {

@@ -7,6 +7,9 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { DocumentSource } from '../workflows/definitions';
+import { EvaluationStore } from '../activities/evaluation-store';
+import { encodeGoldenSet } from '../activities/golden-sets';
+import { openObjectStore } from '../common/shared-state';
 import { GroundworkClient } from '../client/groundwork-client';
 import { loadConfig } from '../common/config';
 import { purgeTenantWorkflowId } from '../common/ids';
@@ -131,11 +134,16 @@ async function main(): Promise<void> {
     await save('answerQuestion-reviewed', escalated);
     await save('reviewTask-edited', client.temporal.workflow.getHandle(taskId));
 
+    // The golden set by reference, as a client connected to the deployment's stores passes it.
     const golden = JSON.parse(await fs.readFile(path.join(samples, 'golden', 'acme.json'), 'utf8'));
+    const goldenRef = await EvaluationStore.inStore(openObjectStore(config), config.dataDir).saveGoldenSet(
+      'acme',
+      encodeGoldenSet(golden),
+    );
     const evalHandle = await client.temporal.workflow.start('evaluateTenant', {
       taskQueue: config.temporal.taskQueue,
       workflowId: 'evaluate:acme:record',
-      args: [{ tenantId: 'acme', golden }],
+      args: [{ tenantId: 'acme', golden: [], goldenRef }],
     });
     await evalHandle.result();
     await save('evaluateTenant', evalHandle);

@@ -431,7 +431,13 @@ export interface GoldenQuestion {
 
 export interface EvaluateTenantInput {
   tenantId: string;
+  /** Questions given inline; empty when they come by `goldenRef`. */
   golden: GoldenQuestion[];
+  /**
+   * The golden set's content hash in the tenant's evaluation store (the client kept it there with saveGoldenSet):
+   * what a client connected to the deployment's stores passes, so no history carries the questions.
+   */
+  goldenRef?: string;
   /** Include reviewer corrections recorded for the tenant (default true). */
   includeCorrections?: boolean;
   /** Make this run the tenant's new baseline. */
@@ -453,6 +459,8 @@ export interface EvaluationResume {
   failures: EvaluationQuestionResult[];
   /** Served-wrong count, latencies, prompt versions and models so far (runs from before them carry none). */
   stats?: EvaluationRunStats;
+  /** The run's golden set in the evaluation store: its content hash and size (runs with their set inline carry none). */
+  set?: { ref: string; total: number };
 }
 
 /** What an evaluation counts besides the tally: answers served wrong, answer latencies, prompt versions and models. */

@@ -13,11 +13,12 @@ import type {
 } from './definitions';
 import { normalizeQuestion } from '../common/ids';
 import { EvalDriftKey } from './definitions';
-import { answering, evaluationRun, evaluationStore } from './proxies';
+import { answering, evaluationRun, evaluationSets, evaluationStore } from './proxies';
 import { runAnswerPipeline } from './pipeline';
 import {
   addTallies,
   computeMetrics,
+  dedupeGolden,
   detectDrift,
   emptyTally,
   goldenLabel,
@@ -25,6 +26,7 @@ import {
   scoreQuestion,
 } from './evaluation-scoring';
 import type { GoldenLabel } from './evaluation-scoring';
+import type { EvaluationPageInput } from '../activities/evaluation-run';
 
 export { computeMetrics, detectDrift } from './evaluation-scoring';
 
@@ -40,6 +42,10 @@ type Input = EvaluateTenantInput & { tolerance?: number };
 type Policy = Awaited<ReturnType<typeof answering.tenantPolicy>>;
 
 export async function evaluateTenant(input: Input): Promise<EvaluationReport> {
+  // The golden set by reference: merged with the corrections and kept in the evaluation store by one activity; pages
+  // read it there. Continued runs of such a run carry its hash and size in `resume.set`.
+  if (input.resume?.set !== undefined || (input.resume === undefined && patched('golden-by-reference')))
+    return evaluateStoredSet(input);
   const corrections =
     input.includeCorrections === false ? [] : await evaluationStore.loadCorrections({ tenantId: input.tenantId });
   const golden = dedupe([...input.golden, ...corrections]);
@@ -68,6 +74,32 @@ export async function evaluateTenant(input: Input): Promise<EvaluationReport> {
   return finish(input, policy, computeMetrics(golden, results, policy.threshold), results, calibration);
 }
 
+/** A golden set kept in the evaluation store (prepareGoldenSet): only its hash and size enter history. */
+async function evaluateStoredSet(input: Input): Promise<EvaluationReport> {
+  const set =
+    input.resume?.set ??
+    (await evaluationSets.prepareGoldenSet({
+      tenantId: input.tenantId,
+      golden: input.golden,
+      ...(input.goldenRef === undefined ? {} : { goldenRef: input.goldenRef }),
+      includeCorrections: input.includeCorrections !== false,
+    }));
+  const policy = await answering.tenantPolicy({ tenantId: input.tenantId });
+  const state: EvaluationResume = input.resume ?? {
+    runKey: workflowInfo().firstExecutionRunId,
+    cursor: 0,
+    tally: emptyTally(),
+    failures: [],
+    set: { ref: set.ref, total: set.total },
+  };
+  return evaluatePages(input, state, policy, {
+    total: set.total,
+    page: (cursor) => ({ page: { ref: set.ref, offset: cursor, limit: PAGE_SIZE } }),
+    // Where the run stands, and the set's hash and size; the questions stay in the store.
+    carry: { golden: [], goldenRef: undefined, includeCorrections: false },
+  });
+}
+
 async function evaluateInPages(input: Input, golden: GoldenQuestion[], policy: Policy): Promise<EvaluationReport> {
   const state: EvaluationResume = input.resume ?? {
     runKey: workflowInfo().firstExecutionRunId,
@@ -75,15 +107,35 @@ async function evaluateInPages(input: Input, golden: GoldenQuestion[], policy: P
     tally: emptyTally(),
     failures: [],
   };
-  while (state.cursor < golden.length) {
+  return evaluatePages(input, state, policy, {
+    total: golden.length,
+    page: (cursor) => ({ golden: golden.slice(cursor, cursor + PAGE_SIZE) }),
+    // The golden set (with the corrections already merged) and where the run stands; nothing else.
+    carry: { golden, includeCorrections: false },
+  });
+}
+
+/** Where a run's pages come from, and what a continued run carries besides its progress. */
+interface PageSource {
+  total: number;
+  page: (cursor: number) => Pick<EvaluationPageInput, 'golden' | 'page'>;
+  carry: Partial<Input>;
+}
+
+async function evaluatePages(
+  input: Input,
+  state: EvaluationResume,
+  policy: Policy,
+  source: PageSource,
+): Promise<EvaluationReport> {
+  while (state.cursor < source.total) {
     if (workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested) {
-      // The golden set (with the corrections already merged) and where the run stands; nothing else.
-      await continueAsNew<typeof evaluateTenant>({ ...input, golden, includeCorrections: false, resume: state });
+      await continueAsNew<typeof evaluateTenant>({ ...input, ...source.carry, resume: state });
     }
     const page = await evaluationRun.evaluateGoldenPage({
       tenantId: input.tenantId,
       runKey: state.runKey,
-      golden: golden.slice(state.cursor, state.cursor + PAGE_SIZE),
+      ...source.page(state.cursor),
       topK: policy.topK,
       threshold: policy.threshold,
       modelFallback: policy.modelFallback,
@@ -176,8 +228,5 @@ async function finish(
 
 function dedupe(golden: GoldenQuestion[]): GoldenQuestion[] {
   // Runs started before the one question rule keep the rule they began with.
-  const key = patched('one-question-rule') ? normalizeQuestion : (q: string) => q.trim().toLowerCase();
-  const seen = new Map<string, GoldenQuestion>();
-  for (const g of golden) seen.set(key(g.question), g);
-  return [...seen.values()];
+  return dedupeGolden(golden, patched('one-question-rule') ? normalizeQuestion : (q: string) => q.trim().toLowerCase());
 }

@@ -53,6 +53,19 @@ export function goldenLabel(
   return { key: `golden:${normalizeQuestion(g.question)}`, kind: r.status, signals: r.signals, correct };
 }
 
+/**
+ * One golden question per question: by `keyOf` (the normalised question), the later of two entries wins and keeps the
+ * earlier one's place. Corrections come after the given set, so a reviewer's correction replaces a given question.
+ */
+export function dedupeGolden(
+  golden: GoldenQuestion[],
+  keyOf: (question: string) => string = normalizeQuestion,
+): GoldenQuestion[] {
+  const seen = new Map<string, GoldenQuestion>();
+  for (const g of golden) seen.set(keyOf(g.question), g);
+  return [...seen.values()];
+}
+
 /** The counts the metrics are made of; tallies of pages add up to the tally of the whole run. */
 export interface EvaluationTally {
   questions: number;

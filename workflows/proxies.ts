@@ -121,6 +121,13 @@ export const evaluationRun = proxyActivities<Pick<Activities, 'evaluateGoldenPag
   summary: 'evaluate a page of golden questions',
 });
 
+/** The run's golden set, merged with the tenant's corrections, kept in the evaluation store under the run's key. */
+export const evaluationSets = proxyActivities<Pick<Activities, 'prepareGoldenSet'>>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5 },
+  summary: 'prepare the golden set',
+});
+
 export const evaluationStore = proxyActivities<Pick<Activities, 'loadCorrections' | 'loadBaseline' | 'saveEvaluation'>>(
   {
     startToCloseTimeout: '1 minute',

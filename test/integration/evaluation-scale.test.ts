@@ -3,7 +3,8 @@
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { TenantIdKey, evaluationWorkflowId } from '../../workflows/definitions';
 import type { EvaluationReport, GoldenQuestion } from '../../workflows/definitions';
-import { startHarness, writeTemp } from './harness';
+import { GroundworkClient } from '../../client/groundwork-client';
+import { eventually, startHarness, writeTemp } from './harness';
 import type { Harness } from './harness';
 
 jest.setTimeout(600_000);
@@ -58,13 +59,65 @@ test('2,000 golden questions: every run under 10k events and 256 KB per payload,
     const events = history.events ?? [];
     expect(events.length).toBeLessThan(10_000);
     for (const e of events) expect(bytesIn(e).reduce((n, b) => n + b.length, 0)).toBeLessThan(256 * 1024);
-    // The chunk's own words never reach the evaluation's history (retrieval happens inside the page activity).
+    // The chunk's own words never reach the evaluation's history (retrieval happens inside the page activity), and
+    // the questions, given inline here, are in the first run's input only: pages read them from the store, and a
+    // continued run carries where the run stands, not the set.
     const text = bytesIn(history)
       .map((b) => Buffer.from(b).toString('utf8'))
       .join('\n');
-    expect(text).toContain('vacation days');
     expect(text).not.toContain(SECRET_WORDS);
+    const started = Buffer.concat(bytesIn(events[0])).toString('utf8');
+    if (started.includes('"resume"')) expect(text).not.toContain('vacation days');
+    else expect(started).toContain('vacation days');
   }
   // It continued as new on the way.
   expect(runs).toBeGreaterThanOrEqual(2);
+});
+
+test('a golden set larger than a history payload goes by reference, on demand and on the schedule', async () => {
+  // 600 questions of about 500 bytes: some 300 KB of questions, more than one payload may hold inline.
+  const padding = 'about the quarterly maintenance schedule of the north plant'.repeat(7);
+  const golden: GoldenQuestion[] = Array.from({ length: 600 }, (_, i) => ({
+    question: `How many vacation days do employees get, asked ${i} times ${padding}?`,
+    expectAnswer: true,
+  }));
+  expect(Buffer.byteLength(JSON.stringify(golden))).toBeGreaterThan(256 * 1024);
+
+  const report = await h.client.runEvaluation({ tenantId: TENANT, golden });
+  expect(report.metrics.questions).toBe(600);
+
+  // Every run of the evaluation: none carries the questions (its input holds the reference, pages read the store).
+  const runs = await eventually(async () => {
+    const found: { workflowId: string; runId: string }[] = [];
+    for await (const wf of h.client.temporal.workflow.list({
+      query: `WorkflowType = 'evaluateTenant' AND TenantId = '${TENANT}' AND ExecutionStatus = 'Completed'`,
+    }))
+      if (wf.workflowId.includes('manual')) found.push({ workflowId: wf.workflowId, runId: wf.runId });
+    return found.length > 0 ? found : undefined;
+  });
+  const { workflowId, runId } = runs[runs.length - 1]!;
+  const history = await h.client.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+  for (const e of history.events ?? []) expect(bytesIn(e).reduce((n, b) => n + b.length, 0)).toBeLessThan(256 * 1024);
+  const started = Buffer.concat(bytesIn(history.events?.[0])).toString('utf8');
+  expect(started.length).toBeLessThan(4096);
+  expect(started).toMatch(/"goldenRef":"[0-9a-f]{64}"/);
+  expect(started).not.toContain('asked 7 times');
+
+  // The Schedule's action holds the reference too, and a run it starts evaluates the whole set.
+  const scheduleId = await h.client.scheduleEvaluation({ tenantId: TENANT, golden, every: '1d', paused: true });
+  const action = (await h.client.temporal.schedule.getHandle(scheduleId).describe()).action;
+  const args = (action as { args?: { golden: GoldenQuestion[]; goldenRef?: string }[] }).args?.[0];
+  expect(args?.golden).toEqual([]);
+  expect(args?.goldenRef).toMatch(/^[0-9a-f]{64}$/);
+  await h.client.deleteEvaluationSchedule(TENANT);
+
+  // A client without the deployment's evaluation store cannot pass such a set inline: a typed refusal, nothing started.
+  const bare = await GroundworkClient.connect({ address: h.config.temporal.address as string, taskQueue: h.taskQueue });
+  try {
+    await expect(bare.runEvaluation({ tenantId: TENANT, golden })).rejects.toMatchObject({
+      code: 'GOLDEN_SET_TOO_LARGE',
+    });
+  } finally {
+    await bare.close();
+  }
 });

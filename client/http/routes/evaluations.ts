@@ -15,6 +15,8 @@ import { tenantParams } from './params';
 import { openObjectStore } from '../../../common/shared-state';
 
 const HTML = 'text/html; charset=utf-8';
+/** A golden set of 10,000 questions fits (the JSON limit of other routes is 512 KB). */
+const GOLDEN_BODY_BYTES = 16 * 1024 * 1024;
 
 export const evaluationRoutes: Route[] = [
   defineRoute({
@@ -55,6 +57,7 @@ export const evaluationRoutes: Route[] = [
     access: 'admin',
     params: tenantParams,
     body: z.object({ golden: goldenSetSchema, setBaseline: z.boolean().optional() }),
+    maxBodyBytes: GOLDEN_BODY_BYTES,
     responses: { 200: { description: 'The evaluation report', schema: evaluationReport } },
     errors: [422],
     handler: async ({ params, body, principal, deps }) => ({
@@ -73,6 +76,7 @@ export const evaluationRoutes: Route[] = [
     tag: 'evaluations',
     access: 'admin',
     params: tenantParams,
+    maxBodyBytes: GOLDEN_BODY_BYTES,
     body: z.object({
       golden: goldenSetSchema,
       every: z
