@@ -6,7 +6,8 @@
 // embedder's dimension unless --dim says otherwise; they are generated batch by batch, never all held at once.
 // Per store it prints: ingest rate (chunks/s), the ANN index build time, retrieval p50/p95 of store.search (limit
 // 10) with the index, the same for the exact flat scan, and recall@10 of the indexed search against the flat scan,
-// for the big tenant and the small one.
+// for the big tenant and the small one; then the latency of --small-docs (default 20) documents of 20 chunks uploaded
+// one after another into the full store (upsert, activation), as a steady stream of uploads meets a large table.
 //
 // LanceDB: ingestion runs with the ANN threshold out of reach, then a store with the threshold at 1 row runs
 // optimize(), which builds the index over all N rows: that build is the figure (in production the index is built once
@@ -63,6 +64,10 @@ for (const k of indexKinds)
 
 const BIG = 'bench-big';
 const SMALL = 'bench-small';
+/** The tenant of the small documents written after the measurements (removed again). */
+const UPLOADS = 'bench-uploads';
+const smallDocs = num('small-docs', 20);
+const SMALL_DOC_CHUNKS = 20;
 const smallChunks = Math.max(1_000, Math.round(chunks / 100));
 const K = 10;
 const WARMUP = 10;
@@ -177,6 +182,38 @@ async function ingest(store: VectorStore): Promise<number> {
     }
   }
   return written / ((performance.now() - started) / 1000);
+}
+
+/**
+ * A stream of uploads into the full store: --small-docs documents of 20 chunks, one after another, each upserted
+ * staged and then activated as ingestion does. Their latencies, then the documents are removed again (a --keep table
+ * stays as it was): what an upload waits for once a tenant's table is large.
+ */
+async function smallDocuments(store: VectorStore): Promise<Record<string, number>> {
+  if (smallDocs < 1) return {};
+  const vectors = new Vectors(seed + 3);
+  const activations: number[] = [];
+  const documents: number[] = [];
+  for (let d = 0; d < smallDocs; d++) {
+    const documentId = `upload-${d}`;
+    const started = performance.now();
+    for (const points of documentBatches(UPLOADS, documentId, SMALL_DOC_CHUNKS, vectors))
+      await store.upsert(UPLOADS, points);
+    const staged = performance.now();
+    await store.activateVersion(UPLOADS, documentId, 'v1');
+    activations.push(performance.now() - staged);
+    documents.push(performance.now() - started);
+  }
+  await store.deleteTenant(UPLOADS);
+  activations.sort((a, b) => a - b);
+  documents.sort((a, b) => a - b);
+  return {
+    smallDocs,
+    smallDocActivateP50Ms: round(percentile(activations, 50)),
+    smallDocActivateP95Ms: round(percentile(activations, 95)),
+    smallDocActivateMaxMs: round(activations[activations.length - 1]!),
+    smallDocIngestP50Ms: round(percentile(documents, 50)),
+  };
 }
 
 const percentile = (sorted: number[], p: number): number =>
@@ -381,6 +418,13 @@ async function benchLanceDb(): Promise<Record<string, unknown>> {
         ...(measured.length > 1 ? { [`${prefix}sweep`]: measured } : {}),
       });
     }
+    log(`lancedb: ${smallDocs} small documents into the full table`);
+    const uploads = new LanceDbVectorStore(dir, 'chunks', undefined, {
+      vectorIndex: indexKinds[indexKinds.length - 1],
+    });
+    await uploads.ensureReady(dim);
+    Object.assign(result, await smallDocuments(uploads));
+    await uploads.close();
     table.close();
     db.close();
     return result;
@@ -435,6 +479,8 @@ async function benchQdrant(): Promise<Record<string, unknown>> {
       async (tenantId, q) => (await store.search(tenantId, q, { limit: K })).map((h) => h.id),
       exact,
     );
+    log(`qdrant: ${smallDocs} small documents into the full collection`);
+    const uploads = await smallDocuments(store);
     await store.close();
     return {
       store: 'qdrant',
@@ -444,6 +490,7 @@ async function benchQdrant(): Promise<Record<string, unknown>> {
       ingestChunksPerSec: Math.round(ingestRate),
       indexBuildSec: round(buildSec),
       ...m,
+      ...uploads,
     };
   } finally {
     await server.stop();

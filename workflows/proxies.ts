@@ -63,9 +63,13 @@ export const storage = proxyActivities<
   retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
 });
 
-/** Activation and clean-up of an ingestion heartbeat, so a killed worker's document moves on within seconds. */
+/**
+ * Activation and clean-up of an ingestion heartbeat, so a killed worker's document moves on within seconds. They wait
+ * for the store's write queue, which on a large LanceDB table may be retraining its vector index (143 s at 1M rows):
+ * the heartbeat, not a short attempt limit, tells a stuck attempt from a waiting one.
+ */
 export const activation = proxyActivities<Pick<Activities, 'activateDocument' | 'discardStagedDocument'>>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '15 minutes',
   heartbeatTimeout: INGEST_STEP_HEARTBEAT_TIMEOUT_MS,
   retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
 });

@@ -7,10 +7,16 @@
 // badly. It has no BM25 statistics (every term gets the same IDF), and with a limit it returns matching rows roughly in
 // table order rather than the best ones. Measured on SQuAD (121 rows, all unindexed, as when the index is created on the
 // empty table and every row is written afterwards): the gold chunk was in the FTS top 5 for 11.5% of questions, 96.0%
-// once the index covered the rows. So the write queue keeps the index current: every activation that made rows
-// searchable runs table.optimize() (index update + compaction) before it returns, ensureReady does it when it finds
-// unindexed rows (tables written before this rule), and every OPTIMIZE_EVERY rows of upserts do it too. All of it is
-// best effort: a failed optimize leaves the rows found by the flat scan and is retried by the next activation.
+// once the index covered the rows. So the write queue keeps the index current: an activation that made rows searchable
+// runs table.optimize() (index update + compaction) before it returns while an optimize is quick (under
+// INLINE_OPTIMIZE_MS: small tables, where the ranking matters most because most rows are new). Once the table has a
+// vector index an optimize costs from about a second (6k rows) to several (200k rows: 3.6 s with nothing to do, 7.9 s
+// after one 20-chunk document), which capped ingestion at well under one small document per second per worker:
+// there activations return once their rows are live (found by the flat scan) and share one optimize queued shortly
+// after them. ensureReady
+// optimizes when it finds unindexed rows (tables written before this rule), and every OPTIMIZE_EVERY rows of upserts
+// do it too. All of it is best effort: a failed optimize leaves the rows found by the flat scan and is retried by the
+// next activation.
 //
 // Version switch: every LanceDB query reads one committed table version, so activateVersion makes the switch one
 // commit (a mergeInsert that marks the new version's rows active and deletes the other versions' rows). A dense search
@@ -98,6 +104,12 @@ export const HNSW_EF = 100;
 /** Deletes within this many milliseconds share one compaction. */
 export const COMPACT_AFTER_DELETE_MS = 2_000;
 /**
+ * An activation optimizes before it returns while the last optimize took less than this; past it, activations share
+ * one optimize queued max(COMPACT_AFTER_DELETE_MS, twice the last optimize's time) after the first of them, so
+ * optimizing takes at most about a third of the write queue.
+ */
+export const INLINE_OPTIMIZE_MS = 500;
+/**
  * Every optimize removes table versions older than this. A query in flight reads the version it started on, so the
  * latest ones stay; older ones only hold disk: each compaction rewrites the fragments below 1M rows, and kept for
  * LanceDB's default 7 days those copies filled the disk of a 1M-row ingestion.
@@ -125,6 +137,8 @@ export interface LanceDbOptions {
   compactAfterDeleteMs?: number;
   /** Every optimize removes table versions older than this. */
   keepVersionsMs?: number;
+  /** Activations optimize inline while the last optimize took less than this (tests set 0: always deferred). */
+  inlineOptimizeMs?: number;
   /** ANN search parameters (the bench sweeps them; defaults NPROBES, MAX_NPROBES, REFINE_FACTOR and HNSW_EF). */
   search?: Partial<AnnSearchParams>;
 }
@@ -171,7 +185,11 @@ export class LanceDbVectorStore implements VectorStore {
   /** Rows written since the last optimize in this process. */
   private written = 0;
   /** The compaction a delete scheduled, until it runs. */
-  private compactTimer?: NodeJS.Timeout;
+  /** A queued optimize (after deletes, or after activations on a large table), shared by everything until it runs. */
+  private maintenanceTimer?: NodeJS.Timeout;
+  /** How long the last optimize took (with the vector index upkeep), in ms; undefined before the first. */
+  private lastOptimizeMs?: number;
+  private readonly inlineOptimizeMs: number;
   private readonly vectorIndexRows: number;
   private readonly vectorIndex: VectorIndexKind;
   private readonly compactAfterDeleteMs: number;
@@ -191,6 +209,7 @@ export class LanceDbVectorStore implements VectorStore {
     this.vectorIndex = options.vectorIndex ?? VECTOR_INDEX;
     this.compactAfterDeleteMs = options.compactAfterDeleteMs ?? COMPACT_AFTER_DELETE_MS;
     this.keepVersionsMs = options.keepVersionsMs ?? KEEP_VERSIONS_MS;
+    this.inlineOptimizeMs = options.inlineOptimizeMs ?? INLINE_OPTIMIZE_MS;
     this.ann = {
       nprobes: NPROBES,
       maxNprobes: MAX_NPROBES,
@@ -278,8 +297,21 @@ export class LanceDbVectorStore implements VectorStore {
    */
   private async optimizeNow(table: lancedb.Table): Promise<void> {
     this.written = 0;
+    const started = performance.now();
     await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.keepVersionsMs) });
     await this.maintainVectorIndex(table);
+    this.lastOptimizeMs = performance.now() - started;
+  }
+
+  /** Queues one optimize `delayMs` from now, unless one is queued already (which then serves this caller too). */
+  private scheduleOptimize(delayMs: number): void {
+    if (this.maintenanceTimer || !this.table) return;
+    const table = this.table;
+    this.maintenanceTimer = setTimeout(() => {
+      this.maintenanceTimer = undefined;
+      void this.serial(() => this.optimizeNow(table)).catch(() => undefined);
+    }, delayMs);
+    this.maintenanceTimer.unref();
   }
 
   /** The ANN index on `vector`, if the table has one. */
@@ -339,18 +371,7 @@ export class LanceDbVectorStore implements VectorStore {
 
   /** Rows were deleted: one compaction (with removal of old versions) follows shortly, shared by a burst of deletes. */
   private deleted(rows: number): void {
-    if (rows === 0 || this.compactTimer || !this.table) return;
-    const table = this.table;
-    this.compactTimer = setTimeout(() => {
-      this.compactTimer = undefined;
-      void this.serial(() => this.compactNow(table)).catch(() => undefined);
-    }, this.compactAfterDeleteMs);
-    this.compactTimer.unref();
-  }
-
-  /** Compaction after deletes; the caller holds the write queue. */
-  private compactNow(table: lancedb.Table): Promise<void> {
-    return this.optimizeNow(table);
+    if (rows > 0) this.scheduleOptimize(this.compactAfterDeleteMs);
   }
 
   /** Creates the full-text index on `text` when the table has none (new tables, and tables from before it). */
@@ -570,8 +591,11 @@ export class LanceDbVectorStore implements VectorStore {
         await table.delete(others);
       }
       // The update rewrote the activated rows, so the full-text index no longer covers them: index them before they
-      // are searched (see the header). Best effort: activation has happened either way.
-      if (activated > 0) await this.optimizeNow(table).catch(() => undefined);
+      // are searched while that is quick, else shortly after (see the header). Best effort: activation has happened.
+      if (activated > 0) {
+        if ((this.lastOptimizeMs ?? 0) < this.inlineOptimizeMs) await this.optimizeNow(table).catch(() => undefined);
+        else this.scheduleOptimize(Math.max(this.compactAfterDeleteMs, 2 * (this.lastOptimizeMs ?? 0)));
+      }
       this.deleted(retired);
       return { activated, retired };
     });
@@ -625,12 +649,13 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   async close(): Promise<void> {
-    if (this.compactTimer) {
-      // Deletes are waiting for their compaction: run it now rather than leave the deleted rows on disk.
-      clearTimeout(this.compactTimer);
-      this.compactTimer = undefined;
+    if (this.maintenanceTimer) {
+      // Deletes or activations are waiting for their optimize: run it now rather than leave deleted rows on disk and
+      // new rows outside the indexes.
+      clearTimeout(this.maintenanceTimer);
+      this.maintenanceTimer = undefined;
       const table = this.table;
-      if (table) await this.serial(() => this.compactNow(table)).catch(() => undefined);
+      if (table) await this.serial(() => this.optimizeNow(table)).catch(() => undefined);
     }
     await this.writes.catch(() => undefined);
     this.table?.close();

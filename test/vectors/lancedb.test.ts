@@ -102,6 +102,35 @@ describe('LanceDB full-text index', () => {
     await store.close();
   });
 
+  test('an activation indexes its rows before it returns while optimize is quick, else one queued optimize does', async () => {
+    const docs = async (store: LanceDbVectorStore, text: string): Promise<string[]> =>
+      (await store.search('t1', vec(0), { ...lexicalOnly, text })).map((h) => h.payload.documentId).sort();
+    const quick = new LanceDbVectorStore(dir);
+    await quick.ensureReady(DIM);
+    await quick.upsert('t1', [point('t1', 'first', 'v1', 0, vec(1), 'staged', 'The zinc invoice is overdue.')]);
+    await quick.activateVersion('t1', 'first', 'v1');
+    expect(await textIndexStats()).toMatchObject({ numIndexedRows: 1, numUnindexedRows: 0 });
+    await quick.close();
+
+    // As on a large table, where every optimize costs seconds: activations do not wait for one.
+    const slow = new LanceDbVectorStore(dir, 'chunks', undefined, { inlineOptimizeMs: 0, compactAfterDeleteMs: 300 });
+    await slow.ensureReady(DIM);
+    for (const doc of ['second', 'third']) {
+      await slow.upsert('t1', [point('t1', doc, 'v1', 0, vec(2), 'staged', `The zinc ${doc} reminder.`)]);
+      await slow.activateVersion('t1', doc, 'v1');
+    }
+    expect((await textIndexStats())!.numUnindexedRows).toBeGreaterThan(0);
+    // Live at once all the same (the flat scan finds rows the index does not cover yet).
+    expect(await docs(slow, 'zinc')).toEqual(['first', 'second', 'third']);
+    // The one optimize both activations queued brings the index over them shortly after.
+    const deadline = Date.now() + 10_000;
+    while ((await textIndexStats())!.numUnindexedRows > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await textIndexStats()).toMatchObject({ numIndexedRows: 3, numUnindexedRows: 0 });
+    expect(await docs(slow, 'zinc')).toEqual(['first', 'second', 'third']);
+    await slow.close();
+  });
+
   test('after enough written rows the write queue brings the index up to date by itself', async () => {
     const store = new LanceDbVectorStore(dir, 'chunks', 5);
     await store.ensureReady(DIM);
