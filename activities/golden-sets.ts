@@ -11,7 +11,7 @@ import type { EvaluationStore } from './evaluation-store';
 
 /** Golden questions a set may hold (given questions; the tenant's corrections come on top). */
 export const MAX_GOLDEN_QUESTIONS = 10_000;
-/** An encoded set is read whole: 10,000 questions of the longest kind fit. */
+/** An encoded set is read whole: 10,000 questions of the longest kind fit, with room for the corrections. */
 export const MAX_GOLDEN_SET_BYTES = 64 * 1024 * 1024;
 
 export function encodeGoldenSet(golden: GoldenQuestion[]): Uint8Array {
@@ -19,10 +19,7 @@ export function encodeGoldenSet(golden: GoldenQuestion[]): Uint8Array {
 }
 
 const badSet = (): GroundworkError =>
-  new GroundworkError(
-    'INVALID_GOLDEN_SET',
-    'The golden set reference is not a golden set written by a Groundwork client.',
-  );
+  new GroundworkError('INVALID_GOLDEN_SET', 'The stored golden set is not one written by a Groundwork client.');
 
 const isStringList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
@@ -34,9 +31,11 @@ export function decodeGoldenSet(bytes: Uint8Array): GoldenQuestion[] {
   } catch {
     throw badSet();
   }
-  const questions = (parsed as { version?: unknown; questions?: unknown } | null)?.questions;
-  if ((parsed as { version?: unknown }).version !== 1 || !Array.isArray(questions)) throw badSet();
-  if (questions.length > MAX_GOLDEN_QUESTIONS) throw badSet();
+  if (typeof parsed !== 'object' || parsed === null) throw badSet();
+  const { version, questions } = parsed as { version?: unknown; questions?: unknown };
+  // No count limit here: a run's set is the given one (at most MAX_GOLDEN_QUESTIONS) plus the corrections, and the
+  // bytes read are bounded by MAX_GOLDEN_SET_BYTES.
+  if (version !== 1 || !Array.isArray(questions)) throw badSet();
   for (const q of questions as Partial<GoldenQuestion>[]) {
     if (typeof q !== 'object' || q === null || typeof q.question !== 'string' || q.question.trim() === '')
       throw badSet();

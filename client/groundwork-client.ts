@@ -121,8 +121,8 @@ export const goldenSetSchema = z
   )
   .max(MAX_GOLDEN_QUESTIONS, `at most ${MAX_GOLDEN_QUESTIONS} golden questions`);
 /**
- * The largest golden set a client without the workers' blob store passes inline (in the workflow's input, or the
- * Schedule's action): history payloads stay well under 256 KB. With the blob store any set goes by reference.
+ * The largest golden set a client without the deployment's evaluation store passes inline (in the workflow's input,
+ * or the Schedule's action): history payloads stay well under 256 KB. With the store any set goes by reference.
  */
 export const MAX_INLINE_GOLDEN_BYTES = 128 * 1024;
 
@@ -1002,7 +1002,8 @@ export class GroundworkClient {
     return this.temporal.workflow.execute<typeof evaluateTenant>('evaluateTenant', {
       taskQueue: this.taskQueue,
       workflowId,
-      args: [{ ...input, ...goldenArgs }],
+      // The reference is this client's to set (goldenArgs), never the caller's.
+      args: [{ ...input, goldenRef: undefined, ...goldenArgs }],
       typedSearchAttributes: [{ key: TenantIdKey, value: input.tenantId }],
       staticSummary: `Evaluate ${golden.length} golden questions for ${input.tenantId}`,
     });

@@ -13,10 +13,9 @@
 // vector index an optimize costs from about a second (6k rows) to several (200k rows: 3.6 s with nothing to do, 7.9 s
 // after one 20-chunk document), which capped ingestion at well under one small document per second per worker:
 // there activations return once their rows are live (found by the flat scan) and share one optimize queued shortly
-// after them. ensureReady
-// optimizes when it finds unindexed rows (tables written before this rule), and every OPTIMIZE_EVERY rows of upserts
-// do it too. All of it is best effort: a failed optimize leaves the rows found by the flat scan and is retried by the
-// next activation.
+// after them. ensureReady optimizes when it finds unindexed rows (tables written before this rule), and every
+// OPTIMIZE_EVERY rows of upserts do it too. All of it is best effort: a failed optimize leaves the rows found by the
+// flat scan and is retried by the next activation.
 //
 // Version switch: every LanceDB query reads one committed table version, so activateVersion makes the switch one
 // commit (a mergeInsert that marks the new version's rows active and deletes the other versions' rows). A dense search
@@ -189,7 +188,6 @@ export class LanceDbVectorStore implements VectorStore {
   private writes: Promise<unknown> = Promise.resolve();
   /** Rows written since the last optimize in this process. */
   private written = 0;
-  /** The compaction a delete scheduled, until it runs. */
   /** A queued optimize (after deletes, or after activations on a large table), shared by everything until it runs. */
   private maintenanceTimer?: NodeJS.Timeout;
   /** How long the last optimize took (with the vector index upkeep), in ms; undefined before the first. */

@@ -123,6 +123,7 @@ test("another tenant's set, an object that is not a golden set, and a run withou
     new TextEncoder().encode('%PDF-1.4 not a golden set'),
     new TextEncoder().encode(JSON.stringify({ version: 1, questions: [{ question: 42 }] })),
     new TextEncoder().encode(JSON.stringify({ version: 2, questions: [] })),
+    new TextEncoder().encode('null'),
   ]) {
     const failure = await applicationFailure(prepare(await putSet('acme', bytes)));
     expect(failure.type).toBe('INVALID_GOLDEN_SET');
@@ -150,4 +151,22 @@ test("a wrong answer is listed with its question cut to 300 characters; the run'
   expect(long.startsWith(result.failures[0]!.question.slice(0, 299))).toBe(true);
   const kept = await store().runResults('acme', 'run-1');
   expect(kept.map((r) => r.question)).toEqual([long]);
+});
+
+test('a full set of 10,000 questions with corrections on top is kept and read whole', async () => {
+  const ref = await putSet('acme', encodeGoldenSet(questions(10_000)));
+  await run(h.env(), h.activities.recordCorrection, {
+    tenantId: 'acme',
+    question: 'Who signs invoices?',
+    outcome: approved,
+  });
+  const prepared = await run(h.env(), h.activities.prepareGoldenSet, {
+    tenantId: 'acme',
+    golden: [],
+    goldenRef: ref,
+    includeCorrections: true,
+  });
+  expect(prepared.total).toBe(10_001);
+  const last = await page(prepared.ref, 10_000, 20);
+  expect(last.failures.map((f) => f.question)).toEqual(['Who signs invoices?']);
 });
