@@ -4,6 +4,7 @@ import type { CorpusGenerations } from './answer-cache';
 import type { Duration } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { AuditLog } from '../common/audit';
+import { recentPromises } from '../common/recent';
 import { assertTenantId } from '../common/ids';
 import type { Citation } from '../workflows/definitions';
 import type { AnswerSignals } from './answer/signals';
@@ -107,17 +108,9 @@ export function createAnsweringActivities({
   const models = modelsKey(embedder.id, answerer.id);
   const fallbackAnswerer = new ExtractiveAnswerer();
   // A question is embedded once per worker for retrieval and again for the answer's semantic support: remembered.
-  const queryVectors = new Map<string, Promise<number[] | undefined>>();
-  const queryVector = (question: string): Promise<number[] | undefined> => {
-    let v = queryVectors.get(question);
-    if (!v) {
-      v = embedder.embed([question], { kind: 'query' }).then(([x]) => x);
-      v.catch(() => queryVectors.delete(question));
-      if (queryVectors.size >= QUERY_VECTORS_KEPT) queryVectors.delete(queryVectors.keys().next().value as string);
-      queryVectors.set(question, v);
-    }
-    return v;
-  };
+  const queryVectors = recentPromises<number[] | undefined>(QUERY_VECTORS_KEPT);
+  const queryVector = (question: string): Promise<number[] | undefined> =>
+    queryVectors(question, () => embedder.embed([question], { kind: 'query' }).then(([x]) => x));
   /** Cosine similarity of a question (as a query) and an answer (as a passage) in the embedder's space. */
   const similarity = async (question: string, answer: string): Promise<number> => {
     const [q, [a]] = await Promise.all([queryVector(question), embedder.embed([answer], { kind: 'passage' })]);

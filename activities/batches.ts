@@ -3,6 +3,7 @@
 // thousands of documents) and each continue-as-new passes only the reference and the progress.
 import type { BlobStore } from '../common/blob-store';
 import { GroundworkError } from '../common/errors';
+import { recentPromises } from '../common/recent';
 import { assertDocumentId, assertTenantId } from '../common/ids';
 import type { IngestDocumentInput } from '../workflows/definitions';
 
@@ -39,19 +40,12 @@ function decodeManifest(bytes: Uint8Array): BatchEntry[] {
 }
 
 export function createBatchActivities({ blobs }: { blobs: BlobStore }) {
-  // Parsed manifests of the batches running on this worker, most recent last.
-  const kept = new Map<string, Promise<BatchEntry[]>>();
-  const manifest = (tenantId: string, ref: string): Promise<BatchEntry[]> => {
-    const key = `${tenantId}\u0000${ref}`;
-    let m = kept.get(key);
-    if (!m) {
-      m = blobs.read(ref, { maxBytes: MAX_MANIFEST_BYTES, tenantId }).then(decodeManifest);
-      m.catch(() => kept.delete(key));
-      kept.set(key, m);
-      if (kept.size > MANIFESTS_KEPT) kept.delete(kept.keys().next().value as string);
-    }
-    return m;
-  };
+  // Parsed manifests of the batches running on this worker.
+  const kept = recentPromises<BatchEntry[]>(MANIFESTS_KEPT);
+  const manifest = (tenantId: string, ref: string): Promise<BatchEntry[]> =>
+    kept(`${tenantId}\u0000${ref}`, () =>
+      blobs.read(ref, { maxBytes: MAX_MANIFEST_BYTES, tenantId }).then(decodeManifest),
+    );
   return {
     /** Entries [offset, offset + limit) of a batch manifest of this tenant (its own blob reference only). */
     async readBatchPage(input: {

@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { GroundworkError, isGroundworkError } from '../common/errors';
 import { assertTenantId } from '../common/ids';
+import { recentPromises } from '../common/recent';
 import type { EvaluationQuestionResult, EvaluationRunStats, GoldenQuestion } from '../workflows/definitions';
 import { runAnswerSteps } from '../workflows/answer-steps';
 import type { AnswerStepActivities } from '../workflows/answer-steps';
@@ -47,24 +48,15 @@ function listed(result: EvaluationQuestionResult): EvaluationQuestionResult {
   return { ...result, question: `${result.question.slice(0, LISTED_QUESTION_CHARS - 1)}…` };
 }
 
-/** Golden sets kept parsed on this worker, most recent last: a run reads its set once, not once per page. */
+/** Golden sets kept parsed on this worker: a run reads its set once, not once per page. */
 const SETS_KEPT = 4;
 /** Questions one page may ask for at most. */
 const MAX_PAGE = 200;
 
 export function createEvaluationRunActivities(deps: { steps: AnswerStepActivities; store: EvaluationStore }) {
-  const kept = new Map<string, Promise<GoldenQuestion[]>>();
-  const goldenSet = (tenantId: string, ref: string): Promise<GoldenQuestion[]> => {
-    const key = `${tenantId}\u0000${ref}`;
-    let set = kept.get(key);
-    if (!set) {
-      set = readGoldenSet(deps.store, tenantId, ref);
-      set.catch(() => kept.delete(key));
-      kept.set(key, set);
-      if (kept.size > SETS_KEPT) kept.delete(kept.keys().next().value as string);
-    }
-    return set;
-  };
+  const kept = recentPromises<GoldenQuestion[]>(SETS_KEPT);
+  const goldenSet = (tenantId: string, ref: string): Promise<GoldenQuestion[]> =>
+    kept(`${tenantId}\u0000${ref}`, () => readGoldenSet(deps.store, tenantId, ref));
   const questionsOf = async (input: EvaluationPageInput): Promise<GoldenQuestion[]> => {
     if (input.golden) return input.golden;
     const { ref, offset, limit } = input.page ?? { ref: '', offset: -1, limit: 0 };

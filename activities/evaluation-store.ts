@@ -42,6 +42,9 @@ function parseLines<T>(raw: string): T[] {
   return out;
 }
 
+/** The reference of an encoded golden set: its content hash, under which saveGoldenSet keeps it. */
+export const goldenSetRef = (encoded: Uint8Array): string => createHash('sha256').update(encoded).digest('hex');
+
 /** Sorts in the order records were appended: keys start with a fixed-width time and a per-process sequence. */
 let appendSequence = 0;
 const appendKey = (): string =>
@@ -213,7 +216,7 @@ export class EvaluationStore {
    * one object; it stays until the tenant is purged.
    */
   async saveGoldenSet(tenantId: string, encoded: Uint8Array): Promise<string> {
-    const sha256 = createHash('sha256').update(encoded).digest('hex');
+    const sha256 = goldenSetRef(encoded);
     await this.objects.put(this.goldenKey(tenantId, sha256), Buffer.from(encoded));
     return sha256;
   }

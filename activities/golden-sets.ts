@@ -7,6 +7,7 @@ import { GroundworkError } from '../common/errors';
 import { assertTenantId } from '../common/ids';
 import type { GoldenQuestion } from '../workflows/definitions';
 import { dedupeGolden } from '../workflows/evaluation-scoring';
+import { goldenSetRef } from './evaluation-store';
 import type { EvaluationStore } from './evaluation-store';
 
 /** Golden questions a set may hold (given questions; the tenant's corrections come on top). */
@@ -85,7 +86,12 @@ export function createGoldenSetActivities(deps: { store: EvaluationStore }) {
         input.goldenRef === undefined ? input.golden : await readGoldenSet(deps.store, input.tenantId, input.goldenRef);
       const corrections = input.includeCorrections ? await deps.store.correctionsAsGolden(input.tenantId) : [];
       const golden = dedupeGolden([...given, ...corrections]);
-      const ref = await deps.store.saveGoldenSet(input.tenantId, encodeGoldenSet(golden));
+      const encoded = encodeGoldenSet(golden);
+      // Unchanged by the merge (no corrections, no repeated question): the given set is already kept.
+      const ref =
+        goldenSetRef(encoded) === input.goldenRef
+          ? input.goldenRef
+          : await deps.store.saveGoldenSet(input.tenantId, encoded);
       return { ref, total: golden.length };
     },
   };
