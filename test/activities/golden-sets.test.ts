@@ -29,6 +29,12 @@ const approved: ReviewOutcome = {
   decidedAt: '2025-01-01T00:00:00Z',
 };
 
+const correct = (question: string) =>
+  run(h.env(), h.activities.recordCorrection, { tenantId: 'acme', question, outcome: approved });
+/** The run's set from a set kept by reference, with or without acme's corrections. */
+const prepareFrom = (goldenRef: string, includeCorrections: boolean) =>
+  run(h.env(), h.activities.prepareGoldenSet, { tenantId: 'acme', golden: [], goldenRef, includeCorrections });
+
 const page = (ref: string, offset: number, limit: number) =>
   run(h.env(), h.activities.evaluateGoldenPage, {
     tenantId: 'acme',
@@ -42,22 +48,9 @@ const page = (ref: string, offset: number, limit: number) =>
 test('a set by reference is merged with the corrections, kept under its hash, and read a page at a time', async () => {
   const ref = await putSet('acme', encodeGoldenSet(questions(5)));
   // A correction of a given question replaces it in place; a new one comes after the given questions.
-  await run(h.env(), h.activities.recordCorrection, {
-    tenantId: 'acme',
-    question: 'what is the answer to question number 1',
-    outcome: approved,
-  });
-  await run(h.env(), h.activities.recordCorrection, {
-    tenantId: 'acme',
-    question: 'Who signs invoices?',
-    outcome: approved,
-  });
-  const prepared = await run(h.env(), h.activities.prepareGoldenSet, {
-    tenantId: 'acme',
-    golden: [],
-    goldenRef: ref,
-    includeCorrections: true,
-  });
+  await correct('what is the answer to question number 1');
+  await correct('Who signs invoices?');
+  const prepared = await prepareFrom(ref, true);
   expect(prepared).toEqual({ ref: expect.stringMatching(/^[0-9a-f]{64}$/), total: 6 });
   expect(prepared.ref).not.toBe(ref);
 
@@ -77,12 +70,7 @@ test('a set by reference is merged with the corrections, kept under its hash, an
   expect(first.failures[1]?.question).toBe('what is the answer to question number 1');
 
   // Without the corrections, only the given set.
-  const plain = await run(h.env(), h.activities.prepareGoldenSet, {
-    tenantId: 'acme',
-    golden: [],
-    goldenRef: ref,
-    includeCorrections: false,
-  });
+  const plain = await prepareFrom(ref, false);
   // Without the corrections the merged set is the given one: the same object, nothing new kept.
   expect(plain).toEqual({ ref, total: 5 });
   expect((await page(plain.ref, 0, 20)).tally.questions).toBe(5);
@@ -106,13 +94,7 @@ test('inline questions are kept the same way', async () => {
 
 test("another tenant's set, an object that is not a golden set, and a run without a set are refused with their codes", async () => {
   const foreign = await putSet('globex', encodeGoldenSet(questions(2)));
-  const prepare = (goldenRef: string) =>
-    run(h.env(), h.activities.prepareGoldenSet, {
-      tenantId: 'acme',
-      golden: [],
-      goldenRef,
-      includeCorrections: false,
-    });
+  const prepare = (goldenRef: string) => prepareFrom(goldenRef, false);
   // The hash names a set of globex's: acme's store has none under it.
   const foreignSet = await applicationFailure(prepare(foreign));
   expect(foreignSet.type).toBe('GOLDEN_SET_NOT_FOUND');
@@ -155,17 +137,8 @@ test("a wrong answer is listed with its question cut to 300 characters; the run'
 
 test('a full set of 10,000 questions with corrections on top is kept and read whole', async () => {
   const ref = await putSet('acme', encodeGoldenSet(questions(10_000)));
-  await run(h.env(), h.activities.recordCorrection, {
-    tenantId: 'acme',
-    question: 'Who signs invoices?',
-    outcome: approved,
-  });
-  const prepared = await run(h.env(), h.activities.prepareGoldenSet, {
-    tenantId: 'acme',
-    golden: [],
-    goldenRef: ref,
-    includeCorrections: true,
-  });
+  await correct('Who signs invoices?');
+  const prepared = await prepareFrom(ref, true);
   expect(prepared.total).toBe(10_001);
   const last = await page(prepared.ref, 10_000, 20);
   expect(last.failures.map((f) => f.question)).toEqual(['Who signs invoices?']);
