@@ -125,7 +125,7 @@ export const evaluationRun = proxyActivities<Pick<Activities, 'evaluateGoldenPag
   summary: 'evaluate a page of golden questions',
 });
 
-/** The run's golden set, merged with the tenant's corrections, kept in the evaluation store under the run's key. */
+/** The run's golden set, merged with the tenant's corrections, kept in the evaluation store under its content hash. */
 export const evaluationSets = proxyActivities<Pick<Activities, 'prepareGoldenSet'>>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 5 },
